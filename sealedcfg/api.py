@@ -1,0 +1,336 @@
+"""The stable Python surface; every CLI command calls exactly one function here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sealedcfg import crypto, document, envelope, sealing
+from sealedcfg import token as tokens
+from sealedcfg.envelope import Header
+from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.fileio import locked, read_bytes, write_atomic
+from sealedcfg.kdf import Argon2Params
+from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
+
+__all__ = [
+    "EncryptResult",
+    "KeySource",
+    "VerifyResult",
+    "decrypt_bytes",
+    "decrypt_file",
+    "encrypt_file",
+    "keygen",
+    "load",
+    "load_all",
+    "verify_file",
+]
+
+
+@dataclass(frozen=True)
+class EncryptResult:
+    path: str
+    sealed: int  # values sealed by this run
+    created: bool  # the file had no header before
+    written: bool
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    path: str
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- keys
+
+
+def keygen() -> str:
+    """A new random 256-bit key, base64."""
+    return format_key(crypto.random_bytes(crypto.KEY_SIZE))
+
+
+def open_data_key(header: Header, keys: KeySource, name: str) -> bytes:
+    """Unwrap the data key with whatever the user provided; check the commitment."""
+    try:
+        raw_keys = keys.raw_keys()
+        data_key = None
+        for raw in raw_keys:
+            data_key = envelope.unwrap_with_key(raw, header)
+            if data_key is not None:
+                break
+        if data_key is None:
+            has_pass = any(r.kind == "passphrase" for r in header.recipients)
+            if has_pass and (keys.has_passphrase() or keys.can_prompt()):
+                data_key = envelope.unwrap_with_passphrase(keys.get_passphrase(), header)
+            elif raw_keys:
+                raise crypto.AuthError  # a key was given, and it is not one of ours
+            else:
+                kinds = sorted({r.kind for r in header.recipients})
+                raise NoKeyError(
+                    f"no key to open {name} (it opens with: {', '.join(kinds)})", hints=NO_KEY_HINTS
+                )
+        envelope.check_commitment(data_key, header)
+        return data_key
+    except crypto.AuthError:
+        raise OpenError(name) from None
+
+
+def _new_recipients(
+    keys: KeySource, data_key: bytes, file_id: bytes, params: Argon2Params | None
+) -> tuple[envelope.Recipient, ...]:
+    recipients = [envelope.wrap_for_key(raw, data_key, file_id) for raw in keys.raw_keys()]
+    if keys.has_passphrase() or (not recipients and keys.can_prompt()):
+        passphrase = keys.get_passphrase(confirm=True)
+        recipients.append(
+            envelope.wrap_for_passphrase(passphrase, data_key, file_id, params or Argon2Params())
+        )
+    if not recipients:
+        raise NoKeyError("no key or passphrase to seal with", hints=NO_KEY_HINTS)
+    return tuple(recipients)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def encrypt_file(
+    path: str | os.PathLike[str],
+    keys: KeySource,
+    *,
+    plain: str | None = None,
+    kdf: Argon2Params | None = None,
+) -> EncryptResult:
+    """Seal every plaintext value of `path` in place.
+
+    A new file gets a fresh data key and a header; an already sealed file gets
+    only its new plaintext values sealed, under its own data key, after the
+    rest of it has been authenticated.
+    """
+    name = str(path)
+    with locked(path) as data:
+        profile = sealing.read_profile(data, name)
+        header = profile.header
+        if header is None:
+            rule = sealing.compile_rule(plain)
+            data_key = crypto.random_bytes(crypto.KEY_SIZE)
+            file_id = crypto.random_bytes(16)
+            for node in profile.body.nodes:
+                if sealing.is_token(node):
+                    raise InputError(
+                        f"{name}: a sealed value at line {node.line} in a file "
+                        "without a sealedcfg header"
+                    )
+            header = Header(
+                file_id=file_id,
+                recipients=_new_recipients(keys, data_key, file_id, kdf),
+                commit=crypto.key_commitment(data_key, file_id),
+                plain=plain,
+                join=sealing.new_join(profile.body, profile.newline),
+            )
+            created = True
+        else:
+            if plain is not None and plain != header.plain:
+                raise InputError(
+                    f"{name}: already sealed with plaintext rule "
+                    f"{header.plain!r}; --plain cannot change it here"
+                )
+            rule = sealing.compile_rule(header.plain)
+            data_key = open_data_key(header, keys, name)
+            created = False
+        nodes = sealing.to_seal(profile, rule)
+        if not created:
+            if not nodes:
+                return EncryptResult(name, 0, False, False)
+            new = sealing.new_only_paths(profile.body, {n.path for n in nodes})
+            try:
+                envelope.check_mac(data_key, header, sealing.records_without(profile.body, new))
+            except crypto.AuthError:
+                raise OpenError(name) from None
+        new_body = sealing.seal_nodes(profile, data_key, header.file_id, nodes)
+        header = sealing.finish_header(header, data_key, new_body)
+        write_atomic(path, profile.to_bytes(new_body.text, header))
+    return EncryptResult(name, len(nodes), created, True)
+
+
+def _open_profile(data: bytes, name: str, keys: KeySource) -> tuple[sealing.Profile, str]:
+    profile = sealing.read_profile(data, name)
+    if profile.header is None:
+        raise InputError(
+            f"{name}: not a sealed file (no sealedcfg header)",
+            hints=(f"seal it with: sealedcfg encrypt {name}",),
+        )
+    data_key = open_data_key(profile.header, keys, name)
+    try:
+        return profile, sealing.open_body(profile, data_key)
+    except crypto.AuthError:
+        raise OpenError(name) from None
+
+
+def decrypt_bytes(data: bytes, keys: KeySource, name: str = "<stdin>") -> bytes:
+    """The original plaintext bytes of a sealed file's contents."""
+    profile, text = _open_profile(data, name, keys)
+    return profile.to_bytes(text, None)
+
+
+def decrypt_file(
+    path: str | os.PathLike[str],
+    keys: KeySource,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    in_place: bool = False,
+) -> bytes:
+    """Open `path`; write the plaintext to `output` or back in place; return it."""
+    name = str(path)
+    if in_place:
+        with locked(path) as data:
+            plain = decrypt_bytes(data, keys, name)
+            write_atomic(path, plain)
+        return plain
+    plain = decrypt_bytes(read_bytes(path), keys, name)
+    if output is not None:
+        out = Path(output)
+        write_atomic(out, plain, mode=None if out.exists() else 0o600)
+    return plain
+
+
+def verify_file(
+    path: str | os.PathLike[str], keys: KeySource | None, *, decrypt: bool = True
+) -> VerifyResult:
+    """Check a sealed file: structure always; with `decrypt`, every value and the MAC."""
+    name = str(path)
+    try:
+        data = read_bytes(path)
+        profile = sealing.read_profile(data, name)
+        if profile.header is None:
+            return VerifyResult(name, False, ["not sealed (no sealedcfg header)"])
+        problems = structure_problems(profile)
+        if problems or not decrypt:
+            return VerifyResult(name, not problems, problems)
+        assert keys is not None
+        _open_profile(data, name, keys)
+    except (InputError, OpenError) as exc:
+        return VerifyResult(name, False, [exc.message])
+    return VerifyResult(name, True)
+
+
+def structure_problems(profile: sealing.Profile) -> list[str]:
+    """Key-less checks: every value that must be sealed is a well-formed token."""
+    assert profile.header is not None
+    rule = sealing.compile_rule(profile.header.plain)
+    problems = []
+    for node in profile.body.nodes:
+        where = f"{document.format_path(node.path, profile.body.documents)} (line {node.line})"
+        if sealing.is_token(node):
+            try:
+                tokens.parse(node.value)
+            except tokens.TokenError as exc:
+                problems.append(f"{where}: malformed token: {exc}")
+        elif node.kind == "scalar" and not node.plain and tokens.looks_like_token(node.value):
+            problems.append(f"{where}: a token must be a plain scalar")
+        elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
+            problems.append(f"{where}: plaintext value in a sealed file")
+    return problems
+
+
+def load_all(
+    path: str | os.PathLike[str],
+    *,
+    passphrase: str | None = None,
+    key: str | bytes | None = None,
+    keys: KeySource | None = None,
+) -> list[Any]:
+    """Every document of a sealed file, with typed values (YAML 1.2 unless declared)."""
+    source = keys or KeySource(
+        passphrase=passphrase, key=key, prompt=None if sys.stdin.isatty() else _no_prompt
+    )
+    _, text = _open_profile(read_bytes(path), str(path), source)
+    from sealedcfg.typed import load_text
+
+    return load_text(text, str(path))
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    passphrase: str | None = None,
+    key: str | bytes | None = None,
+    keys: KeySource | None = None,
+) -> dict[str, Any]:
+    """The decrypted mapping of a single-document sealed profile."""
+    docs = load_all(path, passphrase=passphrase, key=key, keys=keys)
+    if len(docs) != 1:
+        raise InputError(f"{path}: holds {len(docs)} documents; use load_all()")
+    doc = docs[0]
+    return doc if isinstance(doc, dict) else {}
+
+
+def _no_prompt(_: str) -> str:
+    raise NoKeyError("no key or passphrase available", hints=NO_KEY_HINTS)
+
+
+# ---------------------------------------------------------------- small writers
+
+
+def write_key_file(path: str | os.PathLike[str], key: str) -> None:
+    """Create a 0600 key file; never overwrite an existing one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path}: already exists; refusing to overwrite a key") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create ({exc.strerror})") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write("# sealedcfg key: keep it out of version control\n" + key + "\n")
+
+
+def write_plain(path: str | os.PathLike[str], data: bytes) -> None:
+    out = Path(path)
+    write_atomic(out, data, mode=None if out.exists() else 0o600)
+
+
+# ---------------------------------------------------------------- values
+
+
+def set_value(
+    path: str | os.PathLike[str],
+    dotted: str,
+    value: str,
+    keys: KeySource,
+    *,
+    vtype: str | None = None,
+) -> bool:
+    """Set an existing value; only its span (and the MAC) change.  Returns changed."""
+    from sealedcfg import paths, scalars
+
+    name = str(path)
+    source = scalars.render(value, vtype)
+    with locked(path) as data:
+        profile = sealing.read_profile(data, name)
+        header = profile.header
+        if header is None:
+            raise InputError(f"{name}: not a sealed file (no sealedcfg header)")
+        node = paths.resolve(profile.body, dotted)
+        if node.kind != "scalar":
+            raise InputError(f"{name}: {dotted!r} is not a single value")
+        data_key = open_data_key(header, keys, name)
+        try:
+            sealing.open_body(profile, data_key)  # authenticate before changing
+        except crypto.AuthError:
+            raise OpenError(name) from None
+        rule = sealing.compile_rule(header.plain)
+        text = profile.body.text
+        edited = document.splice(text, [(node.start, node.end, source)])
+        new_profile = sealing.Profile(
+            name, profile.bom, document.parse(edited, name), header, profile.newline
+        )
+        target = next(n for n in new_profile.body.nodes if n.path == node.path)
+        seal = (
+            [target] if sealing.sealable(target) and not sealing.rule_matches(rule, target) else []
+        )
+        new_body = sealing.seal_nodes(new_profile, data_key, header.file_id, seal)
+        header = sealing.finish_header(header, data_key, new_body)
+        write_atomic(path, profile.to_bytes(new_body.text, header))
+    return True

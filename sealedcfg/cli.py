@@ -1,0 +1,261 @@
+"""The command line: options in, one api call, errors out as exit codes.
+
+No logic lives here.  Every command is wrapped by `_errors`, the one place
+that turns a SealedcfgError into `sealedcfg: error: ...` and its exit code, so
+the typer test runner and a real process behave the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from sealedcfg import __version__, api
+from sealedcfg.errors import ExitCode, InputError, SealedcfgError
+from sealedcfg.kdf import Argon2Params
+from sealedcfg.keys import KeySource
+
+app = typer.Typer(
+    name="sealedcfg",
+    help="Git-friendly encrypted YAML config: every secret value sealed in place.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error(message: str, hints: tuple[str, ...] = ()) -> None:
+    print(f"sealedcfg: error: {message}", file=sys.stderr)
+    for hint in hints:
+        print(f"hint: {hint}", file=sys.stderr)
+
+
+def _errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            code = func(*args, **kwargs)
+        except SealedcfgError as exc:
+            error(exc.message, exc.hints)
+            raise typer.Exit(int(exc.code)) from None
+        except KeyboardInterrupt:
+            error("interrupted")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # a bug: say so, without the message (it may hold data)
+            if os.environ.get("SEALEDCFG_DEBUG"):
+                raise
+            error(
+                f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
+                ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
+            )
+            raise typer.Exit(int(ExitCode.BUG)) from None
+        raise typer.Exit(int(code or 0))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"sealedcfg {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Seal secret values of YAML profiles in place; decrypt them at deploy time.
+
+    Keys come from --key-file, SEALEDCFG_KEY / SEALEDCFG_KEY_FILE (a base64 256-bit
+    key) or a passphrase (--passphrase-file, SEALEDCFG_PASSPHRASE /
+    SEALEDCFG_PASSPHRASE_FILE, or a prompt on a terminal).
+    """
+
+
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        "-k",
+        help="File holding a base64 key (or SEALEDCFG_KEY_FILE).",
+        dir_okay=False,
+    ),
+]
+PassFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file", help="File holding the passphrase (first line).", dir_okay=False
+    ),
+]
+Files = Annotated[list[Path], typer.Argument(help="Profile files.", show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _keys(key_file: Path | None, passphrase_file: Path | None) -> KeySource:
+    return KeySource(
+        key_file=str(key_file) if key_file else None,
+        passphrase_file=str(passphrase_file) if passphrase_file else None,
+    )
+
+
+@app.command()
+@_errors
+def keygen(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the key to this file (0600).")
+    ] = None,
+) -> int:
+    """Print a new random 256-bit key (base64), or write it to a 0600 file.
+
+    Examples:
+      sealedcfg keygen -o ~/.config/sealedcfg/prod.key
+      export SEALEDCFG_KEY="$(sealedcfg keygen)"
+    """
+    key = api.keygen()
+    if output is None:
+        print(key)
+        return 0
+    api.write_key_file(output, key)
+    print(f"wrote a new key to {output}", file=sys.stderr)
+    return 0
+
+
+@app.command()
+@_errors
+def encrypt(
+    files: Files,
+    plain: Annotated[
+        str | None,
+        typer.Option(
+            "--plain",
+            metavar="REGEX",
+            help="Dotted paths matching this regex stay plaintext (recorded in the header).",
+        ),
+    ] = None,
+    argon2: Annotated[
+        str | None,
+        typer.Option(
+            "--argon2",
+            metavar="m=KiB,t=N,p=N",
+            envvar="SEALEDCFG_ARGON2",
+            help="Argon2id parameters for a new passphrase recipient (default m=65536,t=3,p=4).",
+        ),
+    ] = None,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+    as_json: Json = False,
+) -> int:
+    """Seal every plaintext value of each FILE in place.
+
+    Keys and comments stay readable; each value becomes one token.  On an
+    already sealed file only new plaintext values are sealed.
+
+    Examples:
+      sealedcfg encrypt config/prod.yaml --plain '(^|\\.)(host|port)$'
+      SEALEDCFG_KEY_FILE=prod.key sealedcfg encrypt config/*.yaml
+    """
+    keys = _keys(key_file, passphrase_file)
+    params = Argon2Params.parse(argon2) if argon2 else None
+    results = [api.encrypt_file(f, keys, plain=plain, kdf=params) for f in files]
+    if as_json:
+        print(json.dumps([r.__dict__ for r in results], indent=2))
+    else:
+        for r in results:
+            what = f"sealed {r.sealed} value(s)" if r.written else "nothing new to seal"
+            print(f"{r.path}: {what}", file=sys.stderr)
+    return 0
+
+
+@app.command()
+@_errors
+def decrypt(
+    file: Annotated[Path, typer.Argument(help="A sealed file, or - for stdin.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the plaintext here.")
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", "-i", help="Replace FILE with its plaintext.")
+    ] = False,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+) -> int:
+    """Write the original plaintext of FILE (byte for byte) to stdout.
+
+    Examples:
+      sealedcfg decrypt config/prod.yaml > /run/secrets/prod.yaml
+      sealedcfg decrypt config/prod.yaml -o prod.plain.yaml
+    """
+    keys = _keys(key_file, passphrase_file)
+    if in_place and output is not None:
+        raise InputError("--in-place and --output cannot be used together")
+    if str(file) == "-":
+        if in_place:
+            raise InputError("--in-place needs a file, not stdin")
+        plain = api.decrypt_bytes(sys.stdin.buffer.read(), keys)
+        if output is not None:
+            api.write_plain(output, plain)
+            return 0
+    else:
+        plain = api.decrypt_file(file, keys, output=output, in_place=in_place)
+    if output is None and not in_place:
+        sys.stdout.buffer.write(plain)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+@app.command()
+@_errors
+def verify(
+    files: Files,
+    no_decrypt: Annotated[
+        bool, typer.Option("--no-decrypt", help="Check structure only; needs no key.")
+    ] = False,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+    as_json: Json = False,
+) -> int:
+    """Check that each FILE is intact: every value opens, MAC and key commitment hold.
+
+    Exit 0 only when every file passes, 1 when any fails.
+
+    Examples:
+      sealedcfg verify config/*.yaml
+      sealedcfg verify --no-decrypt config/*.yaml    # in CI without a key
+    """
+    keys = None if no_decrypt else _keys(key_file, passphrase_file)
+    results = [api.verify_file(f, keys, decrypt=not no_decrypt) for f in files]
+    if as_json:
+        print(json.dumps([r.__dict__ for r in results], indent=2))
+    else:
+        for r in results:
+            print(f"{r.path}: ok" if r.ok else f"{r.path}: FAILED")
+            for problem in r.problems:
+                print(f"  {problem}")
+    return 0 if all(r.ok for r in results) else int(ExitCode.FINDINGS)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI in this process; return the exit code."""
+    try:
+        app(args=argv, prog_name="sealedcfg", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

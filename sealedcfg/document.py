@@ -1,0 +1,256 @@
+"""YAML structure as located text spans (FORMAT.md §6).  Knows no crypto.
+
+A profile is parsed at the event level only: each node gets its full path
+(document index first, then keys and list indices) and the exact character
+span of its content.  Rewriting a value is splicing text at that span, so every
+byte outside it (comments, quoting, layout, anchors, tags) is kept as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+from sealedcfg.encoding import Path
+from sealedcfg.errors import InputError
+from sealedcfg.yamlparse import events
+
+HEADER_KEY = "sealedcfg"
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |\r?$)", re.MULTILINE)
+_PROPERTY_END = frozenset(" \t\r\n,[]{}")
+
+
+@dataclass(slots=True)
+class Node:
+    path: Path
+    kind: str  # "scalar" | "alias" | "map" | "seq"
+    start: int  # scalar: content span, after any anchor/tag; others: node start
+    end: int
+    line: int  # 1-based
+    tag: str | None = None
+    anchor: str | None = None
+    style: str | None = None  # None for plain; ' " | > otherwise
+    value: str = ""  # scalar value as parsed; alias: the anchor it names
+    version: tuple[int, int] | None = None  # %YAML directive of its document
+
+    @property
+    def plain(self) -> bool:
+        return not self.style
+
+
+@dataclass(slots=True)
+class Body:
+    """A parsed body: the file without BOM and sealedcfg header."""
+
+    text: str
+    nodes: list[Node] = field(default_factory=list)
+    documents: int = 0
+    # Whether a `sealedcfg:` key appended at column 0 continues the last document.
+    open_block_mapping: bool = False
+
+    def scalars(self) -> Iterable[Node]:
+        return (n for n in self.nodes if n.kind == "scalar")
+
+
+@dataclass(slots=True)
+class _Frame:
+    path: Path
+    is_map: bool
+    index: int = 0
+    key: str | None = None
+    keys: set[str] = field(default_factory=set)
+
+
+def check_conflict_markers(text: str, name: str) -> None:
+    match = _CONFLICT.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        raise InputError(f"{name}: unresolved git conflict markers at line {line}")
+
+
+def parse(text: str, name: str) -> Body:
+    """Parse a body; raise InputError for YAML that a profile cannot be."""
+    check_conflict_markers(text, name)
+    body = Body(text)
+    stack: list[_Frame] = []
+    doc = -1
+    version: tuple[int, int] | None = None
+    root_block_map = False
+    for ev in events(text, name):
+        cls = type(ev)
+        if cls is ScalarEvent or cls is AliasEvent:
+            path = _child_path(stack, ev, doc, name)
+            if path is None:
+                continue
+            line = ev.start_mark.line + 1
+            if cls is AliasEvent:
+                body.nodes.append(
+                    Node(
+                        path, "alias", ev.start_mark.index, ev.end_mark.index, line, value=ev.anchor
+                    )
+                )
+                continue
+            if not stack:  # an empty document: its root is the empty plain scalar
+                if ev.value == "" and not ev.style and ev.tag is None and ev.anchor is None:
+                    continue
+                raise InputError(
+                    f"{name}: the top level of a profile must be a mapping "
+                    f"(document {doc + 1}, line {line})"
+                )
+            start, end = _content_span(text, ev)
+            body.nodes.append(
+                Node(
+                    path,
+                    "scalar",
+                    start,
+                    end,
+                    line,
+                    ev.tag,
+                    ev.anchor,
+                    ev.style or None,
+                    ev.value,
+                    version,
+                )
+            )
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            is_map = cls is MappingStartEvent
+            if not stack and not is_map:
+                raise InputError(
+                    f"{name}: the top level of a profile must be a mapping "
+                    f"(document {doc + 1}, line {ev.start_mark.line + 1})"
+                )
+            if not stack:
+                root_block_map = not ev.flow_style and ev.start_mark.column == 0
+                cpath: Path | None = (doc,)
+            else:
+                cpath = _child_path(stack, ev, doc, name)
+            assert cpath is not None
+            body.nodes.append(
+                Node(
+                    cpath,
+                    "map" if is_map else "seq",
+                    ev.start_mark.index,
+                    ev.start_mark.index,
+                    ev.start_mark.line + 1,
+                    ev.tag,
+                    ev.anchor,
+                )
+            )
+            stack.append(_Frame(cpath, is_map))
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            stack.pop()
+        elif cls is DocumentStartEvent:
+            doc += 1
+            version = (ev.version[0], ev.version[1]) if ev.version else None
+            root_block_map = False
+        elif cls is DocumentEndEvent:
+            body.open_block_mapping = root_block_map and not ev.explicit
+    body.documents = doc + 1
+    return body
+
+
+def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | None:
+    """The path of the node `ev` starts; None when it is a mapping key."""
+    if not stack:
+        return (doc,)
+    top = stack[-1]
+    if not top.is_map:
+        top.index += 1
+        return (*top.path, top.index - 1)
+    if top.key is None:  # this node is a key
+        line = ev.start_mark.line + 1
+        if type(ev) is not ScalarEvent:
+            what = "an alias" if type(ev) is AliasEvent else "a mapping or list"
+            raise InputError(f"{name}: a mapping key that is {what} is not supported (line {line})")
+        if ev.value in top.keys:
+            raise InputError(f"{name}: duplicate key {ev.value!r} at line {line}")
+        if len(stack) == 1 and ev.value == HEADER_KEY:
+            raise InputError(f"{name}: the top-level key {HEADER_KEY!r} is reserved (line {line})")
+        top.keys.add(ev.value)
+        top.key = ev.value
+        return None
+    key, top.key = top.key, None
+    return (*top.path, key)
+
+
+def _content_span(text: str, ev: Any) -> tuple[int, int]:
+    """The span of a scalar's content: after anchor/tag, block scalars trimmed.
+
+    A block scalar's event ends after its trailing line breaks (and part of the
+    next line's indentation); those stay outside the span, as layout.
+    """
+    start, end = ev.start_mark.index, ev.end_mark.index
+    if ev.anchor is not None or ev.tag is not None:
+        start = _skip_properties(text, start, end)
+    if ev.style in ("|", ">"):
+        last = len(text[start:end].rstrip(" \t\r\n")) + start
+        newline = min(
+            (i for i in (text.find("\n", last, end), text.find("\r", last, end)) if i != -1),
+            default=end,
+        )
+        end = newline
+    return start, max(start, end)
+
+
+def _skip_properties(text: str, i: int, end: int) -> int:
+    """Skip `&anchor`, `!tag` and the blanks/comments between them and the content."""
+    n = len(text)
+    while i < end:
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if i < n and text[i] == "#":
+            while i < n and text[i] not in "\r\n":
+                i += 1
+            continue
+        if i < n and text[i] == "&":
+            while i < n and text[i] not in _PROPERTY_END:
+                i += 1
+        elif i < n and text[i] == "!":
+            if text.startswith("!<", i):
+                i = text.index(">", i) + 1
+            else:
+                while i < n and text[i] not in _PROPERTY_END:
+                    i += 1
+        else:
+            break
+    return min(i, end)
+
+
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Replace non-overlapping spans (start, end, new) in `text`."""
+    out: list[str] = []
+    pos = 0
+    for start, end, new in sorted(edits, key=lambda e: e[0]):
+        if start < pos:
+            raise ValueError("overlapping edits")
+        out.append(text[pos:start])
+        out.append(new)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def format_path(path: Path, documents: int = 1) -> str:
+    """Dotted display form; `.` and `\\` inside keys are backslash-escaped.
+
+    Multi-document streams prefix the document index: `1:spec.password`.
+    """
+    parts = [
+        str(seg) if isinstance(seg, int) else seg.replace("\\", "\\\\").replace(".", "\\.")
+        for seg in path[1:]
+    ]
+    dotted = ".".join(parts)
+    return f"{path[0]}:{dotted}" if documents > 1 else dotted

@@ -1,0 +1,127 @@
+"""Reading and atomic, locked writing of profile files.
+
+Writes go to a temp file in the same directory, are fsynced, keep the original
+mode, and replace the target with os.replace, so a crash leaves either the old
+or the new file, never half of one.  Symlinked targets are refused rather than
+followed: replacing a link would silently turn it into a regular file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sealedcfg.errors import InputError, LockedError
+
+LOCK_TIMEOUT_ENV = "SEALEDCFG_LOCK_TIMEOUT"
+
+
+def _os_error(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{path}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"{path}: is a directory")
+    if isinstance(exc, PermissionError):
+        return InputError(f"{path}: permission denied")
+    return InputError(f"{path}: cannot read ({os.strerror(exc.errno or errno.EIO)})")
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise _os_error(p, exc) from None
+
+
+def refuse_symlink(path: Path) -> None:
+    if path.is_symlink():
+        raise InputError(
+            f"{path}: is a symbolic link; refusing to replace it",
+            hints=("run sealedcfg on the link's target instead",),
+        )
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[bytes]:
+    """Hold an exclusive lock on `path` for a read-modify-write; yield its bytes.
+
+    The lock is on the file's inode; as writers replace the inode, a waiter
+    re-checks after locking that the path still names the inode it locked.
+    """
+    p = Path(path)
+    refuse_symlink(p)
+    if timeout is None:
+        timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, "10"))
+    deadline = time.monotonic() + timeout
+    while True:
+        if p.is_dir():
+            raise InputError(f"{p}: is a directory")
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise _os_error(p, exc) from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockedError(
+                            f"{p}: locked by another sealedcfg process",
+                            hints=(f"wait for it to finish, or raise {LOCK_TIMEOUT_ENV}",),
+                        ) from None
+                    time.sleep(0.02)
+            try:
+                same = os.fstat(fd).st_ino == os.stat(p).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                continue  # replaced while we waited: lock the new file
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            yield b"".join(chunks)
+            return
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+    """Replace `path` with `data` atomically, keeping its mode (0600 if new)."""
+    p = Path(path)
+    refuse_symlink(p)
+    try:
+        current = stat.S_IMODE(p.stat().st_mode)
+    except FileNotFoundError:
+        current = 0o600
+    target_mode = current if mode is None else mode
+    directory = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{p.name}.", suffix=".sealedcfg-tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), target_mode)
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

@@ -1,0 +1,75 @@
+"""Dotted paths: `database.password`, `servers.0.token`, `a\\.b` for a key with a dot.
+
+In a multi-document stream a path starts with the document index: `1:spec.password`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from sealedcfg.document import Body, Node, format_path
+from sealedcfg.encoding import Path
+from sealedcfg.errors import InputError
+
+
+def split(dotted: str) -> tuple[int | None, list[str]]:
+    """('1:a\\.b.c') -> (1, ['a.b', 'c']); unescapes `\\.` and `\\\\`."""
+    doc = None
+    match = re.match(r"(\d+):", dotted)
+    if match:
+        doc, dotted = int(match.group(1)), dotted[match.end() :]
+    parts, current, i = [], [], 0
+    while i < len(dotted):
+        ch = dotted[i]
+        if ch == "\\" and i + 1 < len(dotted) and dotted[i + 1] in ".\\":
+            current.append(dotted[i + 1])
+            i += 2
+            continue
+        if ch == ".":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    if not dotted or any(p == "" for p in parts):
+        raise InputError(f"bad path {dotted!r}: empty segment")
+    return doc, parts
+
+
+def resolve(body: Body, dotted: str) -> Node:
+    """The node at `dotted`; InputError naming the nearest existing paths if absent."""
+    doc, parts = split(dotted)
+    if doc is None:
+        if body.documents > 1:
+            raise InputError(
+                f"bad path {dotted!r}: this file holds {body.documents} "
+                "documents; prefix the path with its index, e.g. 0:"
+            )
+        doc = 0
+    index = {n.path: n for n in body.nodes}
+    path: Path = (doc,)
+    for seg in parts:
+        parent = index.get(path)
+        if parent is not None and parent.kind == "seq":
+            if not seg.isdigit():
+                raise InputError(
+                    f"bad path {dotted!r}: {format_path(path, body.documents)!r} "
+                    "is a list; use an index"
+                )
+            path = (*path, int(seg))
+        elif parent is not None and parent.kind in ("scalar", "alias"):
+            raise InputError(
+                f"bad path {dotted!r}: {format_path(path, body.documents)!r} "
+                "is a value, not a mapping"
+            )
+        else:
+            path = (*path, seg)
+    node = index.get(path)
+    if node is None:
+        known = [format_path(n.path, body.documents) for n in body.nodes if len(n.path) > 1]
+        near = difflib.get_close_matches(dotted, known, n=3, cutoff=0.5)
+        hints = (f"did you mean: {', '.join(near)}",) if near else ()
+        raise InputError(f"no such path {dotted!r}", hints=hints)
+    return node

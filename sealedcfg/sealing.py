@@ -1,0 +1,256 @@
+"""The in-place engine: seal and open a profile's text (FORMAT.md §7, §8).
+
+Pure functions over text and keys; the api module adds files, locks and
+key sources.  Every authentication failure leaves here as crypto.AuthError and
+is turned into the one generic OpenError by the caller.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from sealedcfg import crypto, document, envelope
+from sealedcfg import token as tokens
+from sealedcfg.document import Body, Node
+from sealedcfg.encoding import Path, encode_path, lp_all
+from sealedcfg.envelope import Header
+from sealedcfg.errors import InputError
+
+_CORE_TYPES = {f"tag:yaml.org,2002:{t}": t for t in tokens.TYPES}
+
+
+@dataclass(slots=True)
+class Profile:
+    """A profile file split into its parts; `header` is None when not sealed."""
+
+    name: str
+    bom: bool
+    body: Body
+    header: Header | None
+    newline: str
+
+    def node_records(self) -> list[bytes]:
+        return node_records(self.body)
+
+    def to_bytes(self, body_text: str, header: Header | None) -> bytes:
+        text = body_text
+        if header is not None:
+            text += header.join + envelope.render(header, self.newline)
+        return (codecs.BOM_UTF8 if self.bom else b"") + text.encode("utf-8")
+
+
+def decode(data: bytes, name: str) -> tuple[bool, str]:
+    bom = data.startswith(codecs.BOM_UTF8)
+    if bom:
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{name}: UTF-16 text is not supported; convert it to UTF-8")
+    try:
+        return bom, data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def read_profile(data: bytes, name: str) -> Profile:
+    bom, text = decode(data, name)
+    body_text, header_text = envelope.split(text)
+    header = None
+    if header_text is not None:
+        header = envelope.parse(header_text, name)
+        if not body_text.endswith(header.join):
+            raise InputError(f"{name}: malformed sealedcfg header")
+        body_text = body_text[: len(body_text) - len(header.join)]
+    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
+    return Profile(name, bom, document.parse(body_text, name), header, newline)
+
+
+# ---------------------------------------------------------------- per node
+
+
+@lru_cache(maxsize=4)
+def _resolver(version: tuple[int, int]) -> Callable[[str], str]:
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
+
+    resolver = VersionedResolver(version=version)
+
+    def resolve(value: str) -> str:
+        return str(resolver.resolve(ScalarNode, value, (True, False)))
+
+    return resolve
+
+
+def value_type(node: Node) -> str:
+    """The type YAML gives the value: its explicit core tag, or implicit resolution."""
+    if node.tag is not None and node.tag != "!":
+        return _CORE_TYPES.get(node.tag, "str")
+    if not node.plain or node.tag == "!":
+        return "str"
+    tag = _resolver(node.version or (1, 2))(node.value)
+    return _CORE_TYPES.get(tag, "str")
+
+
+def is_token(node: Node) -> bool:
+    return node.kind == "scalar" and node.plain and tokens.looks_like_token(node.value)
+
+
+def sealable(node: Node) -> bool:
+    """A scalar with content to hide (an empty plain scalar has none, nor a span)."""
+    return node.kind == "scalar" and not (node.plain and node.value == "") and not is_token(node)
+
+
+def rule_matches(rule: re.Pattern[str] | None, node: Node) -> bool:
+    return rule is not None and rule.search(document.format_path(node.path)) is not None
+
+
+def compile_rule(rule: str | None) -> re.Pattern[str] | None:
+    if rule is None:
+        return None
+    try:
+        return re.compile(rule)
+    except re.error as exc:
+        raise InputError(
+            f"the plaintext rule is not a valid regular expression: {exc.msg}"
+        ) from None
+
+
+def node_records(body: Body) -> list[bytes]:
+    """One injective record per node: what the file MAC authenticates."""
+    text = body.text
+    out = []
+    for n in body.nodes:
+        content = text[n.start : n.end] if n.kind == "scalar" else n.value
+        out.append(
+            lp_all(
+                [
+                    encode_path(n.path),
+                    n.kind.encode(),
+                    (n.tag or "").encode(),
+                    (n.anchor or "").encode(),
+                    content.encode("utf-8"),
+                ]
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- opening
+
+
+def open_body(profile: Profile, data_key: bytes) -> str:
+    """Verify commitment and MAC, decrypt every token; return the plaintext body."""
+    header = profile.header
+    assert header is not None
+    envelope.check_commitment(data_key, header)
+    envelope.check_mac(data_key, header, profile.node_records())
+    text = profile.body.text
+    edits = []
+    for node in profile.body.nodes:
+        if is_token(node):
+            edits.append((node.start, node.end, open_token(data_key, header, node)))
+    return document.splice(text, edits)
+
+
+def open_token(data_key: bytes, header: Header, node: Node) -> str:
+    try:
+        tok = tokens.parse(node.value)
+    except tokens.TokenError:
+        raise crypto.AuthError from None
+    aad = crypto.value_aad(header.file_id, node.path, tok.vtype, tok.meta_bytes())
+    plain = crypto.open_value(data_key, tok.salt, tok.nonce, tok.ciphertext, aad)
+    try:
+        return plain.decode("utf-8")
+    except UnicodeDecodeError:  # authentic but not ours: treat like any failure
+        raise crypto.AuthError from None
+
+
+# ---------------------------------------------------------------- sealing
+
+
+def seal_node(
+    data_key: bytes, file_id: bytes, node: Node, source: str, meta: tuple[tuple[str, str], ...] = ()
+) -> str:
+    vtype = value_type(node)
+    aad = crypto.value_aad(file_id, node.path, vtype, tokens.encode_meta(meta))
+    salt, nonce, ct = crypto.seal_value(data_key, source.encode("utf-8"), aad)
+    return tokens.Token(vtype, meta, salt, nonce, ct).format()
+
+
+def to_seal(profile: Profile, rule: re.Pattern[str] | None) -> list[Node]:
+    return [n for n in profile.body.nodes if sealable(n) and not rule_matches(rule, n)]
+
+
+def seal_nodes(profile: Profile, data_key: bytes, file_id: bytes, nodes: Iterable[Node]) -> Body:
+    """Splice a token over each node's span; re-parse to prove the structure held."""
+    text = profile.body.text
+    edits = [
+        (n.start, n.end, seal_node(data_key, file_id, n, text[n.start : n.end])) for n in nodes
+    ]
+    new_text = document.splice(text, edits)
+    new_body = document.parse(new_text, profile.name)
+    if not _same_shape(profile.body, new_body, {(n.start, n.end) for n in nodes}):
+        raise InputError(
+            f"{profile.name}: cannot seal this file without changing its structure",
+            hints=("please report it with a minimal example",),
+        )
+    return new_body
+
+
+def _same_shape(old: Body, new: Body, sealed_spans: set[tuple[int, int]]) -> bool:
+    if len(old.nodes) != len(new.nodes):
+        return False
+    for a, b in zip(old.nodes, new.nodes, strict=True):
+        if (a.path, a.kind, a.tag, a.anchor) != (b.path, b.kind, b.tag, b.anchor):
+            return False
+        if (
+            a.kind == "scalar"
+            and (a.start, a.end) not in sealed_spans
+            and (old.text[a.start : a.end] != new.text[b.start : b.end])
+        ):
+            return False
+    return True
+
+
+def new_join(body: Body, newline: str) -> str:
+    """What goes between a body and a new header so both stay valid YAML."""
+    join = ""
+    if body.text and not body.text.endswith(("\n", "\r")):
+        join += newline
+    if body.documents and not body.open_block_mapping:
+        join += "---" + newline
+    return join
+
+
+def finish_header(header: Header, data_key: bytes, body: Body) -> Header:
+    return replace(header, mac=envelope.compute_mac(data_key, header, node_records(body)))
+
+
+def new_only_paths(body: Body, new: set[Path]) -> set[Path]:
+    """Paths of nodes that exist only because of new plaintext values.
+
+    A collection counts as new when every node below it is new.
+    """
+    state: dict[Path, list[int]] = {}  # parent -> [children, new children]
+    result: set[Path] = set()
+    for n in reversed(body.nodes):
+        if n.kind in ("map", "seq"):
+            total, fresh = state.pop(n.path, [0, 0])
+            is_new = total > 0 and total == fresh
+        else:
+            is_new = n.kind == "scalar" and n.path in new
+        if is_new:
+            result.add(n.path)
+        if len(n.path) > 1:
+            counts = state.setdefault(n.path[:-1], [0, 0])
+            counts[0] += 1
+            counts[1] += is_new
+    return result
+
+
+def records_without(body: Body, skip: set[Path]) -> list[bytes]:
+    kept = Body(body.text, [n for n in body.nodes if n.path not in skip], body.documents)
+    return node_records(kept)

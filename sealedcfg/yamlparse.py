@@ -1,0 +1,50 @@
+"""Event-level YAML parsing with exact character marks.
+
+ruamel's C parser (ruamel.yaml.clib) when installed, its pure-Python parser
+otherwise; both report marks as character offsets into the text, which is what
+span splicing needs.  Parse errors become one InputError with line and column;
+the parser's problem text names constructs, never the offending value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from sealedcfg.errors import InputError
+
+try:  # ruamel.yaml.clib
+    from _ruamel_yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - exercised only without the wheel
+    _CParser = None
+
+
+def has_c_parser() -> bool:
+    return _CParser is not None
+
+
+def events(text: str, name: str) -> Iterator[Any]:
+    """Yield parser events for `text`; raise InputError on invalid YAML."""
+    try:
+        if _CParser is not None:
+            parser = _CParser(text)
+            while True:
+                event = parser.get_event()
+                if event is None:
+                    return
+                yield event
+        else:
+            from ruamel.yaml import YAML
+
+            yield from YAML(typ="rt", pure=True).parse(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = exc.problem or exc.context or "syntax error"
+        raise InputError(f"{name}: not valid YAML: {problem}{where}") from None
+    except YAMLError as exc:  # ReaderError: a control character and the like
+        position = getattr(exc, "position", None)
+        where = f" (offset {position})" if position is not None else ""
+        raise InputError(f"{name}: not valid YAML: unacceptable character{where}") from None
