@@ -8,7 +8,6 @@ the parser's problem text names constructs, never the offending value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -25,20 +24,22 @@ def has_c_parser() -> bool:
     return _CParser is not None
 
 
-def events(text: str, name: str) -> Iterator[Any]:
-    """Yield parser events for `text`; raise InputError on invalid YAML."""
-    try:
-        if _CParser is not None:
-            parser = _CParser(text)
-            while True:
-                event = parser.get_event()
-                if event is None:
-                    return
-                yield event
-        else:
-            from ruamel.yaml import YAML
+def events(text: str, name: str) -> list[Any]:
+    """All parser events of `text`; InputError on invalid YAML.
 
-            yield from YAML(typ="rt", pure=True).parse(text)
+    libyaml follows YAML 1.1 where ruamel's own parser follows 1.2 (a `:` in a
+    flow plain scalar, for one), so text the C parser refuses is given to the
+    pure-Python parser before it is called invalid.
+    """
+    if _CParser is not None:
+        try:
+            return _collect(_CParser(text))
+        except YAMLError:
+            pass
+    from ruamel.yaml import YAML
+
+    try:
+        return list(YAML(typ="rt", pure=True).parse(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -48,3 +49,10 @@ def events(text: str, name: str) -> Iterator[Any]:
         position = getattr(exc, "position", None)
         where = f" (offset {position})" if position is not None else ""
         raise InputError(f"{name}: not valid YAML: unacceptable character{where}") from None
+
+
+def _collect(parser: Any) -> list[Any]:
+    out = []
+    while (event := parser.get_event()) is not None:
+        out.append(event)
+    return out
