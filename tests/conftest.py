@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sealedcfg import api
+from sealedcfg.kdf import FLOOR_M, FLOOR_P, FLOOR_T, Argon2Params
+from sealedcfg.keys import KeySource
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus" / "yaml"
+# The KDF's minimum allowed parameters: fast tests, never weaker than users get.
+FAST = Argon2Params(FLOOR_M, FLOOR_T, FLOOR_P)
+FAST_TEXT = f"m={FLOOR_M},t={FLOOR_T},p={FLOOR_P}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("SEALEDCFG_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SEALEDCFG_ARGON2", FAST_TEXT)
+
+
+@pytest.fixture
+def key() -> str:
+    return api.keygen()
+
+
+@pytest.fixture
+def keys(key: str) -> KeySource:
+    return KeySource(key=key, env={})
+
+
+@pytest.fixture
+def pass_keys() -> KeySource:
+    return KeySource(passphrase="correct horse battery staple", env={})
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Iterator[Path]:
+    return tmp_path
+
+
+def copy_fixture(rel: str, dest: Path) -> Path:
+    target = dest / Path(rel).name
+    shutil.copyfile(FIXTURES / rel, target)
+    return target
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path

@@ -1,0 +1,182 @@
+"""Seal and open: byte-exact round trips, tokens kept, recipients, load()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sealedcfg import api, kdf
+from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.keys import KeySource
+
+from .conftest import FAST, FIXTURES, write
+
+EDGE = sorted((FIXTURES / "edge").glob("*.yaml")) + sorted((FIXTURES / "profiles").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("src", EDGE, ids=lambda p: p.name)
+def test_fixture_round_trip_is_byte_exact(src: Path, work: Path, keys: KeySource) -> None:
+    original = src.read_bytes()
+    target = write(work / src.name, original)
+    result = api.encrypt_file(target, keys)
+    sealed = target.read_bytes()
+    assert result.sealed > 0
+    assert sealed != original
+    assert api.decrypt_file(target, keys) == original
+    assert api.verify_file(target, keys).ok
+
+
+def test_no_plaintext_value_left(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "db:\n  password: hunter2-very-secret\n  port: 5432\n")
+    api.encrypt_file(target, keys)
+    text = target.read_text()
+    assert "hunter2-very-secret" not in text
+    assert "5432" not in text
+    assert "password: sealedcfg;v1;str;;" in text
+    assert "port: sealedcfg;v1;int;;" in text
+
+
+def test_plain_rule_keeps_matching_paths(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "db:\n  host: db.internal\n  password: pw-123456\n")
+    api.encrypt_file(target, keys, plain=r"(^|\.)host$")
+    text = target.read_text()
+    assert "host: db.internal" in text
+    assert "pw-123456" not in text
+    assert 'plain: "(^|\\\\.)host$"' in text
+    assert api.verify_file(target, keys).ok
+
+
+def test_encrypt_twice_does_not_double_encrypt(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "a: 1\nb: two\n")
+    api.encrypt_file(target, keys)
+    sealed = target.read_bytes()
+    again = api.encrypt_file(target, keys)
+    assert (again.sealed, again.written) == (0, False)
+    assert target.read_bytes() == sealed
+
+
+def test_encrypt_seals_only_new_values_and_keeps_tokens(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "a: 1\nb: two\n")
+    api.encrypt_file(target, keys)
+    before = target.read_text().splitlines()
+    body = [ln for ln in before if ln.startswith(("a:", "b:"))]
+    text = target.read_text().replace("b: ", "c:\n  d: new-value\nb: ", 1)
+    target.write_text(text)
+    result = api.encrypt_file(target, keys)
+    assert result.sealed == 1
+    after = target.read_text()
+    for line in body:
+        assert line in after  # unchanged tokens kept byte for byte
+    assert "new-value" not in after
+    assert api.decrypt_file(target, keys) == b"a: 1\nc:\n  d: new-value\nb: two\n"
+
+
+def test_encrypt_refuses_new_values_when_other_things_changed(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "a: 1\nhost: x\n")
+    api.encrypt_file(target, keys, plain="host")
+    text = target.read_text().replace("host: x", "host: evil") + ""
+    target.write_text(text.replace("a: ", "n: new\na: ", 1))
+    before = target.read_bytes()
+    with pytest.raises(OpenError):
+        api.encrypt_file(target, keys)
+    assert target.read_bytes() == before
+
+
+def test_passphrase_and_key_recipients_both_open(work: Path, key: str) -> None:
+    both = KeySource(key=key, passphrase="pass phrase one", env={})
+    target = write(work / "p.yaml", "a: secret\n")
+    api.encrypt_file(target, both, kdf=FAST)
+    assert "type: passphrase" in target.read_text()
+    assert "type: key" in target.read_text()
+    assert api.decrypt_file(target, KeySource(key=key, env={})) == b"a: secret\n"
+    only_pass = KeySource(passphrase="pass phrase one", env={})
+    assert api.decrypt_file(target, only_pass) == b"a: secret\n"
+
+
+def test_one_argon2_derivation_per_file_open(work: Path) -> None:
+    target = write(work / "p.yaml", "".join(f"k{i}: value-{i}\n" for i in range(200)))
+    api.encrypt_file(target, KeySource(passphrase="pp one two", env={}), kdf=FAST)
+    kdf._cache.clear()
+    before = kdf.DERIVATIONS
+    api.decrypt_file(target, KeySource(passphrase="pp one two", env={}))
+    assert kdf.DERIVATIONS - before == 1
+    api.verify_file(target, KeySource(passphrase="pp one two", env={}))
+    assert kdf.DERIVATIONS - before == 1  # same salt and parameters: cached
+
+
+def test_wrong_key_and_wrong_passphrase_are_one_error(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "a: secret\n")
+    api.encrypt_file(target, keys)
+    with pytest.raises(OpenError) as wrong_key:
+        api.decrypt_file(target, KeySource(key=api.keygen(), env={}))
+    target2 = write(work / "q.yaml", "a: secret\n")
+    api.encrypt_file(target2, KeySource(passphrase="right one", env={}), kdf=FAST)
+    with pytest.raises(OpenError) as wrong_pass:
+        api.decrypt_file(target2, KeySource(passphrase="wrong one", env={}))
+    assert "wrong key, or the file was modified" in wrong_key.value.message
+    assert wrong_key.value.message.replace("p.yaml", "q.yaml") == wrong_pass.value.message
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\t\n"])
+def test_empty_passphrase_refused(work: Path, value: str) -> None:
+    target = write(work / "p.yaml", "a: secret\n")
+    with pytest.raises(InputError, match="empty"):
+        api.encrypt_file(target, KeySource(passphrase=value, env={}), kdf=FAST)
+    assert target.read_text() == "a: secret\n"
+
+
+def test_no_key_available(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "a: secret\n")
+    api.encrypt_file(target, keys)
+    nokeys = KeySource(env={}, prompt=None)
+    nokeys.can_prompt = lambda: False  # type: ignore[method-assign]
+    with pytest.raises(NoKeyError) as exc:
+        api.decrypt_file(target, nokeys)
+    assert any("SEALEDCFG_KEY" in h for h in exc.value.hints)
+
+
+def test_load_returns_typed_values(work: Path, key: str) -> None:
+    target = write(
+        work / "p.yaml",
+        "a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: [x, {g: 2024-01-01}]\nh: !Ref name\n",
+    )
+    api.encrypt_file(target, KeySource(key=key, env={}))
+    data = api.load(target, key=key)
+    assert data["a"] == 1
+    assert data["b"] == "1"
+    assert data["c"] is True
+    assert data["d"] is None
+    assert data["e"] == 1.5
+    assert str(data["f"][1]["g"]) == "2024-01-01"
+    assert data["h"] == "name"
+
+
+def test_env_key_sources(work: Path, key: str, tmp_path: Path) -> None:
+    target = write(work / "p.yaml", "a: secret\n")
+    api.encrypt_file(target, KeySource(key=key, env={}))
+    assert api.decrypt_file(target, KeySource(env={"SEALEDCFG_KEY": key})) == b"a: secret\n"
+    keyfile = tmp_path / "k.key"
+    api.write_key_file(keyfile, key)
+    assert oct(keyfile.stat().st_mode & 0o777) == "0o600"
+    env = {"SEALEDCFG_KEY_FILE": str(keyfile)}
+    assert api.decrypt_file(target, KeySource(env=env)) == b"a: secret\n"
+    assert api.decrypt_file(target, KeySource(key_file=str(keyfile), env={})) == b"a: secret\n"
+
+
+def test_bad_key_text_never_echoed(work: Path) -> None:
+    with pytest.raises(InputError) as exc:
+        KeySource(env={"SEALEDCFG_KEY": "not-a-key-but-a-secret-value"}).raw_keys()
+    assert "not-a-key-but-a-secret-value" not in str(exc.value)
+
+
+def test_set_value_changes_one_line_and_mac(work: Path, keys: KeySource) -> None:
+    lines = "".join(f"k{i}: value-{i}\n" for i in range(50))
+    target = write(work / "p.yaml", lines)
+    api.encrypt_file(target, keys)
+    before = target.read_text().splitlines()
+    api.set_value(target, "k7", "changed", keys)
+    after = target.read_text().splitlines()
+    changed = [i for i, (x, y) in enumerate(zip(before, after, strict=True)) if x != y]
+    assert [before[i].split(":")[0] for i in changed] == ["k7", "  mac"]
+    assert api.load(target, keys=keys)["k7"] == "changed"
