@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import sys
 
+INTERRUPTED = 130
+
 
 def main() -> None:
-    if sys.argv[1:] in (["--version"], ["-V"]):
-        from sealedcfg import __version__
+    try:
+        if sys.argv[1:] in (["--version"], ["-V"]):
+            from sealedcfg import __version__
 
-        print(f"sealedcfg {__version__}")
-        sys.exit(0)
-    from sealedcfg.cli import run
+            print(f"sealedcfg {__version__}")
+            sys.exit(0)
+        from sealedcfg.cli import run
 
-    sys.exit(run())
+        code = run()
+    except KeyboardInterrupt:  # Ctrl-C before a command started (while importing)
+        code = INTERRUPTED
+    if code == INTERRUPTED:
+        from sealedcfg.cli import report_interrupt
+
+        report_interrupt()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

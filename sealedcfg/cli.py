@@ -35,10 +35,21 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_interrupt_reported = False
+
+
 def error(message: str, hints: tuple[str, ...] = ()) -> None:
     print(f"sealedcfg: error: {message}", file=sys.stderr)
     for hint in hints:
         print(f"hint: {hint}", file=sys.stderr)
+
+
+def report_interrupt() -> None:
+    """Say 'interrupted' once, whoever caught the Ctrl-C (us, typer, or main)."""
+    global _interrupt_reported
+    if not _interrupt_reported:
+        _interrupt_reported = True
+        error("interrupted")
 
 
 def _errors(func: F) -> F:
@@ -50,7 +61,7 @@ def _errors(func: F) -> F:
             error(exc.message, exc.hints)
             raise typer.Exit(int(exc.code)) from None
         except KeyboardInterrupt:
-            error("interrupted")
+            report_interrupt()
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except (typer.Exit, typer.Abort):
             raise

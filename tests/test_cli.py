@@ -205,7 +205,13 @@ def test_locked_file_and_ctrl_c(tmp_path: Path) -> None:
             text=True,
             env=env,
         )
-        time.sleep(1.0)  # let it start and block on the lock
+        # Wait until it has the file open, i.e. waits on the lock; then Ctrl-C.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+            os.path.realpath(f"/proc/{waiting.pid}/fd/{n}") == os.path.realpath(target)
+            for n in os.listdir(f"/proc/{waiting.pid}/fd")
+        ):
+            time.sleep(0.05)
         waiting.send_signal(signal.SIGINT)
         _, err = waiting.communicate(timeout=30)
         assert waiting.returncode == ExitCode.INTERRUPTED

@@ -1,0 +1,36 @@
+# Two entry points that do all set-up on a fresh machine with Python 3.11+:
+#   make demo   - an end-to-end demo on the shipped fixtures, in a temp dir
+#   make test   - pytest, ruff and mypy
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.sealedcfg-installed
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "sealedcfg needs Python 3.11+"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash .ci/demo.sh
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2
+	$(MAKE) lint
+
+lint: $(STAMP)
+	$(BIN)/ruff check sealedcfg tests bench fixtures
+	$(BIN)/ruff format --check sealedcfg tests bench fixtures
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
