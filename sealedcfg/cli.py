@@ -1,26 +1,29 @@
 """The command line: options in, one api call, errors out as exit codes.
 
-No logic lives here.  Every command is wrapped by `_errors`, the one place
-that turns a SealedcfgError into `sealedcfg: error: ...` and its exit code, so
-the typer test runner and a real process behave the same.
+No logic lives here; errors are mapped in `cliutil.handle_errors`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
 from sealedcfg import __version__, api
-from sealedcfg.errors import ExitCode, InputError, SealedcfgError
+from sealedcfg.cliutil import (
+    Files,
+    Json,
+    KeyFile,
+    PassFile,
+    handle_errors,
+    key_source,
+    report_interrupt,
+)
+from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.kdf import Argon2Params
-from sealedcfg.keys import KeySource
 
 app = typer.Typer(
     name="sealedcfg",
@@ -31,51 +34,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=True,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-_interrupt_reported = False
-
-
-def error(message: str, hints: tuple[str, ...] = ()) -> None:
-    print(f"sealedcfg: error: {message}", file=sys.stderr)
-    for hint in hints:
-        print(f"hint: {hint}", file=sys.stderr)
-
-
-def report_interrupt() -> None:
-    """Say 'interrupted' once, whoever caught the Ctrl-C (us, typer, or main)."""
-    global _interrupt_reported
-    if not _interrupt_reported:
-        _interrupt_reported = True
-        error("interrupted")
-
-
-def _errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            code = func(*args, **kwargs)
-        except SealedcfgError as exc:
-            error(exc.message, exc.hints)
-            raise typer.Exit(int(exc.code)) from None
-        except KeyboardInterrupt:
-            report_interrupt()
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as exc:  # a bug: say so, without the message (it may hold data)
-            if os.environ.get("SEALEDCFG_DEBUG"):
-                raise
-            error(
-                f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
-                ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
-            )
-            raise typer.Exit(int(ExitCode.BUG)) from None
-        raise typer.Exit(int(code or 0))
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:
@@ -101,34 +59,8 @@ def _main(
     """
 
 
-KeyFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--key-file",
-        "-k",
-        help="File holding a base64 key (or SEALEDCFG_KEY_FILE).",
-        dir_okay=False,
-    ),
-]
-PassFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--passphrase-file", help="File holding the passphrase (first line).", dir_okay=False
-    ),
-]
-Files = Annotated[list[Path], typer.Argument(help="Profile files.", show_default=False)]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _keys(key_file: Path | None, passphrase_file: Path | None) -> KeySource:
-    return KeySource(
-        key_file=str(key_file) if key_file else None,
-        passphrase_file=str(passphrase_file) if passphrase_file else None,
-    )
-
-
 @app.command()
-@_errors
+@handle_errors
 def keygen(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the key to this file (0600).")
@@ -150,7 +82,7 @@ def keygen(
 
 
 @app.command()
-@_errors
+@handle_errors
 def encrypt(
     files: Files,
     plain: Annotated[
@@ -183,7 +115,7 @@ def encrypt(
       sealedcfg encrypt config/prod.yaml --plain '(^|\\.)(host|port)$'
       SEALEDCFG_KEY_FILE=prod.key sealedcfg encrypt config/*.yaml
     """
-    keys = _keys(key_file, passphrase_file)
+    keys = key_source(key_file, passphrase_file)
     params = Argon2Params.parse(argon2) if argon2 else None
     results = [api.encrypt_file(f, keys, plain=plain, kdf=params) for f in files]
     if as_json:
@@ -196,7 +128,7 @@ def encrypt(
 
 
 @app.command()
-@_errors
+@handle_errors
 def decrypt(
     file: Annotated[Path, typer.Argument(help="A sealed file, or - for stdin.")],
     output: Annotated[
@@ -214,7 +146,7 @@ def decrypt(
       sealedcfg decrypt config/prod.yaml > /run/secrets/prod.yaml
       sealedcfg decrypt config/prod.yaml -o prod.plain.yaml
     """
-    keys = _keys(key_file, passphrase_file)
+    keys = key_source(key_file, passphrase_file)
     if in_place and output is not None:
         raise InputError("--in-place and --output cannot be used together")
     if str(file) == "-":
@@ -233,7 +165,7 @@ def decrypt(
 
 
 @app.command()
-@_errors
+@handle_errors
 def verify(
     files: Files,
     no_decrypt: Annotated[
@@ -251,7 +183,7 @@ def verify(
       sealedcfg verify config/*.yaml
       sealedcfg verify --no-decrypt config/*.yaml    # in CI without a key
     """
-    keys = None if no_decrypt else _keys(key_file, passphrase_file)
+    keys = None if no_decrypt else key_source(key_file, passphrase_file)
     results = [api.verify_file(f, keys, decrypt=not no_decrypt) for f in files]
     if as_json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
@@ -270,3 +202,6 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
+
+
+__all__ = ["app", "report_interrupt", "run"]

@@ -190,19 +190,45 @@ def _content_span(text: str, ev: Any) -> tuple[int, int]:
     """The span of a scalar's content: after anchor/tag, block scalars trimmed.
 
     A block scalar's event ends after its trailing line breaks (and part of the
-    next line's indentation); those stay outside the span, as layout.
+    next line's indentation).  With clip or strip chomping those breaks are
+    layout and stay outside the span; with keep chomping (`|+`) they are part
+    of the value, so all but the last one go inside, where they are sealed
+    and authenticated with it.
     """
     start, end = ev.start_mark.index, ev.end_mark.index
     if ev.anchor is not None or ev.tag is not None:
         start = _skip_properties(text, start, end)
     if ev.style in ("|", ">"):
         last = len(text[start:end].rstrip(" \t\r\n")) + start
+        if _KEEP_HEADER.match(text, start):
+            last = max(last, text.rfind("\n", last, end))
+            if last > start and text[last - 1] == "\r":
+                last -= 1
+            return start, max(start, last)
         newline = min(
             (i for i in (text.find("\n", last, end), text.find("\r", last, end)) if i != -1),
             default=end,
         )
         end = newline
     return start, max(start, end)
+
+
+_KEEP_HEADER = re.compile(r"[|>][0-9]?\+")
+_BLANK_LINE_AFTER = re.compile(r"\r?\n[ \t]*(?:\r?\n|[ \t]+\Z)")
+
+
+def is_keep_block(source: str) -> bool:
+    """Is this scalar source a keep-chomped block scalar (`|+`, `>2+`, ...)?"""
+    return _KEEP_HEADER.match(source) is not None
+
+
+def blank_line_after(text: str, end: int) -> bool:
+    """Does a blank line follow the line that ends at `end`?
+
+    After a sealed keep-chomped scalar that would be layout the opened text
+    would read as part of the value, so such a file is refused as modified.
+    """
+    return _BLANK_LINE_AFTER.match(text, end) is not None
 
 
 def _skip_properties(text: str, i: int, end: int) -> int:

@@ -178,7 +178,7 @@ def render(header: Header, newline: str = "\n") -> str:
         "sealedcfg:",
         f"  version: {header.version}",
         f"  file_id: {b64e(header.file_id)}",
-        f"  plain: {json.dumps(header.plain) if header.plain is not None else 'null'}",
+        f"  plain: {_quoted(header.plain)}",
         f"  join: {json.dumps(header.join)}",
         "  recipients:",
     ]
@@ -198,6 +198,11 @@ def render(header: Header, newline: str = "\n") -> str:
         lines.append(f"    wrapped: {b64e(r.wrapped)}")
     lines += [f"  commit: {b64e(header.commit)}", f"  mac: {b64e(header.mac)}"]
     return newline.join(lines) + newline
+
+
+def _quoted(value: str | None) -> str:
+    # Not ASCII-escaped: a non-BMP character would come back as two surrogates.
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def split(text: str) -> tuple[str, str | None]:
@@ -268,7 +273,10 @@ def parse(text: str, name: str) -> Header:
                 if r["kdf"] != "argon2id":
                     raise InputError(f"{name}: unsupported key derivation {r['kdf']!r}")
                 params = Argon2Params(int(r["m"]), int(r["t"]), int(r["p"]))
-                params.check()
+                try:
+                    params.check()
+                except InputError as exc:
+                    raise InputError(f"{name}: {exc.message}") from None
                 recipients.append(
                     Recipient(kind, b64d(r["wrapped"]), params=params, salt=b64d(r["salt"]))
                 )

@@ -1,4 +1,4 @@
-"""Argon2id for passphrase recipients (FORMAT.md §5.1).
+"""Argon2id for passphrase recipients (FORMAT.md §5.3).
 
 Parameters come from the (untrusted) file header, so they are range-checked
 *before* any memory is allocated: a floor stops downgrades, a ceiling stops a

@@ -1,4 +1,4 @@
-"""The in-place engine: seal and open a profile's text (FORMAT.md §7, §8).
+"""The in-place engine: seal and open a profile's text (FORMAT.md §6).
 
 Pure functions over text and keys; the api module adds files, locks and
 key sources.  Every authentication failure leaves here as crypto.AuthError and
@@ -110,6 +110,8 @@ def rule_matches(rule: re.Pattern[str] | None, node: Node) -> bool:
 def compile_rule(rule: str | None) -> re.Pattern[str] | None:
     if rule is None:
         return None
+    if not rule.isprintable():
+        raise InputError("the plaintext rule must be printable text")
     try:
         return re.compile(rule)
     except re.error as exc:
@@ -151,7 +153,10 @@ def open_body(profile: Profile, data_key: bytes) -> str:
     edits = []
     for node in profile.body.nodes:
         if is_token(node):
-            edits.append((node.start, node.end, open_token(data_key, header, node)))
+            source = open_token(data_key, header, node)
+            if document.is_keep_block(source) and document.blank_line_after(text, node.end):
+                raise crypto.AuthError
+            edits.append((node.start, node.end, source))
     return document.splice(text, edits)
 
 
@@ -192,7 +197,10 @@ def seal_nodes(profile: Profile, data_key: bytes, file_id: bytes, nodes: Iterabl
     ]
     new_text = document.splice(text, edits)
     new_body = document.parse(new_text, profile.name)
-    if not _same_shape(profile.body, new_body, {(n.start, n.end) for n in nodes}):
+    keeps = {n.path for n in nodes if document.is_keep_block(text[n.start : n.end])}
+    if not _same_shape(profile.body, new_body, {(n.start, n.end) for n in nodes}) or any(
+        document.blank_line_after(new_text, n.end) for n in new_body.nodes if n.path in keeps
+    ):
         raise InputError(
             f"{profile.name}: cannot seal this file without changing its structure",
             hints=("please report it with a minimal example",),

@@ -244,3 +244,11 @@ def test_no_secret_in_any_error(work: Path, keys: KeySource) -> None:
         api.decrypt_file(target, KeySource(key=api.keygen(), env={}))
     assert secret not in str(exc2.value)
     assert secret not in repr(exc2.value)
+
+
+def test_blank_line_after_keep_chomped_value_is_tampering(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "a: |+\n  x\n\n\nb: 1\n")
+    api.encrypt_file(target, keys)
+    assert api.decrypt_file(target, keys) == b"a: |+\n  x\n\n\nb: 1\n"
+    target.write_text(target.read_text().replace("\nb: ", "\n\nb: ", 1))
+    assert_refused(target, keys)

@@ -1,0 +1,91 @@
+"""Shared pieces of the command modules: the one error handler and key options.
+
+Every command is wrapped by `handle_errors`, the one place that turns a
+SealedcfgError into `sealedcfg: error: ...` plus its exit code, so typer's test
+runner and a real process behave the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from sealedcfg.errors import ExitCode, SealedcfgError
+from sealedcfg.keys import KeySource
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+_interrupt_reported = False
+
+
+def error(message: str, hints: tuple[str, ...] = ()) -> None:
+    print(f"sealedcfg: error: {message}", file=sys.stderr)
+    for hint in hints:
+        print(f"hint: {hint}", file=sys.stderr)
+
+
+def report_interrupt() -> None:
+    """Say 'interrupted' once, whoever caught the Ctrl-C (us, typer, or main)."""
+    global _interrupt_reported
+    if not _interrupt_reported:
+        _interrupt_reported = True
+        error("interrupted")
+
+
+def handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            code = func(*args, **kwargs)
+        except SealedcfgError as exc:
+            error(exc.message, exc.hints)
+            raise typer.Exit(int(exc.code)) from None
+        except KeyboardInterrupt:
+            report_interrupt()
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # a bug: say so, without the message (it may hold data)
+            if os.environ.get("SEALEDCFG_DEBUG"):
+                raise
+            error(
+                f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
+                ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
+            )
+            raise typer.Exit(int(ExitCode.BUG)) from None
+        raise typer.Exit(int(code or 0))
+
+    return wrapper  # type: ignore[return-value]
+
+
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        "-k",
+        help="File holding a base64 key (or SEALEDCFG_KEY_FILE).",
+        dir_okay=False,
+    ),
+]
+PassFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file", help="File holding the passphrase (first line).", dir_okay=False
+    ),
+]
+Files = Annotated[list[Path], typer.Argument(help="Profile files.", show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def key_source(key_file: Path | None, passphrase_file: Path | None) -> KeySource:
+    return KeySource(
+        key_file=str(key_file) if key_file else None,
+        passphrase_file=str(passphrase_file) if passphrase_file else None,
+    )

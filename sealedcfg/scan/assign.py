@@ -1,0 +1,262 @@
+"""The generic rule: literal values assigned to secret-like names, on one line.
+
+Forms understood: `name = v`, `name: v`, `name := v`, `name => v`, `"name": v`,
+`x["name"] = v`, `name: Type = v`, `export NAME=v`, `ENV NAME v`, `--name v`,
+`<name>v</name>`, `name="k" value="v"` and a `name:`/`value:` pair on the next lines
+(Kubernetes env, ECS task definitions, Terraform variable defaults), connection strings
+(`Password=...;`) and the AWS secret access key next to an AWS name.  How literal a
+bare value is depends on the file kind (see `filetypes`); how strict the value test is
+depends on the name (see `names`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from . import names, values
+from .filetypes import Kind
+from .providers import PROVIDER_PREFIX_RE
+
+Hit = tuple[int, int, str, str]  # (line index, column 0-based, rule id, secret)
+
+GENERIC = "generic-secret-assignment"
+
+_ASSIGN_RE = re.compile(
+    r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?:\s*\])?
+    (?P<op>\s*(?::=|=>|\|\|=|\?\?=|(?<![=!<>:])=(?![=>~])
+        |:\s*[A-Za-z_][\w\[\].,|?* ]*?\s*=(?![=>~])
+        |:(?=\s|$|["'`])))[ \t]*""",
+    re.VERBOSE,
+)
+_FLAG_RE = re.compile(
+    r"""(?<![\w-])--?(?P<name>[A-Za-z][\w-]*)(?:=|[ \t]+)(?!-)"""
+    r"""(?P<v>"[^"]*"|'[^']*'|[^\s"'`|&;]+)"""
+)
+_ELEM_RE = re.compile(
+    r"<(?P<name>[A-Za-z_][\w.\-:]*)(?P<attrs>\s[^<>]*)?>(?P<v>[^<>]+)</(?P=name)>"
+)
+_PAIR_NAME_RE = re.compile(
+    r"""(?<![\w-])["']?(?:name|key|Name|Key|variable|ParameterKey)["']?\s*[:=]?\s*["']?"""
+    r"""(?P<n>[A-Za-z_][\w.\-]*)"""
+)
+_PAIR_VALUE_NAMES = frozenset({"value", "default", "Value", "ParameterValue", "defaultValue"})
+_NEXT_VALUE_RE = re.compile(
+    r"""^\s*-?\s*["']?(?:value|default|Value|ParameterValue)["']?\s*[:=][ \t]*"""
+)
+_GO_VAR_RE = re.compile(r"\b(?:var|const)\s+(?P<name>\w+)\s+[\w.\[\]*]+\s*=\s*")
+_DOCKER_ENV_RE = re.compile(r"^\s*(?:ENV|ARG)\s+(?P<name>[A-Za-z_]\w*)[ \t]+(?=[^=\s])")
+_NETRC_RE = re.compile(r"\b(?:password|passwd)[ \t]+")
+_CONN_CTX_RE = re.compile(
+    r"(?i)\b(?:server|data source|host|uid|user id|username|user|database|initial catalog"
+    r"|driver|provider|dsn|port|address|addr)\s*="
+)
+_CONN_PW_RE = re.compile(
+    r"""(?i)(?:^|(?<=[;"'\s{,]))(?:password|pwd)\s*=\s*(?P<v>\{[^}]*\}|[^;"'\s][^;"']*)"""
+)
+_JDBC_PW_RE = re.compile(r"""(?i)(?:jdbc|odbc):[^\s"']*?[?&;](?:password|pwd)=(?P<v>[^&;\s"']+)""")
+_AWS_SECRET_RE = re.compile(
+    r"""(?i)secret_?access_?key["']?\s*[:=,]?\s*["']?(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"""
+)
+_AWS_VALUE_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
+_AUTH_SCHEME_RE = re.compile(r"^(?:Bearer|Basic|Token|token|bearer|Digest|OAuth)\s+(?=\S)")
+_GENERIC_MARKERS = ("password", "passwd", "secret")
+_FALSEY = frozenset({"yes", "no", "on", "off", "enabled", "disabled", "0", "1", "-", "~"})
+
+
+def _quoted_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
+    """A string literal starting at pos (optional r/b/u/f prefix): (content, column)."""
+    i = pos
+    while i < len(line) and i - pos < 2 and line[i] in "rRbBuUfF":
+        i += 1
+    if i >= len(line) or line[i] not in "\"'`":
+        return None
+    quote = line[i]
+    if quote == "`" and kind is not Kind.QUOTED:
+        return None
+    if line.startswith(quote * 3, i):
+        return None  # docstring / heredoc-style block: not a one-line value
+    j = i + 1
+    while j < len(line):
+        c = line[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == quote:
+            return line[i + 1 : j], i + 1
+        j += 1
+    return None
+
+
+def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
+    rest = line[pos:]
+    if kind is Kind.WORD:
+        m = re.match(r"[^\s\"'`]+", rest)
+        if not m:
+            return None
+        return m.group().rstrip(";)"), pos
+    cut = len(rest)
+    for sep in (" #", "\t#", ", ", " //", " ;"):
+        k = rest.find(sep)
+        if k != -1:
+            cut = min(cut, k)
+    val = rest[:cut].rstrip().rstrip(",;")
+    if val.endswith(("}", "]")) and not any(c in val for c in "{["):
+        val = val[:-1]
+    return val, pos
+
+
+def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
+    """The value written at pos: (text, column, quoted); None for non-literals in code."""
+    q = _quoted_at(line, pos, kind)
+    if q is not None:
+        return q[0], q[1], True
+    if kind is Kind.QUOTED or pos >= len(line):
+        return None
+    if line[pos] in "\"'":
+        return None  # an unterminated string: a multi-line value we do not follow
+    b = _bare_at(line, pos, kind)
+    if b is None or not b[0]:
+        return None
+    val, col = b
+    if kind is Kind.LINE or kind is Kind.DOC:
+        # YAML decorations: anchors and core tags are stripped; any other tag, alias,
+        # block scalar or flow collection makes the value something we cannot judge.
+        m = re.match(r"(?:&[\w-]+\s+)?(?:!!\w+\s+)?", val)
+        if m and m.end():
+            col += m.end()
+            val = val[m.end() :]
+        if val[:1] in ("!", "*", "|", ">", "[", "{"):
+            return None
+    return val, col, False
+
+
+def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> str | None:
+    """Rule id if `value` assigned to `name` is a plaintext secret, else None."""
+    tier = names.tier(name)
+    if tier is names.Tier.NONE:
+        return None
+    v = value.strip()
+    m = _AUTH_SCHEME_RE.match(v)
+    if m:
+        v = v[m.end() :].strip()
+    if not v or v.lower() in _FALSEY:
+        return None
+    if (
+        values.is_encrypted(v)
+        or values.is_public_material(v)
+        or values.is_hash_or_id(v)
+        or PROVIDER_PREFIX_RE.match(v)
+        or values.is_reference(v)
+        or values.is_placeholder(v)
+        or values.is_non_secret_shape(v)
+    ):
+        return None
+    low = v.lower()
+    if any(w in low for w in _GENERIC_MARKERS) or low in names.words(name):
+        return None
+    if not quoted and kind is not Kind.WORD and values.is_identifier_ref(v) and "." in v:
+        return None  # `token: settings.TOKEN`
+    if any(c.isspace() for c in v) and not names.is_passphrase_name(name):
+        return None  # prose, a label or a help text
+    if _AWS_VALUE_RE.match(v) and names.is_aws_secret_name(name, line_lower):
+        return "aws-secret-access-key" if values.looks_random(v) else None
+    if len(v) == 32 and values.is_hex(v) and names.is_twilio_token_name(name, line_lower):
+        return "twilio-auth-token"
+    if tier is names.Tier.PASSWORD and kind is not Kind.DOC:
+        return GENERIC if len(v) >= 4 else None
+    return GENERIC if values.looks_random(v) else None
+
+
+def _password_value_ok(v: str, kind: Kind) -> bool:
+    v = v.strip().strip("{}")
+    if len(v) < 4 or v.lower() in _FALSEY:
+        return False
+    if values.is_reference(v) or values.is_placeholder(v) or values.is_encrypted(v):
+        return False
+    if any(w in v.lower() for w in _GENERIC_MARKERS):
+        return False
+    return kind is not Kind.DOC or values.looks_random(v)
+
+
+def connection_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
+    if ";" in line and _CONN_CTX_RE.search(line):
+        for m in _CONN_PW_RE.finditer(line):
+            v = m.group("v").rstrip()
+            if _password_value_ok(v, kind):
+                yield idx, m.start("v"), "connection-string-password", v
+    for m in _JDBC_PW_RE.finditer(line):
+        if _password_value_ok(m.group("v"), kind):
+            yield idx, m.start("v"), "connection-string-password", m.group("v")
+
+
+def aws_hits(line: str, idx: int) -> Iterator[Hit]:
+    for m in _AWS_SECRET_RE.finditer(line):
+        v = m.group("v")
+        if values.looks_random(v) and not values.is_placeholder(v) and "EXAMPLE" not in v:
+            yield idx, m.start("v"), "aws-secret-access-key", v
+
+
+def _emit(
+    name: str, found: tuple[str, int, bool] | None, idx: int, kind: Kind, low: str
+) -> Iterator[Hit]:
+    if found is None:
+        return
+    value, col, quoted = found
+    rule = judge(name, value, quoted, kind, low)
+    if rule is not None:
+        yield idx, col, rule, value.strip()
+
+
+def assignment_hits(
+    lines: list[str], idx: int, kind: Kind, *, netrc: bool = False, dockerfile: bool = False
+) -> Iterator[Hit]:
+    line = lines[idx]
+    low = line.lower()
+    pair = _PAIR_NAME_RE.search(line)
+    pair_name = pair.group("n") if pair else None
+    saw_value_key = False
+    for m in _ASSIGN_RE.finditer(line):
+        name = m.group("name")
+        if name in _PAIR_VALUE_NAMES:
+            saw_value_key = True
+            if pair_name is None:
+                continue
+            name = pair_name
+        yield from _emit(name, value_at(line, m.end(), kind), idx, kind, low)
+    if kind is Kind.QUOTED and ("var " in line or "const " in line):
+        for gm in _GO_VAR_RE.finditer(line):
+            yield from _emit(gm.group("name"), value_at(line, gm.end(), kind), idx, kind, low)
+    for m in _FLAG_RE.finditer(line):
+        v = m.group("v")
+        quoted = v[:1] in "\"'"
+        text = v[1:-1] if quoted else v.rstrip(")")
+        found = (text, m.start("v") + (1 if quoted else 0), quoted)
+        flag_kind = kind if quoted or kind is Kind.DOC else Kind.WORD
+        yield from _emit(m.group("name"), found, idx, flag_kind, low)
+    if "</" in line:
+        for m in _ELEM_RE.finditer(line):
+            name = m.group("name")
+            attrs = m.group("attrs") or ""
+            inner = _PAIR_NAME_RE.search(attrs)
+            if names.tier(name) is names.Tier.NONE and inner:
+                name = inner.group("n")
+            yield from _emit(name, (m.group("v"), m.start("v"), False), idx, Kind.LINE, low)
+    if dockerfile:
+        dm = _DOCKER_ENV_RE.match(line)
+        if dm:
+            yield from _emit(
+                dm.group("name"), value_at(line, dm.end(), Kind.WORD), idx, Kind.WORD, low
+            )
+    if netrc:
+        for nm in _NETRC_RE.finditer(line):
+            yield from _emit("password", value_at(line, nm.end(), Kind.WORD), idx, Kind.WORD, low)
+    if pair_name is not None and not saw_value_key and names.tier(pair_name) is not names.Tier.NONE:
+        # `- name: DB_PASSWORD` / `  value: ...` on one of the next lines.
+        for j in range(idx + 1, min(idx + 4, len(lines))):
+            vm = _NEXT_VALUE_RE.match(lines[j])
+            if vm:
+                yield from _emit(
+                    pair_name, value_at(lines[j], vm.end(), kind), j, kind, lines[j].lower()
+                )
+                break

@@ -1,0 +1,215 @@
+"""scan_text: find candidate lines with one cheap pass, then run the rules on those lines.
+
+The prefilter is one regex over the lower-cased text that matches any provider prefix or
+secret-ish keyword; lines without a match (most of them) cost nothing more.  Findings on a
+line are deduplicated by span, most specific rule first: a provider token inside a URL
+password is reported once, as the provider token.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import assign, filetypes, providers, values
+from .filetypes import Kind
+from .model import Finding, fingerprint, redact
+
+_KEYWORDS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "cred",
+    "bearer",
+    "jwt",
+    "twilio",
+    "aws",
+    "private",
+    "://",
+    "-----begin",
+    r"\bpat\b",
+    "</",
+)
+_PREFILTER_RE = re.compile("|".join((*providers.PREFIX_TERMS, *_KEYWORDS)))
+_KEYWORD_RE = re.compile("|".join(_KEYWORDS[:-3]) + r"|\bpat\b")
+_URL_CRED_RE = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]*)"
+    r":(?P<pw>[^\s/@'\"`]+)@(?P<host>[^\s/'\"`?#@:]+)"
+)
+_PEM_BEGIN_RE = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
+_PEM_ANY_RE = re.compile(r"^\s*[\"']?-----BEGIN ([A-Z0-9 ]+)-----\s*[\"',]*\s*$")
+_B64_CHARS_RE = re.compile(r"[A-Za-z0-9+/=]")
+_ALLOW_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow(?!-)\b")
+_ALLOW_NEXT_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow-next-line\b")
+_VAULT_HEX_RE = re.compile(r"^\s*[0-9a-f]+\s*$")
+
+_DESCRIPTIONS = {r.rule_id: r.description for r in providers.RULES} | {
+    "aws-secret-access-key": "AWS secret access key",
+    "twilio-auth-token": "Twilio auth token",
+    "private-key": "private key",
+    "url-credentials": "password in URL",
+    "connection-string-password": "password in connection string",
+    assign.GENERIC: "secret assigned to a secret-like name",
+}
+RULE_IDS: tuple[str, ...] = tuple(sorted(_DESCRIPTIONS))
+
+
+def _masked_lines(lines: list[str], text: str) -> set[int]:
+    """Line indices inside key/certificate bodies and encrypted blocks: never scanned."""
+    masked: set[int] = set()
+    if "-----BEGIN" in text:
+        i = 0
+        while i < len(lines):
+            m = _PEM_ANY_RE.match(lines[i])
+            if m:
+                end = f"-----END {m.group(1)}-----"
+                j = i + 1
+                while j < len(lines) and j - i < 400 and end not in lines[j]:
+                    j += 1
+                if j < len(lines) and j - i < 400:
+                    masked.update(range(i + 1, j + 1))
+                    i = j
+            i += 1
+    if "$ANSIBLE_VAULT" in text or "!vault" in text:
+        for i, line in enumerate(lines):
+            if "$ANSIBLE_VAULT" not in line and not line.rstrip().endswith(("!vault |", "!vault")):
+                continue
+            indent = len(line) - len(line.lstrip())
+            j = i + 1
+            while (
+                j < len(lines)
+                and (_VAULT_HEX_RE.match(lines[j]) or "$ANSIBLE_VAULT" in lines[j])
+                and (len(lines[j]) - len(lines[j].lstrip()) > indent or indent == 0)
+            ):
+                masked.add(j)
+                j += 1
+    return masked
+
+
+def _pem_body(lines: list[str], idx: int, start: int) -> str | None:
+    """The key material after a private key header; None for code constants and doc stubs."""
+    window = lines[idx][start:] + "\n" + "\n".join(lines[idx + 1 : idx + 8])
+    window = window.replace("\\n", "\n").replace("\\r", "")
+    body = window.split("-----", 3)[2] if window.count("-----") >= 3 else window
+    body_lines = [ln for ln in body.splitlines() if ":" not in ln]  # skip Proc-Type headers
+    material = "".join(_B64_CHARS_RE.findall("".join(body_lines)))
+    if len(material) < 64 or values.is_placeholder(material):
+        return None
+    return material
+
+
+def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
+    hits: list[assign.Hit] = []
+    for m in _URL_CRED_RE.finditer(line):
+        pw, user = m.group("pw"), m.group("user")
+        if (
+            len(pw) < 3
+            or pw == user
+            or "example" in m.group().lower()
+            or values.is_placeholder(pw)
+            or values.is_reference(pw)
+            or values.is_reference(user)
+            or any(w in pw.lower() for w in ("password", "passwd", "secret", "pass"))
+            or (kind is Kind.DOC and not values.looks_random(pw))
+            or providers.PROVIDER_PREFIX_RE.match(pw)
+        ):
+            continue
+        hits.append((idx, m.start("pw"), "url-credentials", pw))
+    return hits
+
+
+def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign.Hit]:
+    line = lines[idx]
+    hits: list[assign.Hit] = []
+    for m in providers.PROVIDER_RE.finditer(line):
+        rule = providers.RULE_BY_GROUP[m.lastgroup or ""]
+        if providers.validate(rule, m.group()):
+            hits.append((idx, m.start(), rule.rule_id, m.group()))
+    if "PRIVATE KEY" in line:
+        for m in _PEM_BEGIN_RE.finditer(line):
+            body = _pem_body(lines, idx, m.end())
+            if body is not None:
+                # The fingerprint hashes the key material; the span covers the header only.
+                hits.append((idx, m.start(), "private-key", body[: m.end() - m.start()]))
+    if "://" in line:
+        hits.extend(_url_hits(line, idx, kind))
+    low = line.lower()
+    if _KEYWORD_RE.search(low):
+        hits.extend(assign.connection_hits(line, idx, kind))
+        if "secret" in low:
+            hits.extend(assign.aws_hits(line, idx))
+        if kind is not Kind.LOCK:
+            hits.extend(
+                assign.assignment_hits(
+                    lines,
+                    idx,
+                    kind,
+                    netrc=filetypes.is_netrc(path),
+                    dockerfile=filetypes.is_dockerfile(path),
+                )
+            )
+    return hits
+
+
+def _allowed(lines: list[str], idx: int) -> bool:
+    line = lines[idx]
+    if "sealedcfg" in line and _ALLOW_RE.search(line):
+        return True
+    return idx > 0 and "sealedcfg" in lines[idx - 1] and bool(_ALLOW_NEXT_RE.search(lines[idx - 1]))
+
+
+def _encrypted_spans(line: str) -> list[tuple[int, int]]:
+    if not any(k in line for k in ("sealedcfg;", "ENC[", "ENC(", "{cipher}", "vault:v", "$ANSI")):
+        return []
+    return [m.span() for m in values.ENCRYPTED_SPAN_RE.finditer(line)]
+
+
+def scan_text(text: str, path: str) -> list[Finding]:
+    """Findings in `text`; `path` picks the file-type heuristics and keys the fingerprints."""
+    kind = filetypes.kind_of(path)
+    lines = text.split("\n")
+    masked = _masked_lines(lines, text)
+    candidates: list[int] = []
+    lower = text.lower()
+    pos, line_no, last = 0, 0, 0
+    while True:
+        m = _PREFILTER_RE.search(lower, pos)
+        if m is None:
+            break
+        line_no += lower.count("\n", last, m.start())
+        candidates.append(line_no)
+        nl = lower.find("\n", m.end())
+        if nl == -1:
+            break
+        pos = last = nl  # the next search starts on the following line
+    hits: dict[tuple[int, int], tuple[str, str]] = {}
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for idx in candidates:
+        if idx in masked:
+            continue
+        for h_idx, col, rule, secret in _line_hits(lines, idx, kind, path):
+            if h_idx in masked:
+                continue
+            span = (col, col + len(secret))
+            taken = spans.setdefault(h_idx, _encrypted_spans(lines[h_idx]))
+            if any(a < span[1] and span[0] < b for a, b in taken):
+                continue
+            taken.append(span)
+            hits[(h_idx, col)] = (rule, secret)
+    findings: list[Finding] = []
+    for (h_idx, col), (rule, secret) in sorted(hits.items()):
+        if _allowed(lines, h_idx):
+            continue
+        findings.append(
+            Finding(
+                path=path,
+                line=h_idx + 1,
+                col=col + 1,
+                rule_id=rule,
+                message=f"{_DESCRIPTIONS[rule]}: {redact(secret)}",
+                fingerprint=fingerprint(rule, path, secret),
+            )
+        )
+    return findings

@@ -1,0 +1,61 @@
+"""Bytes and files in, findings out, and never an exception for a file's content.
+
+Decoding: UTF-8 with errors="replace".  A stray Latin-1 byte becomes U+FFFD, which
+splits the token it sits in but keeps every other byte, line and column where it was,
+so one bad byte in a large file cannot hide a key written later in it.  A UTF-16 file
+announces itself with a BOM (and would otherwise look binary because of its NUL bytes).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .engine import scan_text
+from .model import Finding, Skipped
+
+_BINARY_PROBE = 8192
+
+
+def _size_label(max_bytes: int) -> str:
+    if max_bytes % (1 << 20) == 0:
+        return f"{max_bytes >> 20} MiB"
+    if max_bytes % (1 << 10) == 0:
+        return f"{max_bytes >> 10} KiB"
+    return f"{max_bytes} bytes"
+
+
+def decode(data: bytes) -> str | None:
+    """Text for scanning, or None for binary content."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if b"\0" in data[:_BINARY_PROBE]:
+        return None
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def scan_bytes(data: bytes, path: str, *, max_bytes: int = 1 << 20) -> list[Finding] | Skipped:
+    """Scan an in-memory blob (e.g. a staged file from the git index)."""
+    if len(data) > max_bytes:
+        return Skipped(path, f"larger than {_size_label(max_bytes)}")
+    text = decode(data)
+    if text is None:
+        return Skipped(path, "binary file")
+    return scan_text(text, path)
+
+
+def scan_file(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = 1 << 20,
+    display_path: str | None = None,
+) -> list[Finding] | Skipped:
+    """Scan a file on disk; `display_path` (default: `path`) names it in findings."""
+    shown = display_path if display_path is not None else os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > max_bytes:
+                return Skipped(shown, f"larger than {_size_label(max_bytes)}")
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return Skipped(shown, f"unreadable: {exc.strerror or type(exc).__name__}")
+    return scan_bytes(data, shown, max_bytes=max_bytes)

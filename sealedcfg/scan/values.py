@@ -1,0 +1,239 @@
+"""Predicates on a candidate secret value: placeholder, reference, encrypted, hash, random.
+
+Every predicate takes the bare value (quotes already removed) and is cheap; the order in
+which `assign` calls them does not matter for the result, only for speed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+# Substrings (lower-cased) that mark documentation, templates and redaction.  Kept to
+# words a random token essentially never contains.
+_PLACEHOLDER_MARKERS = (
+    "example",
+    "dummy",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "change-me",
+    "changeit",
+    "your_",
+    "your-",
+    "yourpass",
+    "yoursecret",
+    "yourtoken",
+    "yourkey",
+    "yourapi",
+    "replace_me",
+    "replaceme",
+    "replace-me",
+    "redacted",
+    "todo",
+    "fixme",
+    "sample",
+    "notreal",
+    "not_real",
+    "not-real",
+    "fake",
+    "xxx",
+    "***",
+    "...",
+    "…",
+    "<",
+    ">",
+    "insert",
+    "_here",
+    "-here",
+    "here_",
+    "mock",
+)
+_PLACEHOLDER_WORDS = frozenset(
+    {
+        "",
+        "null",
+        "none",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "empty",
+        "string",
+        "str",
+        "value",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "token",
+        "key",
+        "apikey",
+        "api_key",
+        "test",
+        "testing",
+        "admin",
+        "root",
+        "guest",
+        "default",
+        "foo",
+        "bar",
+        "baz",
+        "foobar",
+        "postgres",
+        "mysql",
+        "user",
+        "username",
+        "required",
+        "optional",
+        "unset",
+        "tbd",
+        "n/a",
+        "123456",
+        "12345678",
+        "1234",
+        "abc123",
+        "qwerty",
+        "letmein",
+        "xyz",
+    }
+)
+_RUN_RE = re.compile(r"(.)\1{5,}")
+_SEQUENCES = ("123456789", "abcdefghij", "0123456789", "987654321", "qwertyuiop")
+
+_TEMPLATE_RE = re.compile(
+    r"\$\{|\$\(|\{\{|\{%|#\{|%\(\w+\)|%[sdr]\b|\{\d*\}|\{[A-Za-z_][\w.]*\}|^%\w+%$|^@[\w.]+@$"
+    r"|^\$[A-Za-z_]|^\[\w+\]$|`"
+)
+_ENV_LOOKUP_RE = re.compile(
+    r"os\.environ|getenv|process\.env|System\.getenv|Environment\.|\bENV\[|\benv\(|\benv\."
+    r"|^env:|^secrets?\.|\bsecrets\.|^vault:|^ssm:|^arn:aws:|secretsmanager|^op://|^azurekeyvault"
+    r"|^keyvault:|^gcp:|^sm://|\blookup\("
+)
+_CALL_RE = re.compile(r"^[\w.$:\[\]<>@!]+\s*\(")
+_DOTTED_REF_RE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_IDENT_RE = re.compile(r"^[A-Za-z_$][\w$]*$")
+
+SEALED_RE = re.compile(r"sealedcfg;v1;[a-z]+;[A-Za-z0-9_.=+-]*;[A-Za-z0-9_-]+")
+# sops, jasypt, Spring Cloud Config, Vault transit, ansible-vault, sealedcfg.
+ENCRYPTED_SPAN_RE = re.compile(
+    r"sealedcfg;v1;[a-z]+;[A-Za-z0-9_.=+-]*;[A-Za-z0-9_-]+|ENC\[[^\]]*\]|ENC\([^)]*\)"
+    r"|\{cipher\}[A-Za-z0-9+/=]+|vault:v\d+:[A-Za-z0-9+/=]+|\$ANSIBLE_VAULT;[\w.;]+"
+)
+_ENCRYPTED_PREFIXES = ("sealedcfg;", "ENC[", "ENC(", "{cipher}", "$ANSIBLE_VAULT", "!vault")
+
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_HASH_RE = re.compile(
+    r"^(?:sha1|sha224|sha256|sha384|sha512|md5|blake2b?|h1)[:\-=]"
+    r"|^\$(?:2[abxy]?|argon2(?:id|i|d)?|pbkdf2[\w-]*|scrypt|[156]|y|gy)\$"
+    r"|^\{(?:bcrypt|sha|ssha|sha256|sha512|pbkdf2|md5|crypt|argon2)[^}]*\}",
+    re.IGNORECASE,
+)
+_PUBLIC_RE = re.compile(
+    r"^(?:ssh-(?:rsa|ed25519|dss)\s|ecdsa-sha2-|sk-ssh-|sk-ecdsa-|age1[0-9a-z]{50,}"
+    r"|pk_(?:live|test)_|npub1|-----BEGIN (?:PUBLIC KEY|CERTIFICATE|RSA PUBLIC KEY|PGP PUBLIC"
+    r"|SSH2 PUBLIC|AGE ENCRYPTED))"
+)
+_EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_PATHISH_RE = re.compile(r"^(?:~|\.{1,2})?/?(?:[\w.@-]+/)*[\w.@-]+/?$")
+_FILE_EXT_RE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")
+_WORD_SEGMENT_RE = re.compile(r"(?:[A-Z]?[a-z]{2,}|[A-Z]{2,}(?![a-z])|\d{1,4})+")
+_SEGMENT_SPLIT_RE = re.compile(r"[\s._/\-:]+")
+_NUMBERISH_RE = re.compile(r"^[\d.,:\-+eE_ ]+[a-zA-Z]{0,3}$")
+
+
+def shannon_entropy(value: str) -> float:
+    n = len(value)
+    if n == 0:
+        return 0.0
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def is_placeholder(value: str) -> bool:
+    """Documentation, template filler or redaction rather than a secret."""
+    low = value.lower()
+    if low in _PLACEHOLDER_WORDS or any(m in low for m in _PLACEHOLDER_MARKERS):
+        return True
+    if _RUN_RE.search(low) or any(s in low for s in _SEQUENCES):
+        return True
+    # A value made of one repeated character class of one symbol: '********', '----'.
+    return len(set(value)) <= 2
+
+
+def is_reference(value: str) -> bool:
+    """A template, an environment lookup or a function call: the value lives elsewhere."""
+    return bool(_TEMPLATE_RE.search(value) or _ENV_LOOKUP_RE.search(value) or _CALL_RE.match(value))
+
+
+def is_identifier_ref(value: str) -> bool:
+    """`settings.TOKEN` or `DB_PASSWORD` written bare: a variable, not a literal."""
+    return bool(_DOTTED_REF_RE.match(value) or _IDENT_RE.match(value))
+
+
+def is_encrypted(value: str) -> bool:
+    return value.startswith(_ENCRYPTED_PREFIXES) or bool(SEALED_RE.search(value))
+
+
+def is_hash_or_id(value: str) -> bool:
+    return bool(_UUID_RE.match(value) or _HASH_RE.match(value))
+
+
+def is_public_material(value: str) -> bool:
+    return bool(_PUBLIC_RE.match(value))
+
+
+def is_non_secret_shape(value: str) -> bool:
+    """Emails, paths, URLs without credentials, numbers, sizes, versions, durations."""
+    if _EMAIL_RE.match(value) or _NUMBERISH_RE.match(value):
+        return True
+    if "://" in value:  # a URL; credentials in it are the url-credentials rule's business
+        return True
+    if value.startswith(("/", "~/", "./", "../")) or re.match(r"^[A-Za-z]:\\", value):
+        if "\\" in value:
+            return True
+        segments = [s for s in value.split("/") if s]
+        return bool(_PATHISH_RE.match(value)) and (
+            bool(_FILE_EXT_RE.search(value)) or all(_is_word(s) for s in segments)
+        )
+    return bool(
+        _PATHISH_RE.match(value)
+        and "/" in value
+        and _FILE_EXT_RE.search(value)
+        and all(_is_word(s) for s in value.rsplit(".", 1)[0].split("/") if s)
+    )
+
+
+def _is_word(segment: str) -> bool:
+    return bool(_WORD_SEGMENT_RE.fullmatch(segment))
+
+
+def is_wordlike(value: str) -> bool:
+    """Made of dictionary-ish words: `my-service-token`, `MyCompanyApiKey`, `DEV_ONLY_2024`."""
+    segments = [s for s in _SEGMENT_SPLIT_RE.split(value) if s]
+    return bool(segments) and all(_is_word(s) for s in segments)
+
+
+def looks_random(value: str) -> bool:
+    """High-entropy test for the generic rule (names other than password-like ones).
+
+    At least 12 characters, not made of words, letters mixed with digits or with both
+    cases, and Shannon entropy near what a random string of that length reaches:
+    min(3.2, 0.8 * log2(len)) bits per character.  Random 16-char base62 scores ~3.7,
+    random 32-char hex ~3.8; `my-app-token-2024` fails the word test first.
+    """
+    n = len(value)
+    if n < 12 or is_wordlike(value):
+        return False
+    has_lower = any(c.islower() for c in value)
+    has_upper = any(c.isupper() for c in value)
+    has_digit = any(c.isdigit() for c in value)
+    if not ((has_digit and (has_lower or has_upper)) or (has_lower and has_upper)):
+        return False
+    return shannon_entropy(value) >= min(3.2, 0.8 * math.log2(n))
+
+
+def is_hex(value: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in value)
