@@ -10,22 +10,29 @@ from typing import Any
 
 from sealedcfg import crypto, document, envelope, sealing
 from sealedcfg import token as tokens
-from sealedcfg.envelope import Header
+from sealedcfg.access import new_header, open_data_key
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import locked, read_bytes, write_atomic
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
+from sealedcfg.values import Entry, get, ls, set_value, unset
 
 __all__ = [
     "EncryptResult",
+    "Entry",
     "KeySource",
     "VerifyResult",
     "decrypt_bytes",
     "decrypt_file",
     "encrypt_file",
+    "get",
     "keygen",
     "load",
     "load_all",
+    "ls",
+    "open_data_key",
+    "set_value",
+    "unset",
     "verify_file",
 ]
 
@@ -53,46 +60,6 @@ def keygen() -> str:
     return format_key(crypto.random_bytes(crypto.KEY_SIZE))
 
 
-def open_data_key(header: Header, keys: KeySource, name: str) -> bytes:
-    """Unwrap the data key with whatever the user provided; check the commitment."""
-    try:
-        raw_keys = keys.raw_keys()
-        data_key = None
-        for raw in raw_keys:
-            data_key = envelope.unwrap_with_key(raw, header)
-            if data_key is not None:
-                break
-        if data_key is None:
-            has_pass = any(r.kind == "passphrase" for r in header.recipients)
-            if has_pass and (keys.has_passphrase() or keys.can_prompt()):
-                data_key = envelope.unwrap_with_passphrase(keys.get_passphrase(), header)
-            elif raw_keys:
-                raise crypto.AuthError  # a key was given, and it is not one of ours
-            else:
-                kinds = sorted({r.kind for r in header.recipients})
-                raise NoKeyError(
-                    f"no key to open {name} (it opens with: {', '.join(kinds)})", hints=NO_KEY_HINTS
-                )
-        envelope.check_commitment(data_key, header)
-        return data_key
-    except crypto.AuthError:
-        raise OpenError(name) from None
-
-
-def _new_recipients(
-    keys: KeySource, data_key: bytes, file_id: bytes, params: Argon2Params | None
-) -> tuple[envelope.Recipient, ...]:
-    recipients = [envelope.wrap_for_key(raw, data_key, file_id) for raw in keys.raw_keys()]
-    if keys.has_passphrase() or (not recipients and keys.can_prompt()):
-        passphrase = keys.get_passphrase(confirm=True)
-        recipients.append(
-            envelope.wrap_for_passphrase(passphrase, data_key, file_id, params or Argon2Params())
-        )
-    if not recipients:
-        raise NoKeyError("no key or passphrase to seal with", hints=NO_KEY_HINTS)
-    return tuple(recipients)
-
-
 # ---------------------------------------------------------------- commands
 
 
@@ -114,22 +81,8 @@ def encrypt_file(
         profile = sealing.read_profile(data, name)
         header = profile.header
         if header is None:
-            rule = sealing.compile_rule(plain)
-            data_key = crypto.random_bytes(crypto.KEY_SIZE)
-            file_id = crypto.random_bytes(16)
-            for node in profile.body.nodes:
-                if sealing.is_token(node):
-                    raise InputError(
-                        f"{name}: a sealed value at line {node.line} in a file "
-                        "without a sealedcfg header"
-                    )
-            header = Header(
-                file_id=file_id,
-                recipients=_new_recipients(keys, data_key, file_id, kdf),
-                commit=crypto.key_commitment(data_key, file_id),
-                plain=plain,
-                join=sealing.new_join(profile.body, profile.newline),
-            )
+            header, data_key = new_header(profile, keys, plain=plain, kdf=kdf)
+            rule = sealing.compile_rule(header.plain)
             created = True
         else:
             if plain is not None and plain != header.plain:
@@ -289,48 +242,3 @@ def write_key_file(path: str | os.PathLike[str], key: str) -> None:
 def write_plain(path: str | os.PathLike[str], data: bytes) -> None:
     out = Path(path)
     write_atomic(out, data, mode=None if out.exists() else 0o600)
-
-
-# ---------------------------------------------------------------- values
-
-
-def set_value(
-    path: str | os.PathLike[str],
-    dotted: str,
-    value: str,
-    keys: KeySource,
-    *,
-    vtype: str | None = None,
-) -> bool:
-    """Set an existing value; only its span (and the MAC) change.  Returns changed."""
-    from sealedcfg import paths, scalars
-
-    name = str(path)
-    source = scalars.render(value, vtype)
-    with locked(path) as data:
-        profile = sealing.read_profile(data, name)
-        header = profile.header
-        if header is None:
-            raise InputError(f"{name}: not a sealed file (no sealedcfg header)")
-        node = paths.resolve(profile.body, dotted)
-        if node.kind != "scalar":
-            raise InputError(f"{name}: {dotted!r} is not a single value")
-        data_key = open_data_key(header, keys, name)
-        try:
-            sealing.open_body(profile, data_key)  # authenticate before changing
-        except crypto.AuthError:
-            raise OpenError(name) from None
-        rule = sealing.compile_rule(header.plain)
-        text = profile.body.text
-        edited = document.splice(text, [(node.start, node.end, source)])
-        new_profile = sealing.Profile(
-            name, profile.bom, document.parse(edited, name), header, profile.newline
-        )
-        target = next(n for n in new_profile.body.nodes if n.path == node.path)
-        seal = (
-            [target] if sealing.sealable(target) and not sealing.rule_matches(rule, target) else []
-        )
-        new_body = sealing.seal_nodes(new_profile, data_key, header.file_id, seal)
-        header = sealing.finish_header(header, data_key, new_body)
-        write_atomic(path, profile.to_bytes(new_body.text, header))
-    return True

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sealedcfg import __version__, api
+from sealedcfg import __version__, api, cli_edit
 from sealedcfg.cliutil import (
     Files,
     Json,
@@ -203,5 +203,7 @@ def run(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
 
+
+cli_edit.register(app)
 
 __all__ = ["app", "report_interrupt", "run"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from sealedcfg.errors import ExitCode, SealedcfgError
+from sealedcfg.errors import ExitCode, SealedcfgError, Terminated
 from sealedcfg.keys import KeySource
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +50,9 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             report_interrupt()
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Terminated as exc:
+            error(f"terminated by signal {exc.signum}; nothing was changed")
+            raise typer.Exit(128 + exc.signum) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug: say so, without the message (it may hold data)
@@ -89,3 +92,26 @@ def key_source(key_file: Path | None, passphrase_file: Path | None) -> KeySource
         key_file=str(key_file) if key_file else None,
         passphrase_file=str(passphrase_file) if passphrase_file else None,
     )
+
+
+def each(files: list[Path], label: str) -> Iterator[Path]:
+    """The files, with a progress bar on stderr when it is a terminal and there are several."""
+    if len(files) > 1 and sys.stderr.isatty():
+        with typer.progressbar(files, label=label, file=sys.stderr) as bar:
+            yield from bar
+    else:
+        yield from files
+
+
+def emit_json(data: Any) -> None:
+    import dataclasses
+    import json
+
+    def default(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.asdict(obj)
+        if isinstance(obj, Path):
+            return str(obj)
+        raise TypeError(type(obj).__name__)
+
+    print(json.dumps(data, indent=2, default=default))

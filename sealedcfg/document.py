@@ -45,6 +45,10 @@ class Node:
     style: str | None = None  # None for plain; ' " | > otherwise
     value: str = ""  # scalar value as parsed; alias: the anchor it names
     version: tuple[int, int] | None = None  # %YAML directive of its document
+    key_start: int = -1  # where its mapping key starts; -1 in a list or at the root
+    raw_end: int = 0  # where the parser says the node ends (block scalars: after breaks)
+    flow: bool = False  # a flow collection ({} or [])
+    close: int = -1  # flow collections: index of the closing bracket
 
     @property
     def plain(self) -> bool:
@@ -69,8 +73,10 @@ class Body:
 class _Frame:
     path: Path
     is_map: bool
+    node: Node | None = None
     index: int = 0
     key: str | None = None
+    key_start: int = -1
     keys: set[str] = field(default_factory=set)
 
 
@@ -96,10 +102,18 @@ def parse(text: str, name: str) -> Body:
             if path is None:
                 continue
             line = ev.start_mark.line + 1
+            key_start = stack[-1].key_start if stack and stack[-1].is_map else -1
             if cls is AliasEvent:
                 body.nodes.append(
                     Node(
-                        path, "alias", ev.start_mark.index, ev.end_mark.index, line, value=ev.anchor
+                        path,
+                        "alias",
+                        ev.start_mark.index,
+                        ev.end_mark.index,
+                        line,
+                        value=ev.anchor,
+                        key_start=key_start,
+                        raw_end=ev.end_mark.index,
                     )
                 )
                 continue
@@ -123,6 +137,8 @@ def parse(text: str, name: str) -> Body:
                     ev.style or None,
                     ev.value,
                     version,
+                    key_start,
+                    ev.end_mark.index,
                 )
             )
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
@@ -138,20 +154,24 @@ def parse(text: str, name: str) -> Body:
             else:
                 cpath = _child_path(stack, ev, doc, name)
             assert cpath is not None
-            body.nodes.append(
-                Node(
-                    cpath,
-                    "map" if is_map else "seq",
-                    ev.start_mark.index,
-                    ev.start_mark.index,
-                    ev.start_mark.line + 1,
-                    ev.tag,
-                    ev.anchor,
-                )
+            node = Node(
+                cpath,
+                "map" if is_map else "seq",
+                ev.start_mark.index,
+                ev.start_mark.index,
+                ev.start_mark.line + 1,
+                ev.tag,
+                ev.anchor,
+                key_start=stack[-1].key_start if len(stack) and stack[-1].is_map else -1,
+                flow=bool(ev.flow_style),
             )
-            stack.append(_Frame(cpath, is_map))
+            body.nodes.append(node)
+            stack.append(_Frame(cpath, is_map, node))
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
-            stack.pop()
+            frame = stack.pop()
+            if frame.node is not None:
+                frame.node.close = ev.start_mark.index
+                frame.node.raw_end = ev.end_mark.index
         elif cls is DocumentStartEvent:
             doc += 1
             version = (ev.version[0], ev.version[1]) if ev.version else None
@@ -181,6 +201,7 @@ def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | Non
             raise InputError(f"{name}: the top-level key {HEADER_KEY!r} is reserved (line {line})")
         top.keys.add(ev.value)
         top.key = ev.value
+        top.key_start = ev.start_mark.index
         return None
     key, top.key = top.key, None
     return (*top.path, key)

@@ -67,3 +67,14 @@ class LockedError(SealedcfgError):
 
 class VerifyFailed(SealedcfgError):
     code = ExitCode.FINDINGS
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwind through every `finally` (temp files), then exit 128+N.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -53,10 +53,14 @@ def resolve(body: Body, dotted: str) -> Node:
     for seg in parts:
         parent = index.get(path)
         if parent is not None and parent.kind == "seq":
+            where = format_path(path, body.documents)
             if not seg.isdigit():
+                raise InputError(f"bad path {dotted!r}: {where!r} is a list; use an index")
+            if (*path, int(seg)) not in index:
+                size = sum(1 for p in index if len(p) == len(path) + 1 and p[:-1] == path)
                 raise InputError(
-                    f"bad path {dotted!r}: {format_path(path, body.documents)!r} "
-                    "is a list; use an index"
+                    f"bad path {dotted!r}: list index {seg} is out of range "
+                    f"({where!r} has {size} items)"
                 )
             path = (*path, int(seg))
         elif parent is not None and parent.kind in ("scalar", "alias"):

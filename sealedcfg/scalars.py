@@ -14,12 +14,17 @@ _PLAIN_SAFE = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\n\r\t]*")
 _RISKY = re.compile(r": |:$| #|[\[\]{},]")
 
 
-def _resolves_to(value: str) -> str:
+def _resolves_to(value: str, version: tuple[int, int] = (1, 2)) -> str:
     from ruamel.yaml.nodes import ScalarNode
     from ruamel.yaml.resolver import VersionedResolver
 
-    tag = str(VersionedResolver(version=(1, 2)).resolve(ScalarNode, value, (True, False)))
+    tag = str(VersionedResolver(version=version).resolve(ScalarNode, value, (True, False)))
     return tag.rsplit(":", 1)[-1]
+
+
+def _str_everywhere(value: str) -> bool:
+    """Plain `value` reads as a string under YAML 1.2 *and* 1.1 (`yes`, `014`...)."""
+    return _resolves_to(value) == "str" and _resolves_to(value, (1, 1)) == "str"
 
 
 def quote(value: str) -> str:
@@ -34,12 +39,12 @@ def render(value: str, vtype: str | None = None) -> str:
     it is converted (InputError if it cannot be) and written so that YAML
     reads back exactly that type.
     """
-    if vtype is None:
-        vtype = _resolves_to(value) if _plain_ok(value) else "str"
-        if vtype not in VALUE_TYPES:
-            vtype = "str"
+    if vtype is None:  # keep what YAML reads: an int stays an int, a date a date
+        if _plain_ok(value) and _resolves_to(value) != "str":
+            return value
+        vtype = "str"
     if vtype == "str":
-        return value if _plain_ok(value) and _resolves_to(value) == "str" else quote(value)
+        return value if _plain_ok(value) and _str_everywhere(value) else quote(value)
     if vtype == "int":
         try:
             return str(int(value.replace("_", ""), 0))

@@ -177,9 +177,14 @@ def open_token(data_key: bytes, header: Header, node: Node) -> str:
 
 
 def seal_node(
-    data_key: bytes, file_id: bytes, node: Node, source: str, meta: tuple[tuple[str, str], ...] = ()
+    data_key: bytes,
+    file_id: bytes,
+    node: Node,
+    source: str,
+    meta: tuple[tuple[str, str], ...] = (),
+    vtype: str | None = None,
 ) -> str:
-    vtype = value_type(node)
+    vtype = vtype or value_type(node)
     aad = crypto.value_aad(file_id, node.path, vtype, tokens.encode_meta(meta))
     salt, nonce, ct = crypto.seal_value(data_key, source.encode("utf-8"), aad)
     return tokens.Token(vtype, meta, salt, nonce, ct).format()
@@ -192,20 +197,103 @@ def to_seal(profile: Profile, rule: re.Pattern[str] | None) -> list[Node]:
 def seal_nodes(profile: Profile, data_key: bytes, file_id: bytes, nodes: Iterable[Node]) -> Body:
     """Splice a token over each node's span; re-parse to prove the structure held."""
     text = profile.body.text
-    edits = [
-        (n.start, n.end, seal_node(data_key, file_id, n, text[n.start : n.end])) for n in nodes
-    ]
-    new_text = document.splice(text, edits)
-    new_body = document.parse(new_text, profile.name)
-    keeps = {n.path for n in nodes if document.is_keep_block(text[n.start : n.end])}
-    if not _same_shape(profile.body, new_body, {(n.start, n.end) for n in nodes}) or any(
+    return splice_tokens(
+        profile.name,
+        profile.body,
+        [(n, seal_node(data_key, file_id, n, text[n.start : n.end])) for n in nodes],
+    )
+
+
+def splice_tokens(name: str, body: Body, replacements: list[tuple[Node, str]]) -> Body:
+    """Put each token over its node's span; refuse unless the structure held."""
+    text = body.text
+    new_text = document.splice(text, [(n.start, n.end, tok) for n, tok in replacements])
+    new_body = document.parse(new_text, name)
+    spans = {(n.start, n.end) for n, _ in replacements}
+    keeps = {n.path for n, _ in replacements if document.is_keep_block(text[n.start : n.end])}
+    if not _same_shape(body, new_body, spans) or any(
         document.blank_line_after(new_text, n.end) for n in new_body.nodes if n.path in keeps
     ):
         raise InputError(
-            f"{profile.name}: cannot seal this file without changing its structure",
+            f"{name}: cannot seal this file without changing its structure",
             hints=("please report it with a minimal example",),
         )
     return new_body
+
+
+def reseal(old: Profile, data_key: bytes, new_text: str, rule: re.Pattern[str] | None) -> Body:
+    """Seal an edited sealed text: new plaintext values, and tokens that moved.
+
+    A token's AAD binds its path, so one that an edit moved (a list item
+    removed above it) is opened at its old path and sealed at its new one.
+    Tokens that did not move keep their bytes.  A token that was not in the
+    authenticated old file is refused.
+    """
+    header = old.header
+    assert header is not None
+    origins = {n.value: n for n in old.body.nodes if is_token(n)}
+    body = document.parse(new_text, old.name)
+    replacements = []
+    for node in body.nodes:
+        if is_token(node):
+            origin = origins.get(node.value)
+            if origin is None:
+                raise crypto.AuthError
+            if origin.path != node.path:
+                source = open_token(data_key, header, origin)
+                vtype = tokens.parse(origin.value).vtype
+                replacements.append(
+                    (node, seal_node(data_key, header.file_id, node, source, vtype=vtype))
+                )
+        elif sealable(node) and not rule_matches(rule, node):
+            source = new_text[node.start : node.end]
+            replacements.append((node, seal_node(data_key, header.file_id, node, source)))
+    return splice_tokens(old.name, body, replacements)
+
+
+def reseal_plain(
+    name: str,
+    header: Header,
+    data_key: bytes,
+    plain_text: str,
+    previous: dict[Path, tuple[str, str, str]],
+) -> Body:
+    """Seal a plaintext body, reusing the old token of every unchanged value.
+
+    `previous` maps a path to (token, source, type) from the sealed file the
+    plaintext came from; a value whose path, source text and type are all
+    unchanged gets its old token back byte for byte.
+    """
+    rule = compile_rule(header.plain)
+    body = document.parse(plain_text, name)
+    replacements = []
+    for node in body.nodes:
+        if not sealable(node) or rule_matches(rule, node):
+            continue
+        source = plain_text[node.start : node.end]
+        old = previous.get(node.path)
+        if old is not None and old[1] == source and old[2] == value_type(node):
+            replacements.append((node, old[0]))
+        else:
+            replacements.append((node, seal_node(data_key, header.file_id, node, source)))
+    return splice_tokens(name, body, replacements)
+
+
+def sources(profile: Profile, data_key: bytes) -> dict[Path, tuple[str, str, str]]:
+    """path -> (token, decrypted source, type) for every token; MAC checked first."""
+    header = profile.header
+    assert header is not None
+    envelope.check_commitment(data_key, header)
+    envelope.check_mac(data_key, header, profile.node_records())
+    out = {}
+    for node in profile.body.nodes:
+        if is_token(node):
+            out[node.path] = (
+                node.value,
+                open_token(data_key, header, node),
+                tokens.parse(node.value).vtype,
+            )
+    return out
 
 
 def _same_shape(old: Body, new: Body, sealed_spans: set[tuple[int, int]]) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, kdf
+from sealedcfg import api, kdf, values
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.keys import KeySource
 
@@ -175,7 +175,7 @@ def test_set_value_changes_one_line_and_mac(work: Path, keys: KeySource) -> None
     target = write(work / "p.yaml", lines)
     api.encrypt_file(target, keys)
     before = target.read_text().splitlines()
-    api.set_value(target, "k7", "changed", keys)
+    values.set_value(target, "k7", "changed", keys)
     after = target.read_text().splitlines()
     changed = [i for i, (x, y) in enumerate(zip(before, after, strict=True)) if x != y]
     assert [before[i].split(":")[0] for i in changed] == ["k7", "  mac"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, document, sealing
+from sealedcfg import api, document, sealing, values
 from sealedcfg.errors import InputError
 from sealedcfg.keys import KeySource
 
@@ -66,7 +66,7 @@ def test_one_value_edit_changes_one_line_plus_mac(src: Path, work: Path, keys: K
     for node in rng.sample(tokens, min(EDITS_PER_FILE, len(tokens))):
         before = target.read_text(encoding="utf-8-sig").splitlines(keepends=True)
         dotted = document.format_path(node.path, profile.body.documents)
-        api.set_value(target, dotted, f"changed {rng.randrange(10**6)}", keys)
+        values.set_value(target, dotted, f"changed {rng.randrange(10**6)}", keys)
         after = target.read_text(encoding="utf-8-sig").splitlines(keepends=True)
         changed = [
             (i1, i2, j1, j2)

@@ -1,0 +1,216 @@
+"""`sealedcfg edit`: the decrypted text in a private temp file, an editor, re-seal.
+
+The plaintext exists on disk only as a 0600 file in a 0700 directory, on tmpfs
+when the machine has one, and is removed on every way out: normal exit, an
+exception, SIGINT, SIGTERM, SIGHUP.  A run killed with SIGKILL leaves its
+directory behind; the next run sweeps directories whose process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+from sealedcfg import crypto, document, sealing
+from sealedcfg.access import authenticate, new_header
+from sealedcfg.errors import InputError, OpenError, Terminated
+from sealedcfg.fileio import locked, write_atomic
+from sealedcfg.kdf import Argon2Params
+from sealedcfg.keys import KeySource
+
+PREFIX = "sealedcfg-edit-"
+_VIM = {"vim", "nvim", "gvim", "mvim", "vimx"}
+# No swap, undo, backup or viminfo files: each would be another plaintext copy.
+_VIM_ARGS = ["-n", "-i", "NONE", "--cmd", "set noundofile nobackup nowritebackup"]
+
+
+def temp_base(warn: Callable[[str], None]) -> Path:
+    # mkdtemp makes a private 0700 directory inside, whoever else uses the base.
+    for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR")):  # noqa: S108
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return Path(candidate)
+    warn("no tmpfs found (/dev/shm, $XDG_RUNTIME_DIR): the plaintext goes to the temp dir")
+    return Path(tempfile.gettempdir())
+
+
+def sweep_stale(base: Path) -> int:
+    """Remove edit directories of ours whose process no longer runs."""
+    removed = 0
+    for entry in base.glob(PREFIX + "*"):
+        try:
+            pid = int(entry.name[len(PREFIX) :].split("-", 1)[0])
+            if entry.stat().st_uid != os.getuid():
+                continue
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+        except (ValueError, OSError):
+            continue
+    return removed
+
+
+def editor_command(warn: Callable[[str], None]) -> list[str]:
+    raw = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if raw:
+        argv = shlex.split(raw)
+    else:
+        fallback = next((e for e in ("vi", "nano") if shutil.which(e)), "vi")
+        warn(f"neither VISUAL nor EDITOR is set: using {fallback}")
+        argv = [fallback]
+    if not argv or shutil.which(argv[0]) is None:
+        raise InputError(
+            f"editor {argv[0] if argv else raw!r} not found",
+            hints=("set VISUAL or EDITOR, e.g. EDITOR='code --wait'",),
+        )
+    if Path(argv[0]).name in _VIM:
+        argv = [argv[0], *_VIM_ARGS, *argv[1:]]
+    return argv
+
+
+@contextlib.contextmanager
+def private_file(name: str, text: str, warn: Callable[[str], None]) -> Iterator[Path]:
+    base = temp_base(warn)
+    sweep_stale(base)
+    directory = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+    try:
+        os.chmod(directory, 0o700)
+        path = directory / (Path(name).name or "profile.yaml")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _run_editor(argv: list[str], path: Path) -> int:
+    proc = subprocess.Popen([*argv, str(path)])
+    try:
+        return proc.wait()
+    except BaseException:
+        proc.terminate()  # do not leave an editor writing to a file we remove
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=2)
+        raise
+
+
+def edit_file(
+    path: str | os.PathLike[str],
+    keys: KeySource,
+    *,
+    kdf: Argon2Params | None = None,
+    interactive: bool | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> bool:
+    """Edit a sealed file in place; returns whether it changed."""
+    target = Path(path)
+    say = warn or (lambda msg: print(f"sealedcfg: {msg}", file=sys.stderr))
+    tty = sys.stdin.isatty() if interactive is None else interactive
+    argv = editor_command(say)
+    if not target.exists():
+        return _edit_new(target, keys, argv, kdf, tty, say)
+    with _signals_unwind(), locked(target) as data:
+        profile = sealing.read_profile(data, str(target))
+        data_key = authenticate(profile, keys)
+        header = profile.header
+        assert header is not None
+        try:
+            previous = sealing.sources(profile, data_key)
+            plain = sealing.open_body(profile, data_key)
+        except crypto.AuthError:
+            raise OpenError(str(target)) from None
+        with private_file(str(target), plain, say) as tmp:
+            edited = _edit_until_valid(argv, tmp, plain, str(target), tty, say)
+        if edited is None:
+            return False
+        body = sealing.reseal_plain(str(target), header, data_key, edited, previous)
+        final = sealing.finish_header(header, data_key, body)
+        write_atomic(target, profile.to_bytes(body.text, final))
+    return True
+
+
+def _edit_new(
+    target: Path,
+    keys: KeySource,
+    argv: list[str],
+    kdf: Argon2Params | None,
+    tty: bool,
+    say: Callable[[str], None],
+) -> bool:
+    from sealedcfg import rules
+
+    ruleset = rules.load(rules.find_rules_file(target.parent if target.parent.is_dir() else None))
+    if ruleset is None or ruleset.match(target) is None:
+        raise InputError(
+            f"{target}: no such file",
+            hints=("a new file can be edited when a rule in .sealedcfg.yaml matches it",),
+        )
+    with _signals_unwind(), private_file(str(target), "", say) as tmp:
+        edited = _edit_until_valid(argv, tmp, "", str(target), tty, say)
+    if edited is None:
+        return False
+    profile = sealing.Profile(str(target), False, document.parse(edited, str(target)), None, "\n")
+    header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
+    body = sealing.seal_nodes(
+        profile,
+        data_key,
+        header.file_id,
+        sealing.to_seal(profile, sealing.compile_rule(header.plain)),
+    )
+    write_atomic(
+        target,
+        profile.to_bytes(body.text, sealing.finish_header(header, data_key, body)),
+        mode=0o644,
+    )
+    return True
+
+
+def _edit_until_valid(
+    argv: list[str], tmp: Path, original: str, name: str, tty: bool, say: Callable[[str], None]
+) -> str | None:
+    """Run the editor until the buffer is valid YAML; None when nothing changed."""
+    while True:
+        status = _run_editor(argv, tmp)
+        if status != 0:
+            raise InputError(f"the editor exited with status {status}; {name} is unchanged")
+        try:
+            edited = tmp.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"the edited text is not UTF-8; {name} is unchanged") from None
+        except FileNotFoundError:
+            raise InputError(f"the editor removed its file; {name} is unchanged") from None
+        if edited == original:
+            return None
+        try:
+            document.parse(edited, name)
+            return edited
+        except InputError as exc:
+            if not tty:
+                raise InputError(f"{exc.message}; {name} is unchanged") from None
+            say(f"error: {exc.message}")
+            answer = input("reopen the editor? [Y/n] ").strip().lower()
+            if answer in ("n", "no"):
+                raise InputError(f"{name} is unchanged") from None

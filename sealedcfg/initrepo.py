@@ -1,0 +1,141 @@
+"""`sealedcfg init`: creation rules, a key outside the repository, ignore lines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sealedcfg import crypto, envelope
+from sealedcfg.encoding import b64e
+from sealedcfg.errors import InputError
+from sealedcfg.keys import Secret, format_key, parse_key
+from sealedcfg.rules import RULES_NAME
+
+IGNORE_BLOCK = (
+    "# sealedcfg: key files and decrypted copies never get committed",
+    "*.key",
+    "*.plain.yaml",
+)
+
+
+@dataclass
+class InitResult:
+    rules_file: Path
+    key_file: Path | None
+    key_id: str | None
+    created_key: bool
+    ignore_file: Path
+    next_steps: list[str] = field(default_factory=list)
+
+
+def repo_root(start: Path) -> Path:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=start,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return Path(out.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return start
+
+
+def default_key_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "sealedcfg" / "keys"
+
+
+def _yaml_str(value: str) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def init(
+    start: str | os.PathLike[str] | None = None,
+    *,
+    pattern: str = "config/*.yaml",
+    plain: str | None = None,
+    passphrase: bool = False,
+    key_file: str | os.PathLike[str] | None = None,
+    force: bool = False,
+) -> InitResult:
+    root = repo_root(Path(start or os.getcwd()).resolve())
+    rules_file = root / RULES_NAME
+    if rules_file.exists() and not force:
+        raise InputError(f"{rules_file}: already exists", hints=("use --force to replace it",))
+    lines = [
+        "# sealedcfg creation rules: which files are sealed, for whom, what stays plain.",
+        "creation_rules:",
+        f"  - path: {_yaml_str(pattern)}",
+    ]
+    if plain:
+        lines.append(f"    plain: {_yaml_str(plain)}")
+    lines.append("    recipients:")
+    key_path: Path | None = None
+    kid: str | None = None
+    created = False
+    if passphrase:
+        lines.append("      - passphrase: true")
+    else:
+        key_path, kid, created = _key(key_file)
+        shown = _home_relative(key_path)
+        lines += [f"      - key_id: {kid}", f"        key_file: {_yaml_str(shown)}"]
+    rules_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ignore = root / ".gitignore"
+    extra = list(IGNORE_BLOCK)
+    if key_path is not None and root in key_path.resolve().parents:
+        extra.append("/" + key_path.resolve().relative_to(root).as_posix())
+    _append_missing(ignore, extra)
+    steps = [
+        f"seal a profile:  sealedcfg encrypt {pattern.replace('*', 'prod')}",
+        "or create one:   sealedcfg set config/prod.yaml database.password",
+        "edit later:      sealedcfg edit config/prod.yaml",
+        "hook and diffs:  sealedcfg git setup   (and add the pre-commit hook, see README)",
+    ]
+    if key_path is not None:
+        steps.insert(
+            0,
+            f"share the key with your team out of band; in CI set SEALEDCFG_KEY "
+            f"to the contents of {key_path}",
+        )
+    return InitResult(rules_file, key_path, kid, created, ignore, steps)
+
+
+def _key(key_file: str | os.PathLike[str] | None) -> tuple[Path, str, bool]:
+    if key_file is not None and Path(key_file).exists():
+        path = Path(key_file)
+        key = parse_key(path.read_text(encoding="utf-8"), f"key file {str(path)!r}")
+        return path, b64e(envelope.key_id(key)), False
+    key = Secret(crypto.random_bytes(crypto.KEY_SIZE))
+    kid = b64e(envelope.key_id(key))
+    path = Path(key_file) if key_file is not None else default_key_dir() / f"{kid}.key"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(f"# sealedcfg key {kid}: keep it out of version control\n")
+        fh.write(format_key(key.reveal()) + "\n")
+    return path, kid, True
+
+
+def _home_relative(path: Path) -> str:
+    home = Path(os.path.expanduser("~")).resolve()
+    resolved = path.resolve()
+    if home in resolved.parents:
+        return "~/" + resolved.relative_to(home).as_posix()
+    return str(resolved)
+
+
+def _append_missing(file: Path, lines: list[str]) -> None:
+    existing = file.read_text(encoding="utf-8").splitlines() if file.exists() else []
+    missing = [ln for ln in lines if ln not in existing]
+    if not missing:
+        return
+    text = file.read_text(encoding="utf-8") if file.exists() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    file.write_text(text + "\n".join(missing) + "\n", encoding="utf-8")

@@ -1,0 +1,238 @@
+"""Rotation and recipients: a new data key, re-wrapping, adding and removing holders.
+
+Recipients are symmetric (a passphrase or a raw key), so wrapping a data key
+for a recipient needs that recipient's secret: rotating keeps only the holders
+whose secret is available, and says which are missing rather than drop them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sealedcfg import crypto, envelope, sealing
+from sealedcfg.access import authenticate
+from sealedcfg.encoding import b64d, b64e
+from sealedcfg.envelope import Header, Recipient
+from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.fileio import locked, read_bytes, write_atomic
+from sealedcfg.kdf import Argon2Params
+from sealedcfg.keys import KeySource, Secret
+
+
+@dataclass(frozen=True)
+class RecipientInfo:
+    type: str
+    id: str | None
+    argon2: str | None
+
+    @classmethod
+    def of(cls, r: Recipient) -> RecipientInfo:
+        if r.kind == "passphrase":
+            assert r.params is not None
+            return cls(r.kind, None, f"m={r.params.m},t={r.params.t},p={r.params.p}")
+        return cls(r.kind, b64e(r.key_id), None)
+
+
+def list_recipients(path: str | os.PathLike[str]) -> list[RecipientInfo]:
+    profile = sealing.read_profile(read_bytes(path), str(path))
+    if profile.header is None:
+        raise InputError(f"{path}: not a sealed file (no sealedcfg header)")
+    return [RecipientInfo.of(r) for r in profile.header.recipients]
+
+
+def _rewrap(
+    header: Header,
+    keys: KeySource,
+    data_key: bytes,
+    file_id: bytes,
+    *,
+    new_passphrase: Secret | None = None,
+    kdf: Argon2Params | None = None,
+) -> tuple[Recipient, ...]:
+    """Wrap `data_key` again for every recipient of `header` (fresh salts, nonces)."""
+    raw = {envelope.key_id(k): k for k in keys.raw_keys()}
+    out = []
+    for stanza in header.recipients:
+        if stanza.kind == "key":
+            key = raw.get(stanza.key_id)
+            if key is None:
+                raise NoKeyError(
+                    f"cannot re-wrap for key {b64e(stanza.key_id)}: that key is not available",
+                    hints=("provide it too (e.g. SEALEDCFG_KEY_FILE), or remove that recipient",),
+                )
+            out.append(envelope.wrap_for_key(key, data_key, file_id))
+        else:
+            assert stanza.params is not None
+            passphrase = new_passphrase or _known_passphrase(header, stanza, keys)
+            out.append(
+                envelope.wrap_for_passphrase(passphrase, data_key, file_id, kdf or stanza.params)
+            )
+    return tuple(out)
+
+
+def _known_passphrase(header: Header, stanza: Recipient, keys: KeySource) -> Secret:
+    passphrase = keys.get_passphrase()
+    try:
+        envelope.unwrap_with_passphrase(passphrase, replace(header, recipients=(stanza,)))
+    except crypto.AuthError:
+        raise OpenError("a passphrase recipient (the passphrase given does not open it)") from None
+    return passphrase
+
+
+def _rotate_profile(
+    profile: sealing.Profile,
+    data_key: bytes,
+    recipients_of: Header,
+    keys: KeySource,
+    *,
+    new_passphrase: Secret | None,
+    kdf: Argon2Params | None,
+) -> bytes:
+    """The file re-sealed under a new data key and file id, for `recipients_of`'s holders."""
+    assert profile.header is not None
+    plain_body = sealing.open_body(profile, data_key)
+    new_key = crypto.random_bytes(crypto.KEY_SIZE)
+    file_id = crypto.random_bytes(16)
+    header = replace(
+        profile.header,
+        file_id=file_id,
+        commit=crypto.key_commitment(new_key, file_id),
+        recipients=_rewrap(
+            recipients_of, keys, new_key, file_id, new_passphrase=new_passphrase, kdf=kdf
+        ),
+        mac=b"",
+    )
+    body = sealing.reseal_plain(profile.name, header, new_key, plain_body, {})
+    return profile.to_bytes(body.text, sealing.finish_header(header, new_key, body))
+
+
+def rotate(
+    path: str | os.PathLike[str],
+    keys: KeySource,
+    *,
+    rewrap_only: bool = False,
+    new_passphrase: Secret | None = None,
+    kdf: Argon2Params | None = None,
+) -> None:
+    """A new data key and every value re-sealed; or, `rewrap_only`, a new header only."""
+    name = str(path)
+    with locked(path) as data:
+        profile = sealing.read_profile(data, name)
+        data_key = authenticate(profile, keys)
+        header = profile.header
+        assert header is not None
+        try:
+            if rewrap_only:
+                recipients = _rewrap(
+                    header, keys, data_key, header.file_id, new_passphrase=new_passphrase, kdf=kdf
+                )
+                new = replace(header, recipients=recipients)
+                out = profile.to_bytes(
+                    profile.body.text, sealing.finish_header(new, data_key, profile.body)
+                )
+            else:
+                out = _rotate_profile(
+                    profile, data_key, header, keys, new_passphrase=new_passphrase, kdf=kdf
+                )
+        except crypto.AuthError:
+            raise OpenError(name) from None
+        write_atomic(path, out)
+
+
+def add_recipient(
+    path: str | os.PathLike[str],
+    keys: KeySource,
+    *,
+    key: Secret | None = None,
+    passphrase: Secret | None = None,
+    kdf: Argon2Params | None = None,
+) -> None:
+    """Wrap the file's data key for one more holder: a raw key or a passphrase."""
+    if (key is None) == (passphrase is None):
+        raise InputError("give exactly one new recipient: a key or a passphrase")
+    name = str(path)
+    with locked(path) as data:
+        profile = sealing.read_profile(data, name)
+        data_key = authenticate(profile, keys)
+        header = profile.header
+        assert header is not None
+        if key is not None:
+            if any(r.kind == "key" and r.key_id == envelope.key_id(key) for r in header.recipients):
+                raise InputError(f"{name}: that key is already a recipient")
+            stanza = envelope.wrap_for_key(key, data_key, header.file_id)
+        else:
+            assert passphrase is not None
+            stanza = envelope.wrap_for_passphrase(
+                passphrase, data_key, header.file_id, kdf or Argon2Params()
+            )
+        new = replace(header, recipients=(*header.recipients, stanza))
+        write_atomic(
+            path,
+            profile.to_bytes(profile.body.text, sealing.finish_header(new, data_key, profile.body)),
+        )
+
+
+def remove_recipient(
+    path: str | os.PathLike[str],
+    keys: KeySource,
+    *,
+    key_id: str | None = None,
+    passphrase: bool = False,
+    rotate_key: bool = True,
+) -> int:
+    """Drop a key (by id) or every passphrase recipient; rotate the data key by default.
+
+    Without rotation the removed holder, who knew the data key, can still read
+    every value sealed so far and any sealed later: hence the default.
+    Returns how many recipients were removed.
+    """
+    if (key_id is None) == (not passphrase):
+        raise InputError("name one recipient to remove: --key-id ID or --passphrase")
+    name = str(path)
+    with locked(path) as data:
+        profile = sealing.read_profile(data, name)
+        data_key = authenticate(profile, keys)
+        header = profile.header
+        assert header is not None
+        if key_id is not None:
+            try:
+                wanted = b64d(key_id)
+            except ValueError:
+                raise InputError(f"{key_id!r} is not a key id (see: recipients list)") from None
+            keep = tuple(
+                r for r in header.recipients if not (r.kind == "key" and r.key_id == wanted)
+            )
+        else:
+            keep = tuple(r for r in header.recipients if r.kind != "passphrase")
+        removed = len(header.recipients) - len(keep)
+        if removed == 0:
+            raise InputError(f"{name}: no such recipient")
+        if not keep:
+            raise InputError(f"{name}: cannot remove the last recipient")
+        remaining = replace(header, recipients=keep)
+        try:
+            if rotate_key:
+                out = _rotate_profile(
+                    profile, data_key, remaining, keys, new_passphrase=None, kdf=None
+                )
+            else:
+                out = profile.to_bytes(
+                    profile.body.text,
+                    sealing.finish_header(remaining, data_key, profile.body),
+                )
+        except crypto.AuthError:
+            raise OpenError(name) from None
+        write_atomic(path, out)
+    return removed
+
+
+def key_from_file(path: str | os.PathLike[str]) -> Secret:
+    from sealedcfg.keys import parse_key
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        raise InputError(f"cannot read key file {str(path)!r}") from None
+    return parse_key(text, f"key file {str(path)!r}")

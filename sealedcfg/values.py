@@ -1,0 +1,204 @@
+"""One value at a time: set, get, unset, ls.  Each is one locked read-modify-write.
+
+Setting a value needs only the MAC to hold (it authenticates every token), and
+decrypts nothing but the old value it replaces; only tokens that a structural
+edit moved to another path are opened and sealed again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sealedcfg import crypto, document, paths, scalars, sealing, textops
+from sealedcfg import token as tokens
+from sealedcfg.access import authenticate, new_header
+from sealedcfg.document import Body, Node
+from sealedcfg.errors import InputError, OpenError
+from sealedcfg.fileio import locked, read_bytes, write_atomic
+from sealedcfg.kdf import Argon2Params
+from sealedcfg.keys import KeySource
+
+NEW_FILE_MODE = 0o644  # sealed text is safe to share; it is meant for a repository
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of `ls`: a path and what is known about it without a key."""
+
+    path: str
+    kind: str  # "sealed" | "plain" | "alias" | "empty" | "map" | "seq"
+    type: str | None
+    line: int
+    meta: dict[str, str]
+
+
+def _write(profile: sealing.Profile, body: Body, data_key: bytes, path: Path) -> None:
+    assert profile.header is not None
+    header = sealing.finish_header(profile.header, data_key, body)
+    write_atomic(path, profile.to_bytes(body.text, header))
+
+
+def _missing_path(body: Body, dotted: str) -> tuple[Node | None, list[str]]:
+    """The deepest existing mapping on `dotted`'s way, and the keys still to create."""
+    doc, parts = paths.split(dotted)
+    doc = doc or 0
+    index = {n.path: n for n in body.nodes}
+    current: tuple[Any, ...] = (doc,)
+    for i, seg in enumerate(parts):
+        node = index.get(current)
+        if node is not None and node.kind == "seq":
+            if not seg.isdigit() or (*current, int(seg)) not in index:
+                raise InputError(f"bad path {dotted!r}: list index {seg} is out of range")
+            current = (*current, int(seg))
+            continue
+        if (*current, seg) in index:
+            current = (*current, seg)
+            continue
+        if (
+            node is not None
+            and node.kind in ("scalar", "alias")
+            and not (node.plain and node.value == "" and node.tag is None)
+        ):
+            shown = document.format_path(current, body.documents)
+            raise InputError(f"bad path {dotted!r}: {shown!r} is a value, not a mapping")
+        return node, parts[i:]
+    return index[current], []
+
+
+def set_value(
+    path: str | os.PathLike[str],
+    dotted: str,
+    value: str,
+    keys: KeySource,
+    *,
+    vtype: str | None = None,
+    kdf: Argon2Params | None = None,
+) -> bool:
+    """Set (or create) the value at `dotted`; return whether the file changed.
+
+    Only that value's line(s) and the MAC line change.  A missing file is
+    created (its recipients from the creation rules or the given keys).
+    """
+    target = Path(path)
+    source = scalars.render(value, vtype)
+    if not target.exists() and not target.is_symlink():
+        return _create(target, dotted, source, keys, kdf)
+    with locked(target) as data:
+        profile = sealing.read_profile(data, str(target))
+        data_key = authenticate(profile, keys)
+        header = profile.header
+        assert header is not None
+        body = profile.body
+        parent, missing = _missing_path(body, dotted)
+        if missing:
+            new_text = textops.insert(body, parent, missing, source, profile.newline)
+        else:
+            assert parent is not None
+            node = parent
+            if node.kind != "scalar":
+                raise InputError(f"{target}: {dotted!r} holds a mapping or list, not a value")
+            if sealing.is_token(node):
+                try:
+                    old = sealing.open_token(data_key, header, node)
+                except crypto.AuthError:
+                    raise OpenError(str(target)) from None
+            else:
+                old = body.text[node.start : node.end]
+            if old == source:
+                return False
+            new_text = document.splice(body.text, [(node.start, node.end, source)])
+        try:
+            new_body = sealing.reseal(
+                profile, data_key, new_text, sealing.compile_rule(header.plain)
+            )
+        except crypto.AuthError:
+            raise OpenError(str(target)) from None
+        _write(profile, new_body, data_key, target)
+    return True
+
+
+def _create(
+    target: Path, dotted: str, source: str, keys: KeySource, kdf: Argon2Params | None
+) -> bool:
+    doc, parts = paths.split(dotted)
+    if doc:
+        raise InputError(f"bad path {dotted!r}: a new file has one document")
+    empty = document.parse("", str(target))
+    text = textops.insert(empty, None, parts, source, "\n")
+    profile = sealing.Profile(str(target), False, document.parse(text, str(target)), None, "\n")
+    header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
+    profile.header = header
+    body = sealing.seal_nodes(
+        profile,
+        data_key,
+        header.file_id,
+        sealing.to_seal(profile, sealing.compile_rule(header.plain)),
+    )
+    header = sealing.finish_header(header, data_key, body)
+    if not target.parent.is_dir():
+        raise InputError(f"{target.parent}: no such directory")
+    write_atomic(target, profile.to_bytes(body.text, header), mode=NEW_FILE_MODE)
+    return True
+
+
+def unset(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> None:
+    """Remove the key or list item at `dotted` (and everything below it)."""
+    target = Path(path)
+    with locked(target) as data:
+        profile = sealing.read_profile(data, str(target))
+        data_key = authenticate(profile, keys)
+        assert profile.header is not None
+        node = paths.resolve(profile.body, dotted)
+        parent = textops.find_parent(profile.body, node.path)
+        if parent is None:
+            raise InputError(f"bad path {dotted!r}: cannot remove a whole document")
+        new_text = textops.delete(profile.body, node, parent)
+        try:
+            new_body = sealing.reseal(
+                profile, data_key, new_text, sealing.compile_rule(profile.header.plain)
+            )
+        except crypto.AuthError:
+            raise OpenError(str(target)) from None
+        _write(profile, new_body, data_key, target)
+
+
+def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
+    """The typed value (or subtree) at `dotted`."""
+    from sealedcfg.api import load_all  # api re-exports this module: import late
+
+    profile = sealing.read_profile(read_bytes(path), str(path))
+    node = paths.resolve(profile.body, dotted)  # fails early, with suggestions, key-less
+    docs = load_all(path, keys=keys)
+    current: Any = docs[int(node.path[0])]
+    for seg in node.path[1:]:
+        if isinstance(current, dict):
+            current = next(v for k, v in current.items() if str(k) == seg or k == seg)
+        else:
+            current = current[int(seg)]
+    return current
+
+
+def ls(path: str | os.PathLike[str]) -> list[Entry]:
+    """Every path with sealed/plain marks and metadata, never a value; no key."""
+    profile = sealing.read_profile(read_bytes(path), str(path))
+    docs = profile.body.documents
+    out = []
+    for node in profile.body.nodes:
+        if len(node.path) == 1:
+            continue
+        vtype, meta = None, {}
+        if sealing.is_token(node):
+            try:
+                tok = tokens.parse(node.value)
+                kind, vtype, meta = "sealed", tok.vtype, dict(tok.meta)
+            except tokens.TokenError:
+                kind = "malformed"
+        elif node.kind == "scalar":
+            kind = "empty" if not sealing.sealable(node) else "plain"
+        else:
+            kind = node.kind
+        out.append(Entry(document.format_path(node.path, docs), kind, vtype, node.line, meta))
+    return out
