@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sealedcfg import __version__, api, cli_edit
+from sealedcfg import __version__, api, cli_edit, cli_git
 from sealedcfg.cliutil import (
     Files,
     Json,
@@ -205,5 +205,6 @@ def run(argv: list[str] | None = None) -> int:
 
 
 cli_edit.register(app)
+cli_git.register(app)
 
 __all__ = ["app", "report_interrupt", "run"]
