@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sealedcfg import __version__, api, cli_edit, cli_git
+from sealedcfg import __version__, api, cli_check, cli_edit, cli_git
 from sealedcfg.cliutil import (
     Files,
     Json,
@@ -206,5 +206,6 @@ def run(argv: list[str] | None = None) -> int:
 
 cli_edit.register(app)
 cli_git.register(app)
+cli_check.register(app)
 
 __all__ = ["app", "report_interrupt", "run"]

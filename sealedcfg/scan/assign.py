@@ -44,6 +44,13 @@ _PAIR_VALUE_NAMES = frozenset({"value", "default", "Value", "ParameterValue", "d
 _NEXT_VALUE_RE = re.compile(
     r"""^\s*-?\s*["']?(?:value|default|Value|ParameterValue)["']?\s*[:=][ \t]*"""
 )
+# define('DB_PASSWORD', 'x'), os.environ.setdefault("TOKEN", "x"), props.put("password", "x")
+_CALL_PAIR_RE = re.compile(
+    r"""\b(?:define|setdefault|setenv|Setenv|putenv|setProperty|put|set|get|getenv|getProperty)"""
+    r"""\(\s*["'](?P<name>[A-Za-z_][\w.\-]*)["']\s*,\s*"""
+)
+# setPassword("x"), .password("x"), withToken("x")
+_SETTER_RE = re.compile(r"""(?:\.|\bset|\bwith)(?P<name>[A-Za-z_]\w*)\(\s*(?=["'])""")
 _GO_VAR_RE = re.compile(r"\b(?:var|const)\s+(?P<name>\w+)\s+[\w.\[\]*]+\s*=\s*")
 _DOCKER_ENV_RE = re.compile(r"^\s*(?:ENV|ARG)\s+(?P<name>[A-Za-z_]\w*)[ \t]+(?=[^=\s])")
 _NETRC_RE = re.compile(r"\b(?:password|passwd)[ \t]+")
@@ -60,6 +67,7 @@ _AWS_SECRET_RE = re.compile(
 )
 _AWS_VALUE_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
 _AUTH_SCHEME_RE = re.compile(r"^(?:Bearer|Basic|Token|token|bearer|Digest|OAuth)\s+(?=\S)")
+_AUTH_SCHEMES = frozenset({"Bearer", "Basic", "Token", "token", "bearer", "Digest", "OAuth"})
 _GENERIC_MARKERS = ("password", "passwd", "secret")
 _FALSEY = frozenset({"yes", "no", "on", "off", "enabled", "disabled", "0", "1", "-", "~"})
 
@@ -119,6 +127,11 @@ def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
     if b is None or not b[0]:
         return None
     val, col = b
+    if val in _AUTH_SCHEMES:  # `Authorization: Bearer abc` written bare: take the credential
+        m = re.match(r"[ \t]+([^\s\"'`]+)", line[col + len(val) :])
+        if m:
+            col += len(val) + m.start(1)
+            val = m.group(1)
     if kind is Kind.LINE or kind is Kind.DOC:
         # YAML decorations: anchors and core tags are stripped; any other tag, alias,
         # block scalar or flow collection makes the value something we cannot judge.
@@ -198,14 +211,26 @@ def aws_hits(line: str, idx: int) -> Iterator[Hit]:
 
 
 def _emit(
-    name: str, found: tuple[str, int, bool] | None, idx: int, kind: Kind, low: str
+    name: str,
+    found: tuple[str, int, bool] | None,
+    idx: int,
+    kind: Kind,
+    low: str,
+    lines: list[str] | None = None,
 ) -> Iterator[Hit]:
     if found is None:
         return
     value, col, quoted = found
     rule = judge(name, value, quoted, kind, low)
-    if rule is not None:
-        yield idx, col, rule, value.strip()
+    if rule is None:
+        return
+    v = value.strip()
+    if rule == GENERIC and lines is not None and _AWS_VALUE_RE.match(v):
+        # `secret_key = ...` inside a `provider "aws" {` block or under an `aws:` key.
+        context = "\n".join(lines[max(0, idx - 6) : idx + 1]).lower()
+        if names.is_aws_secret_name(name, context) and values.looks_random(v):
+            rule = "aws-secret-access-key"
+    yield idx, col, rule, v
 
 
 def assignment_hits(
@@ -223,7 +248,14 @@ def assignment_hits(
             if pair_name is None:
                 continue
             name = pair_name
-        yield from _emit(name, value_at(line, m.end(), kind), idx, kind, low)
+        yield from _emit(name, value_at(line, m.end(), kind), idx, kind, low, lines)
+    if "(" in line:
+        for cm in _CALL_PAIR_RE.finditer(line):
+            yield from _emit(cm.group("name"), value_at(line, cm.end(), kind), idx, kind, low)
+        for sm in _SETTER_RE.finditer(line):
+            q = _quoted_at(line, sm.end(), kind)
+            if q is not None:
+                yield from _emit(sm.group("name"), (q[0], q[1], True), idx, kind, low)
     if kind is Kind.QUOTED and ("var " in line or "const " in line):
         for gm in _GO_VAR_RE.finditer(line):
             yield from _emit(gm.group("name"), value_at(line, gm.end(), kind), idx, kind, low)

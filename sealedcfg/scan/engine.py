@@ -10,30 +10,12 @@ from __future__ import annotations
 
 import re
 
-from . import assign, filetypes, providers, values
+from . import assign, filetypes, prefilter, providers, values
 from .filetypes import Kind
 from .model import Finding, fingerprint, redact
 
-_KEYWORDS = (
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "key",
-    "auth",
-    "cred",
-    "bearer",
-    "jwt",
-    "twilio",
-    "aws",
-    "private",
-    "://",
-    "-----begin",
-    r"\bpat\b",
-    "</",
-)
-_PREFILTER_RE = re.compile("|".join((*providers.PREFIX_TERMS, *_KEYWORDS)))
-_KEYWORD_RE = re.compile("|".join(_KEYWORDS[:-3]) + r"|\bpat\b")
+_PREFILTER_RE = prefilter.PREFILTER_RE
+_KEYWORD_RE = prefilter.KEYWORD_RE
 _URL_CRED_RE = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]*)"
     r":(?P<pw>[^\s/@'\"`]+)@(?P<host>[^\s/'\"`?#@:]+)"
@@ -92,7 +74,7 @@ def _pem_body(lines: list[str], idx: int, start: int) -> str | None:
     """The key material after a private key header; None for code constants and doc stubs."""
     window = lines[idx][start:] + "\n" + "\n".join(lines[idx + 1 : idx + 8])
     window = window.replace("\\n", "\n").replace("\\r", "")
-    body = window.split("-----", 3)[2] if window.count("-----") >= 3 else window
+    body = window.split("-----", 1)[0]  # up to the END line
     body_lines = [ln for ln in body.splitlines() if ":" not in ln]  # skip Proc-Type headers
     material = "".join(_B64_CHARS_RE.findall("".join(body_lines)))
     if len(material) < 64 or values.is_placeholder(material):
@@ -124,9 +106,9 @@ def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign
     line = lines[idx]
     hits: list[assign.Hit] = []
     for m in providers.PROVIDER_RE.finditer(line):
-        rule = providers.RULE_BY_GROUP[m.lastgroup or ""]
-        if providers.validate(rule, m.group()):
-            hits.append((idx, m.start(), rule.rule_id, m.group()))
+        found = providers.match_at(line, m.start())
+        if found is not None:
+            hits.append((idx, m.start(), found[0].rule_id, found[1]))
     if "PRIVATE KEY" in line:
         for m in _PEM_BEGIN_RE.finditer(line):
             body = _pem_body(lines, idx, m.end())

@@ -100,10 +100,17 @@ _LOCKFILES = frozenset(
 )
 
 
+_I18N_DIRS = ("locale", "locales", "i18n", "l10n", "lang", "langs", "translations", "messages")
+
+
 def kind_of(path: str) -> Kind:
-    base = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    norm = path.replace("\\", "/").lower()
+    base = norm.rsplit("/", 1)[-1]
     if base in _LOCKFILES:
         return Kind.LOCK
+    # Translation catalogues map `password:` to the word for it: strict, like docs.
+    if any(f"/{d}/" in f"/{norm}" for d in _I18N_DIRS):
+        return Kind.DOC
     parts = base.split(".")
     if len(parts) > 1 and parts[-1] in _TEMPLATE_SUFFIXES:
         return Kind.DOC

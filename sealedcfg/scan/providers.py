@@ -204,36 +204,40 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-PROVIDER_RE = re.compile("|".join(f"(?P<r{i}>{r.pattern})" for i, r in enumerate(RULES)))
-RULE_BY_GROUP = {f"r{i}": r for i, r in enumerate(RULES)}
+_LOOKBEHIND_RE = re.compile(r"^\(\?<!\[([^\]]*)\]\)")
 
-# Lower-cased literals that can start a provider match: the line prefilter.
-PREFIX_TERMS = (
-    "akia",
-    "asia",
-    "abia",
-    "acca",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    r"gl[a-z]{1,6}-",
-    "hooks.slack.com",
-    "xapp-",
-    "xox",
-    "sk_",
-    "rk_",
-    "sk-",
-    "aiza",
-    r"(?<![a-z0-9])sk[0-9a-f]{32}",
-    r"sg\.",
-    "npm_",
-    "pypi-",
-    "age-secret-key-",
-    r"eyj",
-)
+
+def _split_boundary(pattern: str) -> tuple[str, re.Pattern[str] | None]:
+    """Move a leading `(?<![...])` out of the pattern.
+
+    With every alternative starting on a literal, the combined regex gets a first-character
+    prefilter from `re` and runs several times faster; the boundary is checked afterwards.
+    """
+    m = _LOOKBEHIND_RE.match(pattern)
+    if m is None:
+        return pattern, None
+    return pattern[m.end() :], re.compile(f"[{m.group(1)}]")
+
+
+_SPLIT = [_split_boundary(r.pattern) for r in RULES]
+# No capture groups in the combined pattern: named groups per alternative would disable
+# the same first-character prefilter (measured 20x slower on the benchmark).
+PROVIDER_RE = re.compile("|".join(f"(?:{p})" for p, _ in _SPLIT))
+RULE_REGEXES = [(r, re.compile(p), b) for r, (p, b) in zip(RULES, _SPLIT, strict=True)]
+
+
+def boundary_ok(before: re.Pattern[str] | None, line: str, start: int) -> bool:
+    return before is None or start == 0 or not before.match(line, start - 1)
+
+
+def match_at(line: str, start: int) -> tuple[Rule, str] | None:
+    """The first rule (in table order) whose token starts at `start` and validates."""
+    for rule, rx, before in RULE_REGEXES:
+        m = rx.match(line, start)
+        if m and boundary_ok(before, line, start) and validate(rule, m.group()):
+            return rule, m.group()
+    return None
+
 
 # Values starting like a provider token belong to the provider rule: when that rule
 # rejected them (bad checksum, placeholder), the generic rule must not report them either.

@@ -219,14 +219,14 @@ def is_wordlike(value: str) -> bool:
 def looks_random(value: str) -> bool:
     """High-entropy test for the generic rule (names other than password-like ones).
 
-    At least 12 characters, not made of words, letters mixed with digits or with both
+    At least 10 ASCII characters, not made of words, letters mixed with digits or with both
     cases, and Shannon entropy near what a random string of that length reaches:
     min(3.2, 0.8 * log2(len)) bits per character.  Random 16-char base62 scores ~3.7,
     random 32-char hex ~3.8; `my-app-token-2024` fails the word test first.
     """
     n = len(value)
-    if n < 12 or is_wordlike(value):
-        return False
+    if n < 10 or not value.isascii() or is_wordlike(value):
+        return False  # generated keys are ASCII; `Zugangsschlüssel` is a word
     has_lower = any(c.islower() for c in value)
     has_upper = any(c.isupper() for c in value)
     has_digit = any(c.isdigit() for c in value)

@@ -1,0 +1,230 @@
+"""`sealedcfg check` and the pre-commit hook, through the real pre-commit framework."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sealedcfg import api, check
+from sealedcfg.keys import KeySource
+
+from .conftest import CORPUS, FIXTURES, ROOT, write
+
+STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # split: our own hook scans this file
+
+
+def sh(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
+    full.update(env or {})
+    return subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, env=full, check=False, timeout=600
+    )
+
+
+def sealedcfg(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return sh([sys.executable, "-m", "sealedcfg", *args], cwd)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    sh(["git", "init", "-q"], tmp_path)
+    sh(["git", "config", "user.email", "t@example.com"], tmp_path)
+    sh(["git", "config", "user.name", "t"], tmp_path)
+    return tmp_path
+
+
+def sealed_profile(repo: Path, keys: KeySource, name: str = "config/prod.yaml") -> Path:
+    target = repo / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write(target, "db:\n  host: db.internal\n  password: s3cret-pw-42\n")
+    api.encrypt_file(target, keys, plain=r"(^|\.)host$")
+    return target
+
+
+def test_sealed_profile_is_clean_and_unsealed_value_is_a_finding(
+    repo: Path, keys: KeySource
+) -> None:
+    target = sealed_profile(repo, keys)
+    assert sealedcfg(["check", str(target)], repo).returncode == 0
+    target.write_text(target.read_text().replace("db:\n", "db:\n  token: plain-token-value\n"))
+    proc = sealedcfg(["check", str(target)], repo)
+    assert proc.returncode == 1
+    assert "unsealed-value" in proc.stdout
+    assert "plain-token-value" not in proc.stdout + proc.stderr
+    assert "1 file(s) scanned" in proc.stderr
+
+
+def test_rule_matched_file_without_header_is_a_finding(repo: Path) -> None:
+    (repo / ".sealedcfg.yaml").write_text("creation_rules:\n  - path: 'config/*.yaml'\n")
+    (repo / "config").mkdir()
+    write(repo / "config" / "dev.yaml", "debug: true\n")
+    proc = sealedcfg(["check", "config/dev.yaml"], repo)
+    assert proc.returncode == 1
+    assert "config/dev.yaml:1:1: unsealed-profile" in proc.stdout
+
+
+def test_api_key_in_python_file(repo: Path) -> None:
+    write(repo / "app.py", f'STRIPE_KEY = "{STRIPE}"\n')
+    proc = sealedcfg(["check", "app.py"], repo)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("app.py:1:")
+    assert "stripe-secret-key" in proc.stdout
+    assert STRIPE not in proc.stdout + proc.stderr
+
+
+def test_formats_json_and_sarif(repo: Path) -> None:
+    write(repo / "app.py", f'STRIPE_KEY = "{STRIPE}"\n')
+    data = json.loads(sealedcfg(["check", "app.py", "--format", "json"], repo).stdout)
+    assert data["findings"][0]["rule_id"] == "stripe-secret-key"
+    sarif = json.loads(sealedcfg(["check", "app.py", "--format", "sarif"], repo).stdout)
+    result = sarif["runs"][0]["results"][0]
+    assert result["ruleId"] == "stripe-secret-key"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+
+
+def test_allowlists_survive_line_moves(repo: Path) -> None:
+    write(repo / "a.py", f'KEY = "{STRIPE}"  # sealedcfg: allow\n')
+    assert sealedcfg(["check", "a.py"], repo).returncode == 0
+    write(repo / "b.py", f'KEY = "{STRIPE}"\n')
+    assert sealedcfg(["check", "b.py", "--write-allow"], repo).returncode == 1
+    assert sealedcfg(["check", "b.py"], repo).returncode == 0
+    write(repo / "b.py", f'import os\n\nKEY = "{STRIPE}"\n')  # moved down: still allowed
+    assert sealedcfg(["check", "b.py"], repo).returncode == 0
+    assert ":" not in (repo / ".sealedcfg-allow").read_text().split()[0]  # no line numbers
+
+
+def test_staged_reads_the_index(repo: Path) -> None:
+    write(repo / "app.py", f'KEY = "{STRIPE}"\n')
+    sh(["git", "add", "app.py"], repo)
+    write(repo / "app.py", "KEY = os.environ['KEY']\n")  # fixed in the tree, not in the index
+    proc = sealedcfg(["check", "--staged"], repo)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("app.py:1:")
+
+
+def test_all_scans_tracked_files(repo: Path) -> None:
+    write(repo / "ok.txt", "nothing here\n")
+    write(repo / "app.py", f'KEY = "{STRIPE}"\n')
+    sh(["git", "add", "."], repo)
+    proc = sealedcfg(["check", "--all"], repo)
+    assert proc.returncode == 1
+    assert "2 file(s) scanned" in proc.stderr
+
+
+def test_binary_oversize_and_bad_input(repo: Path) -> None:
+    write(repo / "blob.bin", b"\x00\x01" * 100)
+    write(repo / "big.txt", b"a" * (check.MAX_BYTES + 1))
+    write(repo / "latin1.env", b"NAME=caf\xe9\nSECRET_TOKEN=" + STRIPE.encode() + b"\n")
+    proc = sealedcfg(["check", "blob.bin", "big.txt", "latin1.env"], repo)
+    assert proc.returncode == 1
+    assert "blob.bin: skipped (binary file)" in proc.stderr
+    assert "big.txt: skipped" in proc.stderr
+    assert "latin1.env:2:" in proc.stdout
+    (repo / "dir").mkdir()
+    assert sealedcfg(["check", "dir"], repo).returncode == 2
+    assert sealedcfg(["check", "missing.py"], repo).returncode == 2
+    assert sealedcfg(["check"], repo).returncode == 2
+    outside = sealedcfg(["check", "--staged"], Path("/"))
+    assert outside.returncode == 2
+    assert "not inside a git repository" in outside.stderr
+
+
+def test_no_false_alarm_on_sealed_files(tmp_path: Path, keys: KeySource) -> None:
+    sources = sorted((FIXTURES / "edge").glob("*.yaml")) + sorted(
+        (FIXTURES / "profiles").glob("*.yaml")
+    )
+    if CORPUS.is_dir():
+        sources += sorted(CORPUS.glob("*.y*ml"))
+    report = check.Report()
+    sealed = 0
+    for src in sources:
+        target = write(tmp_path / src.name, src.read_bytes())
+        try:
+            api.encrypt_file(target, keys)
+        except Exception:  # noqa: BLE001 - not a profile (top level not a mapping)
+            continue
+        sealed += 1
+        check.check_bytes(target.read_bytes(), src.name, None, report)
+    assert sealed >= 10
+    assert report.profiles == sealed
+    assert [f"{f.path}:{f.line} {f.rule_id}" for f in report.findings] == []
+
+
+# ---------------------------------------------------------------- the real pre-commit framework
+
+needs_precommit = pytest.mark.skipif(
+    shutil.which("pre-commit") is None
+    and not (Path(sys.executable).parent / "pre-commit").exists(),
+    reason="pre-commit not installed",
+)
+
+
+def precommit() -> str:
+    local = Path(sys.executable).parent / "pre-commit"
+    return str(local) if local.exists() else "pre-commit"
+
+
+@pytest.fixture(scope="module")
+def pc_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@needs_precommit
+def test_pre_commit_try_repo(repo: Path, keys: KeySource, pc_home: Path) -> None:
+    sealed_profile(repo, keys)
+    write(repo / "leaky.yaml", "db:\n  password: s3cret-pw-42\n")
+    sh(["git", "add", "."], repo)
+    env = {"PRE_COMMIT_HOME": str(pc_home)}
+    ok = sh(
+        [precommit(), "try-repo", str(ROOT), "sealedcfg-check", "--files", "config/prod.yaml"],
+        repo,
+        env,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    # a plaintext value added to the sealed profile
+    prod = repo / "config" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("db:\n", "db:\n  api_token: tok-plain-1\n"))
+    bad = sh(
+        [precommit(), "try-repo", str(ROOT), "sealedcfg-check", "--files", "config/prod.yaml"],
+        repo,
+        env,
+    )
+    assert bad.returncode == 1
+    assert "unsealed-value" in bad.stdout
+    write(repo / "settings.py", f'STRIPE = "{STRIPE}"\n')
+    bad = sh(
+        [precommit(), "try-repo", str(ROOT), "sealedcfg-check", "--files", "settings.py"], repo, env
+    )
+    assert bad.returncode == 1
+    assert "stripe-secret-key" in bad.stdout
+
+
+@needs_precommit
+def test_git_commit_refused_by_installed_hook(repo: Path, keys: KeySource, pc_home: Path) -> None:
+    head = sh(["git", "rev-parse", "HEAD"], ROOT)
+    if head.returncode != 0:
+        pytest.skip("this checkout has no commit to point pre-commit at")
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {ROOT}\n    rev: {head.stdout.strip()}\n"
+        "    hooks:\n      - id: sealedcfg-check\n"
+    )
+    env = {"PRE_COMMIT_HOME": str(pc_home)}
+    assert sh([precommit(), "install"], repo, env).returncode == 0
+    sealed_profile(repo, keys)
+    sh(["git", "add", "."], repo)
+    ok = sh(["git", "commit", "-qm", "sealed profile"], repo, env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    write(repo / "app.py", f'STRIPE = "{STRIPE}"\n')
+    sh(["git", "add", "app.py"], repo)
+    refused = sh(["git", "commit", "-qm", "leak"], repo, env)
+    assert refused.returncode != 0
+    assert "stripe-secret-key" in refused.stdout + refused.stderr
+    assert sh(["git", "log", "--oneline"], repo).stdout.count("\n") == 1
