@@ -110,16 +110,20 @@ def encrypt_file(
 
 def _open_profile(data: bytes, name: str, keys: KeySource) -> tuple[sealing.Profile, str]:
     profile = sealing.read_profile(data, name)
+    return profile, _open(profile, keys)
+
+
+def _open(profile: sealing.Profile, keys: KeySource) -> str:
     if profile.header is None:
         raise InputError(
-            f"{name}: not a sealed file (no sealedcfg header)",
-            hints=(f"seal it with: sealedcfg encrypt {name}",),
+            f"{profile.name}: not a sealed file (no sealedcfg header)",
+            hints=(f"seal it with: sealedcfg encrypt {profile.name}",),
         )
-    data_key = open_data_key(profile.header, keys, name)
+    data_key = open_data_key(profile.header, keys, profile.name)
     try:
-        return profile, sealing.open_body(profile, data_key)
+        return sealing.open_body(profile, data_key)
     except crypto.AuthError:
-        raise OpenError(name) from None
+        raise OpenError(profile.name) from None
 
 
 def decrypt_bytes(data: bytes, keys: KeySource, name: str = "<stdin>") -> bytes:
@@ -163,7 +167,7 @@ def verify_file(
         if problems or not decrypt:
             return VerifyResult(name, not problems, problems)
         assert keys is not None
-        _open_profile(data, name, keys)
+        _open(profile, keys)
     except (InputError, OpenError) as exc:
         return VerifyResult(name, False, [exc.message])
     return VerifyResult(name, True)

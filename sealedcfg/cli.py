@@ -6,13 +6,15 @@ No logic lives here; errors are mapped in `cliutil.handle_errors`.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from sealedcfg import __version__, api, cli_check, cli_edit, cli_git
+from sealedcfg import __version__, cli_check, cli_edit, cli_git
 from sealedcfg.cliutil import (
     Files,
     Json,
@@ -25,16 +27,6 @@ from sealedcfg.cliutil import (
 from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.kdf import Argon2Params
 
-app = typer.Typer(
-    name="sealedcfg",
-    help="Git-friendly encrypted YAML config: every secret value sealed in place.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=True,
-)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -42,7 +34,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _main(
     version: Annotated[
         bool,
@@ -59,7 +50,6 @@ def _main(
     """
 
 
-@app.command()
 @handle_errors
 def keygen(
     output: Annotated[
@@ -72,6 +62,8 @@ def keygen(
       sealedcfg keygen -o ~/.config/sealedcfg/prod.key
       export SEALEDCFG_KEY="$(sealedcfg keygen)"
     """
+    from sealedcfg import api
+
     key = api.keygen()
     if output is None:
         print(key)
@@ -81,7 +73,6 @@ def keygen(
     return 0
 
 
-@app.command()
 @handle_errors
 def encrypt(
     files: Files,
@@ -115,6 +106,8 @@ def encrypt(
       sealedcfg encrypt config/prod.yaml --plain '(^|\\.)(host|port)$'
       SEALEDCFG_KEY_FILE=prod.key sealedcfg encrypt config/*.yaml
     """
+    from sealedcfg import api
+
     keys = key_source(key_file, passphrase_file)
     params = Argon2Params.parse(argon2) if argon2 else None
     results = [api.encrypt_file(f, keys, plain=plain, kdf=params) for f in files]
@@ -127,7 +120,6 @@ def encrypt(
     return 0
 
 
-@app.command()
 @handle_errors
 def decrypt(
     file: Annotated[Path, typer.Argument(help="A sealed file, or - for stdin.")],
@@ -146,6 +138,8 @@ def decrypt(
       sealedcfg decrypt config/prod.yaml > /run/secrets/prod.yaml
       sealedcfg decrypt config/prod.yaml -o prod.plain.yaml
     """
+    from sealedcfg import api
+
     keys = key_source(key_file, passphrase_file)
     if in_place and output is not None:
         raise InputError("--in-place and --output cannot be used together")
@@ -164,7 +158,6 @@ def decrypt(
     return 0
 
 
-@app.command()
 @handle_errors
 def verify(
     files: Files,
@@ -183,6 +176,8 @@ def verify(
       sealedcfg verify config/*.yaml
       sealedcfg verify --no-decrypt config/*.yaml    # in CI without a key
     """
+    from sealedcfg import api
+
     keys = None if no_decrypt else key_source(key_file, passphrase_file)
     results = [api.verify_file(f, keys, decrypt=not no_decrypt) for f in files]
     if as_json:
@@ -195,17 +190,62 @@ def verify(
     return 0 if all(r.ok for r in results) else int(ExitCode.FINDINGS)
 
 
+_CORE: dict[str, Callable[..., Any]] = {
+    "keygen": keygen,
+    "encrypt": encrypt,
+    "decrypt": decrypt,
+    "verify": verify,
+}
+_GROUPS = {"edit": cli_edit.register, "git": cli_git.register, "check": cli_check.register}
+_GROUP_OF = {
+    **dict.fromkeys(("init", "set", "get", "unset", "ls", "edit", "rotate", "recipients"), "edit"),
+    **dict.fromkeys(("git", "diff", "log"), "git"),
+    "check": "check",
+}
+
+
+def make_app(group: str | None = None) -> typer.Typer:
+    """The app with the core commands and one command group, or (None) all of them."""
+    app = typer.Typer(
+        name="sealedcfg",
+        help="Git-friendly encrypted YAML config: every secret value sealed in place.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        add_completion=True,
+    )
+    app.callback()(_main)
+    for name, func in _CORE.items():
+        app.command(name)(func)
+    for key, register in _GROUPS.items():
+        if group is None or group == key:
+            register(app)
+    return app
+
+
+app = make_app()
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI in this process; return the exit code."""
+    """Run the CLI in this process; return the exit code.
+
+    typer builds every registered command before dispatching, which costs
+    start-up time on each run; so only the group the command belongs to is
+    registered (all of them for --help, completion or an unknown word).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args if not a.startswith("-")), None)
+    group: str | None = None
+    if first in _CORE and not os.environ.get("_SEALEDCFG_COMPLETE"):
+        group = "core"
+    elif first in _GROUP_OF and not os.environ.get("_SEALEDCFG_COMPLETE"):
+        group = _GROUP_OF[first]
     try:
-        app(args=argv, prog_name="sealedcfg", standalone_mode=True)
+        make_app(group)(args=args, prog_name="sealedcfg", standalone_mode=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
 
-
-cli_edit.register(app)
-cli_git.register(app)
-cli_check.register(app)
 
 __all__ = ["app", "report_interrupt", "run"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sealedcfg import __version__, check, rules, scan
+from sealedcfg import __version__
+
+if TYPE_CHECKING:
+    from sealedcfg import check
 from sealedcfg.cliutil import error, handle_errors
 from sealedcfg.errors import SealedcfgError
 
@@ -81,6 +84,8 @@ def check_command(
       sealedcfg check --staged          # as a plain git pre-commit hook
       sealedcfg check --all --format sarif > sealedcfg.sarif
     """
+    from sealedcfg import check, rules, scan
+
     try:
         if fmt not in ("text", "json", "sarif"):
             raise SealedcfgError(f"unknown format {fmt!r} (text, json or sarif)")

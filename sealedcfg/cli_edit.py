@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from sealedcfg import api, editor, initrepo, rotation
 from sealedcfg.cliutil import (
     Files,
     Json,
@@ -81,6 +80,8 @@ def init(
       sealedcfg init --path 'config/**/*.yaml' --plain '(^|\\.)(host|port)$'
       sealedcfg init --passphrase
     """
+    from sealedcfg import initrepo
+
     result = initrepo.init(
         pattern=path, plain=plain, passphrase=passphrase, key_file=key_file, force=force
     )
@@ -115,6 +116,8 @@ def set_(
       printf %s "$TOKEN" | sealedcfg set config/prod.yaml stripe.api_key --stdin
       sealedcfg set config/prod.yaml service.replicas 6 --type int
     """
+    from sealedcfg import api
+
     if stdin and value is not None:
         raise InputError("give the value as an argument or with --stdin, not both")
     if stdin:
@@ -143,6 +146,8 @@ def get(
       sealedcfg get config/prod.yaml database.password
       sealedcfg get config/prod.yaml database --json
     """
+    from sealedcfg import api
+
     value = api.get(file, path, key_source(key_file, passphrase_file))
     if as_json or isinstance(value, (dict, list)):
         print(json.dumps(value, indent=2, default=str, ensure_ascii=False))
@@ -162,6 +167,8 @@ def unset(
       sealedcfg unset config/prod.yaml stripe.webhook_secret
       sealedcfg unset config/prod.yaml servers.2
     """
+    from sealedcfg import api
+
     api.unset(file, path, key_source(key_file, passphrase_file))
     print(f"{file}: {path} removed", file=sys.stderr)
     return 0
@@ -174,6 +181,8 @@ def ls(files: Files, as_json: Json = False) -> int:
       sealedcfg ls config/prod.yaml
       sealedcfg ls config/*.yaml --json
     """
+    from sealedcfg import api
+
     listing = {str(f): api.ls(f) for f in files}
     if as_json:
         emit_json(listing)
@@ -204,6 +213,8 @@ def edit(
       sealedcfg edit config/prod.yaml
       EDITOR='code --wait' sealedcfg edit config/staging.yaml
     """
+    from sealedcfg import editor
+
     keys = key_source(key_file, passphrase_file)
     for f in files:
         changed = editor.edit_file(f, keys, kdf=_params(argon2))
@@ -234,6 +245,8 @@ def rotate(
       sealedcfg rotate config/*.yaml
       sealedcfg rotate --rewrap-only --change-passphrase config/prod.yaml
     """
+    from sealedcfg import rotation
+
     keys = key_source(key_file, passphrase_file)
     new = None
     if new_passphrase_file is not None or change_passphrase:
@@ -256,6 +269,8 @@ def recipients_list(files: Files, as_json: Json = False) -> int:
     Examples:
       sealedcfg recipients list config/prod.yaml
     """
+    from sealedcfg import rotation
+
     listing = {str(f): rotation.list_recipients(f) for f in files}
     if as_json:
         emit_json(listing)
@@ -290,6 +305,8 @@ def recipients_add(
       sealedcfg recipients add config/prod.yaml --add-key-file ci.key
       sealedcfg recipients add config/prod.yaml --add-passphrase
     """
+    from sealedcfg import rotation
+
     keys = key_source(key_file, passphrase_file)
     key = rotation.key_from_file(add_key_file) if add_key_file else None
     passphrase = None
@@ -324,6 +341,8 @@ def recipients_remove(
       sealedcfg recipients remove config/prod.yaml --key-id 3q2-7wAbCdE
       sealedcfg recipients remove config/prod.yaml --passphrase --no-rotate
     """
+    from sealedcfg import rotation
+
     if no_rotate:
         print(
             "sealedcfg: warning: --no-rotate: the removed recipient can still open every "

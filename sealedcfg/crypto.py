@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sealedcfg.encoding import Path, encode_path, lp_all
+from sealedcfg.encoding import Path, encode_path, lp, lp_all
 
 FORMAT_VERSION = 1
+_VERSION = str(FORMAT_VERSION).encode()
 KEY_SIZE = 32
 SALT_SIZE = 16
 NONCE_SIZE = 12
@@ -55,18 +57,19 @@ def aead_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
         raise AuthError from None
 
 
-def value_aad(file_id: bytes, path: Path, vtype: str, meta: bytes) -> bytes:
-    """AAD of one value: binds it to its format version, file, full path, type, metadata."""
-    return lp_all(
-        [
-            b"sealedcfg value",
-            str(FORMAT_VERSION).encode(),
-            file_id,
-            encode_path(path),
-            vtype.encode("ascii"),
-            meta,
-        ]
-    )
+@lru_cache(maxsize=64)
+def _aad_head(file_id: bytes) -> bytes:
+    return lp_all([b"sealedcfg value", _VERSION, file_id, b"", b"", b""])[: -3 * 4]
+
+
+def value_aad(file_id: bytes, path: Path | bytes, vtype: str, meta: bytes) -> bytes:
+    """AAD of one value: binds it to its format version, file, full path, type, metadata.
+
+    lp_all([b"sealedcfg value", b"1", file_id, encode_path(path), type, meta]),
+    built from a per-file head; `path` may come already encoded (`Node.epath`).
+    """
+    epath = path if isinstance(path, bytes) else encode_path(path)
+    return _aad_head(file_id) + lp(epath) + lp(vtype.encode("ascii")) + lp(meta)
 
 
 def seal_value(

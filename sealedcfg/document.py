@@ -24,7 +24,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from sealedcfg.encoding import Path
+from sealedcfg.encoding import Path, Segment, encode_path_from, encode_segment
 from sealedcfg.errors import InputError
 from sealedcfg.yamlparse import events
 
@@ -49,6 +49,12 @@ class Node:
     raw_end: int = 0  # where the parser says the node ends (block scalars: after breaks)
     flow: bool = False  # a flow collection ({} or [])
     close: int = -1  # flow collections: index of the closing bracket
+    eseg: bytes = b""  # the path's encoded segments, built incrementally while parsing
+
+    @property
+    def epath(self) -> bytes:
+        """`encoding.encode_path(self.path)`, without re-encoding every segment."""
+        return encode_path_from(len(self.path), self.eseg)
 
     @property
     def plain(self) -> bool:
@@ -74,6 +80,7 @@ class _Frame:
     path: Path
     is_map: bool
     node: Node | None = None
+    eseg: bytes = b""
     index: int = 0
     key: str | None = None
     key_start: int = -1
@@ -95,6 +102,14 @@ def parse(text: str, name: str) -> Body:
     doc = -1
     version: tuple[int, int] | None = None
     root_block_map = False
+    segments: dict[Segment, bytes] = {}  # keys repeat: encode each once
+
+    def segment(seg: Segment) -> bytes:
+        encoded = segments.get(seg)
+        if encoded is None:
+            encoded = segments[seg] = encode_segment(seg)
+        return encoded
+
     for ev in events(text, name):
         cls = type(ev)
         if cls is ScalarEvent or cls is AliasEvent:
@@ -103,6 +118,7 @@ def parse(text: str, name: str) -> Body:
                 continue
             line = ev.start_mark.line + 1
             key_start = stack[-1].key_start if stack and stack[-1].is_map else -1
+            eseg = (stack[-1].eseg if stack else b"") + segment(path[-1])
             if cls is AliasEvent:
                 body.nodes.append(
                     Node(
@@ -114,6 +130,7 @@ def parse(text: str, name: str) -> Body:
                         value=ev.anchor,
                         key_start=key_start,
                         raw_end=ev.end_mark.index,
+                        eseg=eseg,
                     )
                 )
                 continue
@@ -139,6 +156,7 @@ def parse(text: str, name: str) -> Body:
                     version,
                     key_start,
                     ev.end_mark.index,
+                    eseg=eseg,
                 )
             )
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
@@ -154,6 +172,7 @@ def parse(text: str, name: str) -> Body:
             else:
                 cpath = _child_path(stack, ev, doc, name)
             assert cpath is not None
+            eseg = (stack[-1].eseg if stack else b"") + segment(cpath[-1])
             node = Node(
                 cpath,
                 "map" if is_map else "seq",
@@ -164,9 +183,10 @@ def parse(text: str, name: str) -> Body:
                 ev.anchor,
                 key_start=stack[-1].key_start if len(stack) and stack[-1].is_map else -1,
                 flow=bool(ev.flow_style),
+                eseg=eseg,
             )
             body.nodes.append(node)
-            stack.append(_Frame(cpath, is_map, node))
+            stack.append(_Frame(cpath, is_map, node, eseg))
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
             frame = stack.pop()
             if frame.node is not None:

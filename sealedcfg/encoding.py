@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import struct
 from collections.abc import Iterable
-
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def b64e(data: bytes) -> str:
@@ -16,37 +13,59 @@ def b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+# For a text of length 2 or 3 mod 4, the last character carries 4 or 2 unused
+# low bits; canonical encodings have them zero.
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_UNUSED_MASK = {2: 0x0F, 3: 0x03}
+
+
 def b64d(text: str) -> bytes:
     """Decode unpadded base64url; reject every non-canonical spelling.
 
-    A length of 1 mod 4 is impossible, and unused low bits of the last
-    character must be zero: re-encoding must give back the same text, so no
-    two strings decode to the same bytes (age's malleability rule).
+    A length of 1 mod 4 is impossible, padding and foreign characters are
+    refused, and unused low bits of the last character must be zero: no two
+    strings decode to the same bytes (age's malleability rule).
     """
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+    rem = len(text) % 4
+    if rem == 1 or not text.isascii() or "=" in text:
+        raise ValueError("not canonical base64url")
+    if rem and _ALPHABET.find(text[-1]) & _UNUSED_MASK[rem]:
+        raise ValueError("not canonical base64url")
+    raw = text.encode("ascii")
+    if b"+" in raw or b"/" in raw:
         raise ValueError("not canonical base64url")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(
+            raw.translate(_URL_TO_STD) + b"=" * (-len(raw) % 4), strict_mode=True
+        )
     except binascii.Error:
         raise ValueError("not canonical base64url") from None
-    if b64e(data) != text:
-        raise ValueError("not canonical base64url")
-    return data
+
+
+_U32 = struct.Struct(">I").pack
 
 
 def lp(data: bytes) -> bytes:
     """Length-prefix one field: u32 big-endian length, then the bytes."""
-    return struct.pack(">I", len(data)) + data
+    return _U32(len(data)) + data
 
 
 def lp_all(fields: Iterable[bytes]) -> bytes:
     """Injective encoding of a sequence: count, then each field length-prefixed."""
-    items = list(fields)
-    return struct.pack(">I", len(items)) + b"".join(lp(f) for f in items)
+    items = fields if isinstance(fields, list) else list(fields)
+    return b"".join([_U32(len(items)), *[_U32(len(f)) + f for f in items]])
 
 
 Segment = str | int
 Path = tuple[Segment, ...]
+
+
+def encode_segment(seg: Segment) -> bytes:
+    """One path segment: `i` + decimal for a list index, `k` + UTF-8 for a key."""
+    if isinstance(seg, int):
+        return lp(b"i" + str(seg).encode("ascii"))
+    return lp(b"k" + seg.encode("utf-8", "surrogatepass"))
 
 
 def encode_path(path: Path) -> bytes:
@@ -54,10 +73,9 @@ def encode_path(path: Path) -> bytes:
 
     The first segment is the document index within the stream.
     """
-    parts = []
-    for seg in path:
-        if isinstance(seg, int):
-            parts.append(b"i" + str(seg).encode("ascii"))
-        else:
-            parts.append(b"k" + seg.encode("utf-8", "surrogatepass"))
-    return lp_all(parts)
+    return _U32(len(path)) + b"".join([encode_segment(s) for s in path])
+
+
+def encode_path_from(count: int, segments: bytes) -> bytes:
+    """`encode_path` from already encoded segments (the parser builds them incrementally)."""
+    return _U32(count) + segments

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -16,10 +17,11 @@ from functools import lru_cache
 from sealedcfg import crypto, document, envelope
 from sealedcfg import token as tokens
 from sealedcfg.document import Body, Node
-from sealedcfg.encoding import Path, encode_path, lp_all
+from sealedcfg.encoding import Path, lp
 from sealedcfg.envelope import Header
 from sealedcfg.errors import InputError
 
+_U32 = struct.Struct(">I").pack
 _CORE_TYPES = {f"tag:yaml.org,2002:{t}": t for t in tokens.TYPES}
 
 
@@ -121,20 +123,33 @@ def compile_rule(rule: str | None) -> re.Pattern[str] | None:
 
 
 def node_records(body: Body) -> list[bytes]:
-    """One injective record per node: what the file MAC authenticates."""
+    """One injective record per node: what the file MAC authenticates.
+
+    lp_all([epath, kind, tag, anchor, content]) for each node, written out
+    inline: this runs once per node on every open.
+    """
     text = body.text
+    u32 = _U32
+    five = u32(5)
+    kinds = {k: lp(k.encode()) for k in ("scalar", "alias", "map", "seq")}
+    empty = lp(b"")
     out = []
     for n in body.nodes:
         content = text[n.start : n.end] if n.kind == "scalar" else n.value
+        epath = n.epath
+        raw = content.encode("utf-8")
         out.append(
-            lp_all(
-                [
-                    encode_path(n.path),
-                    n.kind.encode(),
-                    (n.tag or "").encode(),
-                    (n.anchor or "").encode(),
-                    content.encode("utf-8"),
-                ]
+            b"".join(
+                (
+                    five,
+                    u32(len(epath)),
+                    epath,
+                    kinds[n.kind],
+                    lp(n.tag.encode()) if n.tag else empty,
+                    lp(n.anchor.encode()) if n.anchor else empty,
+                    u32(len(raw)),
+                    raw,
+                )
             )
         )
     return out
@@ -151,10 +166,15 @@ def open_body(profile: Profile, data_key: bytes) -> str:
     envelope.check_mac(data_key, header, profile.node_records())
     text = profile.body.text
     edits = []
+    prefix = tokens.PREFIX
     for node in profile.body.nodes:
-        if is_token(node):
+        if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
             source = open_token(data_key, header, node)
-            if document.is_keep_block(source) and document.blank_line_after(text, node.end):
+            if (
+                source[:1] in ("|", ">")
+                and document.is_keep_block(source)
+                and document.blank_line_after(text, node.end)
+            ):
                 raise crypto.AuthError
             edits.append((node.start, node.end, source))
     return document.splice(text, edits)
@@ -165,7 +185,7 @@ def open_token(data_key: bytes, header: Header, node: Node) -> str:
         tok = tokens.parse(node.value)
     except tokens.TokenError:
         raise crypto.AuthError from None
-    aad = crypto.value_aad(header.file_id, node.path, tok.vtype, tok.meta_bytes())
+    aad = crypto.value_aad(header.file_id, node.epath, tok.vtype, tok.meta_bytes())
     plain = crypto.open_value(data_key, tok.salt, tok.nonce, tok.ciphertext, aad)
     try:
         return plain.decode("utf-8")
@@ -185,7 +205,7 @@ def seal_node(
     vtype: str | None = None,
 ) -> str:
     vtype = vtype or value_type(node)
-    aad = crypto.value_aad(file_id, node.path, vtype, tokens.encode_meta(meta))
+    aad = crypto.value_aad(file_id, node.epath, vtype, tokens.encode_meta(meta))
     salt, nonce, ct = crypto.seal_value(data_key, source.encode("utf-8"), aad)
     return tokens.Token(vtype, meta, salt, nonce, ct).format()
 
