@@ -169,12 +169,31 @@ def sealed_files(top: Path) -> list[str]:
     return found
 
 
+def rule_patterns(top: Path) -> list[str]:
+    """The `path` globs of the creation rules in `.sealedcfg.yaml` at the top, if any.
+
+    A rule glob without `/` names files in the rules file's directory only, so
+    it is anchored with a leading `/` (a bare gitattributes glob matches anywhere).
+    """
+    from sealedcfg import rules
+
+    ruleset = rules.load(top / rules.RULES_NAME) if (top / rules.RULES_NAME).is_file() else None
+    if ruleset is None:
+        return []
+    out = []
+    for rule in ruleset.rules:
+        glob = rule.source
+        if rule.pattern.pattern == rules.glob_to_regex(glob).pattern:  # a glob, not a regex
+            out.append(glob if "/" in glob else "/" + glob)
+    return out
+
+
 def attribute_lines(top: Path, patterns: list[str] | None) -> list[str]:
     """The .gitattributes lines setup wants: given patterns, else defaults + sealed files."""
     if patterns:
         wanted = list(patterns)
     else:
-        wanted = list(DEFAULT_PATTERNS)
+        wanted = rule_patterns(top) or list(DEFAULT_PATTERNS)
         for rel in sealed_files(top):
             special = any(c in rel for c in ' \t*?[\\"')
             if not special and not any(_glob_regex(p).fullmatch(rel) for p in wanted):

@@ -47,6 +47,17 @@ def test_setup_finds_sealed_files_and_patterns(repo: Repo) -> None:
     )
 
 
+def test_setup_uses_creation_rule_globs(repo: Repo) -> None:
+    (repo.root / ".sealedcfg.yaml").write_text(
+        "creation_rules:\n  - path: 'secrets/**/*.yaml'\n  - path: 'top.yaml'\n"
+    )
+    assert repo.sc("git", "setup").returncode == 0
+    attrs = (repo.root / ".gitattributes").read_text()
+    assert "secrets/**/*.yaml diff=sealedcfg merge=sealedcfg" in attrs
+    assert "/top.yaml diff=sealedcfg merge=sealedcfg" in attrs
+    assert "config/*.yaml" not in attrs
+
+
 def test_setup_outside_a_repository(repo: Repo) -> None:
     outside = repo.root.parent / "elsewhere"
     outside.mkdir()
