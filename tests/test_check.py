@@ -151,7 +151,8 @@ def test_no_false_alarm_on_sealed_files(tmp_path: Path, keys: KeySource) -> None
         try:
             api.encrypt_file(target, keys)
         except InputError as exc:  # not a profile: its top level is not a mapping
-            assert "top level" in exc.message
+            if "top level" not in exc.message:
+                raise
             continue
         sealed += 1
         check.check_bytes(target.read_bytes(), src.name, None, report)
