@@ -12,7 +12,7 @@ from sealedcfg import crypto, document, envelope, sealing
 from sealedcfg import token as tokens
 from sealedcfg.access import new_header, open_data_key
 from sealedcfg.errors import InputError, NoKeyError, OpenError
-from sealedcfg.fileio import locked, read_bytes, write_atomic
+from sealedcfg.fileio import is_special, locked, read_bytes, write_atomic, write_stream
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
 from sealedcfg.values import Entry, get, ls, set_value, unset
@@ -148,8 +148,7 @@ def decrypt_file(
         return plain
     plain = decrypt_bytes(read_bytes(path), keys, name)
     if output is not None:
-        out = Path(output)
-        write_atomic(out, plain, mode=None if out.exists() else 0o600)
+        write_plain(output, plain)
     return plain
 
 
@@ -244,5 +243,9 @@ def write_key_file(path: str | os.PathLike[str], key: str) -> None:
 
 
 def write_plain(path: str | os.PathLike[str], data: bytes) -> None:
+    """Plaintext where the user asked: a new file is 0600; a FIFO or device is written to."""
+    if is_special(path):
+        write_stream(path, data)
+        return
     out = Path(path)
     write_atomic(out, data, mode=None if out.exists() else 0o600)

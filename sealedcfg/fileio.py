@@ -43,6 +43,23 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         raise _os_error(p, exc) from None
 
 
+def write_stream(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write to an existing non-regular file (a FIFO, /dev/stdout) without replacing it."""
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def is_special(path: str | os.PathLike[str]) -> bool:
+    """An existing path that is not a regular file (device, FIFO, socket)."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def refuse_symlink(path: Path) -> None:
     if path.is_symlink():
         raise InputError(
@@ -66,6 +83,8 @@ def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterat
     while True:
         if p.is_dir():
             raise InputError(f"{p}: is a directory")
+        if is_special(p):  # a FIFO would block the open; a device is no profile
+            raise InputError(f"{p}: not a regular file")
         try:
             fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError as exc:
@@ -98,11 +117,18 @@ def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterat
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
-    """Replace `path` with `data` atomically, keeping its mode (0600 if new)."""
+    """Replace `path` with `data` atomically, keeping its mode (0600 if new).
+
+    Only regular files are replaced: renaming over a device or a FIFO
+    (`-o /dev/null`) would destroy it, so such targets are refused.
+    """
     p = Path(path)
     refuse_symlink(p)
     try:
-        current = stat.S_IMODE(p.stat().st_mode)
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{p}: not a regular file; refusing to replace it")
+        current = stat.S_IMODE(st.st_mode)
     except FileNotFoundError:
         current = 0o600
     target_mode = current if mode is None else mode

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,23 @@ def test_lock_rechecks_replaced_inode(tmp_path: Path) -> None:
         fileio.write_atomic(target, b"two\n")
     with fileio.locked(target) as data:
         assert data == b"two\n"
+
+
+def test_special_files_are_never_replaced(tmp_path: Path, keys: KeySource) -> None:
+    import threading
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        fileio.write_atomic(fifo, b"x")
+    with pytest.raises(InputError, match="not a regular file"):
+        api.encrypt_file(fifo, keys)
+    target = write(tmp_path / "p.yaml", "a: secret\n")
+    api.encrypt_file(target, keys)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    api.decrypt_file(target, keys, output=fifo)  # `-o /dev/stdout`, `-o >(...)`
+    reader.join(timeout=10)
+    assert got == [b"a: secret\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
