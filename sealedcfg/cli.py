@@ -20,6 +20,7 @@ from sealedcfg.cliutil import (
     Json,
     KeyFile,
     PassFile,
+    each,
     handle_errors,
     key_source,
     report_interrupt,
@@ -110,7 +111,7 @@ def encrypt(
 
     keys = key_source(key_file, passphrase_file)
     params = Argon2Params.parse(argon2) if argon2 else None
-    results = [api.encrypt_file(f, keys, plain=plain, kdf=params) for f in files]
+    results = [api.encrypt_file(f, keys, plain=plain, kdf=params) for f in each(files, "sealing")]
     if as_json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
@@ -179,7 +180,7 @@ def verify(
     from sealedcfg import api
 
     keys = None if no_decrypt else key_source(key_file, passphrase_file)
-    results = [api.verify_file(f, keys, decrypt=not no_decrypt) for f in files]
+    results = [api.verify_file(f, keys, decrypt=not no_decrypt) for f in each(files, "verifying")]
     if as_json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
