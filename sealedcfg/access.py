@@ -6,12 +6,15 @@ new file gets; explicit options win over them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from sealedcfg import crypto, envelope, rules, sealing
 from sealedcfg.encoding import b64e
 from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.fileio import locked
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, Secret, parse_key
 
@@ -69,6 +72,29 @@ def keyring_keys(header: Header, name: str) -> list[Secret]:
             if b64e(envelope.key_id(key)) in wanted:
                 found.append(key)
     return found
+
+
+@contextlib.contextmanager
+def opened(
+    path: str | os.PathLike[str], keys: KeySource
+) -> Iterator[tuple[sealing.Profile, bytes, Header]]:
+    """Lock a sealed file, read it and authenticate it: (profile, data key, header).
+
+    The lock is held until the block ends, so the caller's write completes a
+    read-modify-write no other sealedcfg process can interleave with.
+    """
+    with locked(path) as data:
+        profile = sealing.read_profile(data, str(path))
+        data_key = authenticate(profile, keys)
+        assert profile.header is not None
+        yield profile, data_key, profile.header
+
+
+def with_header(profile: sealing.Profile, header: Header, data_key: bytes) -> bytes:
+    """The file's bytes with a new header over an unchanged body (MAC recomputed)."""
+    return profile.to_bytes(
+        profile.body.text, sealing.finish_header(header, data_key, profile.body)
+    )
 
 
 def authenticate(profile: sealing.Profile, keys: KeySource) -> bytes:

@@ -21,9 +21,9 @@ from pathlib import Path
 from types import FrameType
 
 from sealedcfg import crypto, document, sealing
-from sealedcfg.access import authenticate, new_header
+from sealedcfg.access import new_header, opened
 from sealedcfg.errors import InputError, OpenError, Terminated
-from sealedcfg.fileio import locked, write_atomic
+from sealedcfg.fileio import write_atomic
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import KeySource
 
@@ -132,11 +132,7 @@ def edit_file(
     argv = editor_command(say)
     if not target.exists():
         return _edit_new(target, keys, argv, kdf, tty, say)
-    with _signals_unwind(), locked(target) as data:
-        profile = sealing.read_profile(data, str(target))
-        data_key = authenticate(profile, keys)
-        header = profile.header
-        assert header is not None
+    with _signals_unwind(), opened(target, keys) as (profile, data_key, header):
         try:
             previous = sealing.sources(profile, data_key)
             plain = sealing.open_body(profile, data_key)

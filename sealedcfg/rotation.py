@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sealedcfg import crypto, envelope, sealing
-from sealedcfg.access import authenticate
+from sealedcfg.access import opened, with_header
 from sealedcfg.encoding import b64d, b64e
 from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
-from sealedcfg.fileio import locked, read_bytes, write_atomic
+from sealedcfg.fileio import read_bytes, write_atomic
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import KeySource, Secret
 
@@ -118,20 +118,13 @@ def rotate(
 ) -> None:
     """A new data key and every value re-sealed; or, `rewrap_only`, a new header only."""
     name = str(path)
-    with locked(path) as data:
-        profile = sealing.read_profile(data, name)
-        data_key = authenticate(profile, keys)
-        header = profile.header
-        assert header is not None
+    with opened(path, keys) as (profile, data_key, header):
         try:
             if rewrap_only:
                 recipients = _rewrap(
                     header, keys, data_key, header.file_id, new_passphrase=new_passphrase, kdf=kdf
                 )
-                new = replace(header, recipients=recipients)
-                out = profile.to_bytes(
-                    profile.body.text, sealing.finish_header(new, data_key, profile.body)
-                )
+                out = with_header(profile, replace(header, recipients=recipients), data_key)
             else:
                 out = _rotate_profile(
                     profile, data_key, header, keys, new_passphrase=new_passphrase, kdf=kdf
@@ -153,11 +146,7 @@ def add_recipient(
     if (key is None) == (passphrase is None):
         raise InputError("give exactly one new recipient: a key or a passphrase")
     name = str(path)
-    with locked(path) as data:
-        profile = sealing.read_profile(data, name)
-        data_key = authenticate(profile, keys)
-        header = profile.header
-        assert header is not None
+    with opened(path, keys) as (profile, data_key, header):
         if key is not None:
             if any(r.kind == "key" and r.key_id == envelope.key_id(key) for r in header.recipients):
                 raise InputError(f"{name}: that key is already a recipient")
@@ -168,10 +157,7 @@ def add_recipient(
                 passphrase, data_key, header.file_id, kdf or Argon2Params()
             )
         new = replace(header, recipients=(*header.recipients, stanza))
-        write_atomic(
-            path,
-            profile.to_bytes(profile.body.text, sealing.finish_header(new, data_key, profile.body)),
-        )
+        write_atomic(path, with_header(profile, new, data_key))
 
 
 def remove_recipient(
@@ -191,11 +177,7 @@ def remove_recipient(
     if (key_id is None) == (not passphrase):
         raise InputError("name one recipient to remove: --key-id ID or --passphrase")
     name = str(path)
-    with locked(path) as data:
-        profile = sealing.read_profile(data, name)
-        data_key = authenticate(profile, keys)
-        header = profile.header
-        assert header is not None
+    with opened(path, keys) as (profile, data_key, header):
         if key_id is not None:
             try:
                 wanted = b64d(key_id)
@@ -218,10 +200,7 @@ def remove_recipient(
                     profile, data_key, remaining, keys, new_passphrase=None, kdf=None
                 )
             else:
-                out = profile.to_bytes(
-                    profile.body.text,
-                    sealing.finish_header(remaining, data_key, profile.body),
-                )
+                out = with_header(profile, remaining, data_key)
         except crypto.AuthError:
             raise OpenError(name) from None
         write_atomic(path, out)

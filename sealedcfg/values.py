@@ -14,10 +14,10 @@ from typing import Any
 
 from sealedcfg import crypto, document, paths, scalars, sealing, textops
 from sealedcfg import token as tokens
-from sealedcfg.access import authenticate, new_header
+from sealedcfg.access import new_header, opened
 from sealedcfg.document import Body, Node
 from sealedcfg.errors import InputError, OpenError
-from sealedcfg.fileio import locked, read_bytes, write_atomic
+from sealedcfg.fileio import read_bytes, write_atomic
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import KeySource
 
@@ -86,11 +86,7 @@ def set_value(
     source = scalars.render(value, vtype)
     if not target.exists() and not target.is_symlink():
         return _create(target, dotted, source, keys, kdf)
-    with locked(target) as data:
-        profile = sealing.read_profile(data, str(target))
-        data_key = authenticate(profile, keys)
-        header = profile.header
-        assert header is not None
+    with opened(target, keys) as (profile, data_key, header):
         body = profile.body
         parent, missing = _missing_path(body, dotted)
         if missing:
@@ -147,10 +143,7 @@ def _create(
 def unset(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> None:
     """Remove the key or list item at `dotted` (and everything below it)."""
     target = Path(path)
-    with locked(target) as data:
-        profile = sealing.read_profile(data, str(target))
-        data_key = authenticate(profile, keys)
-        assert profile.header is not None
+    with opened(target, keys) as (profile, data_key, header):
         node = paths.resolve(profile.body, dotted)
         parent = textops.find_parent(profile.body, node.path)
         if parent is None:
@@ -158,7 +151,7 @@ def unset(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> None:
         new_text = textops.delete(profile.body, node, parent)
         try:
             new_body = sealing.reseal(
-                profile, data_key, new_text, sealing.compile_rule(profile.header.plain)
+                profile, data_key, new_text, sealing.compile_rule(header.plain)
             )
         except crypto.AuthError:
             raise OpenError(str(target)) from None
