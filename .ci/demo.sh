@@ -42,8 +42,8 @@ python3 - config/prod.yaml <<'PY'
 import re, sys
 path = sys.argv[1]
 text = open(path).read()
-user = re.search(r"^  user: (\S+)$", text, re.M).group(1)
-password = re.search(r"^  password: (\S+)$", text, re.M).group(1)
+user = re.search(r"^  user: (\S+)", text, re.M).group(1)
+password = re.search(r"^  password: (\S+)", text, re.M).group(1)
 text = text.replace(user, "@@").replace(password, user).replace("@@", password)
 open(path, "w").write(text)
 print("swapped the tokens of database.user and database.password")

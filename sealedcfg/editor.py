@@ -22,6 +22,7 @@ from types import FrameType
 
 from sealedcfg import crypto, document, sealing
 from sealedcfg.access import new_header, opened
+from sealedcfg.encoding import Path as NodePath
 from sealedcfg.errors import InputError, OpenError, Terminated
 from sealedcfg.fileio import write_atomic
 from sealedcfg.kdf import Argon2Params
@@ -134,8 +135,8 @@ def edit_file(
         return _edit_new(target, keys, argv, kdf, tty, say)
     with _signals_unwind(), opened(target, keys) as (profile, data_key, header):
         try:
-            previous = sealing.sources(profile, data_key)
-            plain = sealing.open_body(profile, data_key)
+            previous: dict[NodePath, tuple[str, str, str]] = {}
+            plain = sealing.open_body(profile, data_key, previous)
         except crypto.AuthError:
             raise OpenError(str(target)) from None
         with private_file(str(target), plain, say) as tmp:

@@ -158,8 +158,16 @@ def node_records(body: Body) -> list[bytes]:
 # ---------------------------------------------------------------- opening
 
 
-def open_body(profile: Profile, data_key: bytes) -> str:
-    """Verify commitment and MAC, decrypt every token; return the plaintext body."""
+def open_body(
+    profile: Profile,
+    data_key: bytes,
+    sources: dict[Path, tuple[str, str, str]] | None = None,
+) -> str:
+    """Verify commitment and MAC, decrypt every token; return the plaintext body.
+
+    With `sources`, also record path -> (token, decrypted source, type), which
+    lets an edit give every unchanged value its old token back.
+    """
     header = profile.header
     assert header is not None
     envelope.check_commitment(data_key, header)
@@ -177,6 +185,8 @@ def open_body(profile: Profile, data_key: bytes) -> str:
             ):
                 raise crypto.AuthError
             edits.append((node.start, node.end, source))
+            if sources is not None:
+                sources[node.path] = (node.value, source, node.value.split(";", 3)[2])
     return document.splice(text, edits)
 
 
@@ -297,23 +307,6 @@ def reseal_plain(
         else:
             replacements.append((node, seal_node(data_key, header.file_id, node, source)))
     return splice_tokens(name, body, replacements)
-
-
-def sources(profile: Profile, data_key: bytes) -> dict[Path, tuple[str, str, str]]:
-    """path -> (token, decrypted source, type) for every token; MAC checked first."""
-    header = profile.header
-    assert header is not None
-    envelope.check_commitment(data_key, header)
-    envelope.check_mac(data_key, header, profile.node_records())
-    out = {}
-    for node in profile.body.nodes:
-        if is_token(node):
-            out[node.path] = (
-                node.value,
-                open_token(data_key, header, node),
-                tokens.parse(node.value).vtype,
-            )
-    return out
 
 
 def _same_shape(old: Body, new: Body, sealed_spans: set[tuple[int, int]]) -> bool:
