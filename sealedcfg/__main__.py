@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 INTERRUPTED = 130
 
 
 def main() -> None:
+    # A short-lived process whose big allocations (parser events, nodes) hold no
+    # reference cycles: the cyclic collector would only rescan them, again and
+    # again (about a quarter of the time of opening 10^4 values).
+    gc.disable()
     try:
         if sys.argv[1:] in (["--version"], ["-V"]):
             from sealedcfg import __version__

@@ -9,14 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from sealedcfg import crypto, envelope, rules, sealing
+from sealedcfg import crypto, envelope, sealing
 from sealedcfg.encoding import b64e
 from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import locked
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, Secret, parse_key
+
+if TYPE_CHECKING:  # creation rules are read only when a file needs them
+    from sealedcfg import rules
 
 
 def open_data_key(header: Header, keys: KeySource, name: str) -> bytes:
@@ -53,6 +57,7 @@ def open_data_key(header: Header, keys: KeySource, name: str) -> bytes:
 def keyring_keys(header: Header, name: str) -> list[Secret]:
     """Keys found without being given: `<key id>.key` in the user's key directory
     (where `sealedcfg init` puts them) and the key files named by creation rules."""
+    from sealedcfg import rules
     from sealedcfg.initrepo import default_key_dir
 
     wanted = {b64e(r.key_id) for r in header.recipients if r.kind == "key"}
@@ -173,6 +178,8 @@ def new_header(
     use_rules: bool = True,
 ) -> tuple[Header, bytes]:
     """A header (without MAC) and data key for a file being sealed the first time."""
+    from sealedcfg import rules
+
     rule = None
     if use_rules:
         ruleset = rules.load(rules.find_rules_file(os.path.dirname(os.path.abspath(profile.name))))

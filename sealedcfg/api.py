@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealedcfg import crypto, document, envelope, sealing
 from sealedcfg import token as tokens
@@ -15,7 +15,18 @@ from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import is_special, locked, read_bytes, write_atomic, write_stream
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
-from sealedcfg.values import Entry, get, ls, set_value, unset
+
+if TYPE_CHECKING:
+    from sealedcfg.values import Entry, get, ls, set_value, unset
+
+
+def __getattr__(name: str) -> Any:  # one-value operations load on first use
+    if name in ("Entry", "get", "ls", "set_value", "unset"):
+        from sealedcfg import values
+
+        return getattr(values, name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "EncryptResult",

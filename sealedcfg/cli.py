@@ -5,6 +5,7 @@ No logic lives here; errors are mapped in `cliutil.handle_errors`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sealedcfg import __version__, cli_check, cli_edit, cli_git
+from sealedcfg import __version__
 from sealedcfg.cliutil import (
     Files,
     Json,
@@ -197,7 +198,7 @@ _CORE: dict[str, Callable[..., Any]] = {
     "decrypt": decrypt,
     "verify": verify,
 }
-_GROUPS = {"edit": cli_edit.register, "git": cli_git.register, "check": cli_check.register}
+_GROUPS = {"edit": "sealedcfg.cli_edit", "git": "sealedcfg.cli_git", "check": "sealedcfg.cli_check"}
 _GROUP_OF = {
     **dict.fromkeys(("init", "set", "get", "unset", "ls", "edit", "rotate", "recipients"), "edit"),
     **dict.fromkeys(("git", "diff", "log"), "git"),
@@ -219,9 +220,9 @@ def make_app(group: str | None = None) -> typer.Typer:
     app.callback()(_main)
     for name, func in _CORE.items():
         app.command(name)(func)
-    for key, register in _GROUPS.items():
+    for key, module in _GROUPS.items():
         if group is None or group == key:
-            register(app)
+            importlib.import_module(module).register(app)
     return app
 
 

@@ -8,6 +8,7 @@ byte outside it (comments, quoting, layout, anchors, tags) is kept as written.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -96,6 +97,16 @@ def check_conflict_markers(text: str, name: str) -> None:
 
 def parse(text: str, name: str) -> Body:
     """Parse a body; raise InputError for YAML that a profile cannot be."""
+    enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of acyclic objects: no cycles to collect
+    try:
+        return _parse(text, name)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str, name: str) -> Body:
     check_conflict_markers(text, name)
     body = Body(text)
     stack: list[_Frame] = []

@@ -10,6 +10,7 @@ from pathlib import Path
 from sealedcfg import crypto, envelope
 from sealedcfg.encoding import b64e
 from sealedcfg.errors import InputError
+from sealedcfg.fileio import write_atomic
 from sealedcfg.keys import Secret, format_key, parse_key
 from sealedcfg.rules import RULES_NAME
 
@@ -85,7 +86,7 @@ def init(
         key_path, kid, created = _key(key_file)
         shown = _home_relative(key_path)
         lines += [f"      - key_id: {kid}", f"        key_file: {_yaml_str(shown)}"]
-    rules_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(rules_file, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o644)
     ignore = root / ".gitignore"
     extra = list(IGNORE_BLOCK)
     if key_path is not None and root in key_path.resolve().parents:
@@ -138,4 +139,5 @@ def _append_missing(file: Path, lines: list[str]) -> None:
     text = file.read_text(encoding="utf-8") if file.exists() else ""
     if text and not text.endswith("\n"):
         text += "\n"
-    file.write_text(text + "\n".join(missing) + "\n", encoding="utf-8")
+    mode = None if file.exists() else 0o644
+    write_atomic(file, (text + "\n".join(missing) + "\n").encode("utf-8"), mode=mode)
