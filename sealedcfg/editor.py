@@ -109,6 +109,9 @@ def _signals_unwind() -> Iterator[None]:
 
 def _run_editor(argv: list[str], path: Path) -> int:
     proc = subprocess.Popen([*argv, str(path)])
+    # Like git: Ctrl-C belongs to the editor while it runs (vim uses it), so we
+    # ignore SIGINT until it exits; set after Popen, so the editor keeps the default.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return proc.wait()
     except BaseException:
@@ -116,6 +119,8 @@ def _run_editor(argv: list[str], path: Path) -> int:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=2)
         raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def edit_file(

@@ -414,3 +414,28 @@ def test_bad_rules_file(tmp_path: Path, rules: str, message: str) -> None:
     assert proc.returncode == 3
     assert message in proc.stderr
     assert not (tmp_path / "new.yaml").exists()
+
+
+def test_ctrl_c_while_editing_belongs_to_the_editor(tmp_path: Path, key: str) -> None:
+    keys = KeySource(key=key, env={})
+    target = sealed(tmp_path, keys)
+    ready = tmp_path / "ready"
+    ed = fake_editor(
+        tmp_path, f'echo "$1" > {ready}; sleep 1; sed -i "s/{SECRET}/after-ctrl-c/" "$1"'
+    )
+    env = {**os.environ, "SEALEDCFG_KEY": key, "EDITOR": ed}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sealedcfg", "edit", str(target)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # as a terminal would, to sealedcfg
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert api.get(target, "db.password", keys) == "after-ctrl-c"
+    assert not Path(ready.read_text().strip()).exists()
