@@ -439,3 +439,35 @@ def test_ctrl_c_while_editing_belongs_to_the_editor(tmp_path: Path, key: str) ->
     assert proc.returncode == 0, err
     assert api.get(target, "db.password", keys) == "after-ctrl-c"
     assert not Path(ready.read_text().strip()).exists()
+
+
+def test_invalid_yaml_on_a_terminal_reopens_the_editor(
+    tmp_path: Path, keys: KeySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = sealed(tmp_path, keys)
+    count = tmp_path / "count"
+    script = (
+        f"n=$(cat {count} 2>/dev/null || echo 0); echo $((n+1)) > {count}; "
+        f'if [ "$n" = 0 ]; then printf "a: [broken\\n" > "$1"; '
+        f'else printf "fixed: value\\n" > "$1"; fi'
+    )
+    monkeypatch.setenv("EDITOR", fake_editor(tmp_path, script))
+    answers = iter(["y"])
+    monkeypatch.setattr("builtins.input", lambda _prompt="": next(answers))
+    notes: list[str] = []
+    assert editor.edit_file(target, keys, interactive=True, warn=notes.append)
+    assert count.read_text().strip() == "2"
+    assert any("not valid YAML" in n and "line" in n for n in notes)
+    assert api.get(target, "fixed", keys) == "value"
+
+
+def test_invalid_yaml_on_a_terminal_can_abort(
+    tmp_path: Path, keys: KeySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = sealed(tmp_path, keys)
+    before = target.read_bytes()
+    monkeypatch.setenv("EDITOR", fake_editor(tmp_path, 'printf "a: [broken\\n" > "$1"'))
+    monkeypatch.setattr("builtins.input", lambda _prompt="": "n")
+    with pytest.raises(InputError, match="unchanged"):
+        editor.edit_file(target, keys, interactive=True, warn=lambda _: None)
+    assert target.read_bytes() == before
