@@ -1,7 +1,9 @@
 """From key sources to a file's data key, and recipients for new files.
 
 Creation rules (`.sealedcfg.yaml`) say which recipients and plaintext rule a
-new file gets; explicit options win over them.
+new file gets, as sops' creation_rules do: a matching rule's recipients are
+used (the keys it names must be available), and an explicit `--plain` wins
+over the rule's.  Without a matching rule, the keys given are the recipients.
 """
 
 from __future__ import annotations
