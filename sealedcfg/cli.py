@@ -226,7 +226,11 @@ def make_app(group: str | None = None) -> typer.Typer:
     return app
 
 
-app = make_app()
+def __getattr__(name: str) -> Any:
+    """`sealedcfg.cli.app`, the whole app, built on first use (tests, docs)."""
+    if name == "app":
+        return make_app()
+    raise AttributeError(name)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -250,4 +254,4 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["app", "report_interrupt", "run"]
+__all__ = ["make_app", "report_interrupt", "run"]  # and `app`, built lazily
