@@ -198,11 +198,17 @@ _CORE: dict[str, Callable[..., Any]] = {
     "decrypt": decrypt,
     "verify": verify,
 }
-_GROUPS = {"edit": "sealedcfg.cli_edit", "git": "sealedcfg.cli_git", "check": "sealedcfg.cli_check"}
+_GROUPS = {
+    "edit": "sealedcfg.cli_edit",
+    "git": "sealedcfg.cli_git",
+    "check": "sealedcfg.cli_check",
+    "run": "sealedcfg.cli_run",
+}
 _GROUP_OF = {
     **dict.fromkeys(("init", "set", "get", "unset", "ls", "edit", "rotate", "recipients"), "edit"),
     **dict.fromkeys(("git", "diff", "log"), "git"),
     "check": "check",
+    **dict.fromkeys(("exec", "export"), "run"),
 }
 
 
