@@ -296,3 +296,108 @@ def test_scan_file_uses_display_path(tmp_path: Path) -> None:
     assert isinstance(f, Finding)
     assert f.path == "conf/a.env"
     assert (f.line, f.col) == (1, 13)
+
+
+# Blind spots found with the hand-written corpus (fixtures/scan/independent).
+INDEPENDENT_POSITIVES = [
+    ("generic-secret-assignment", "a.sh", f"mysql -uroot -p{PW} -h db app < dump.sql"),
+    ("generic-secret-assignment", "a.sh", f"mysqladmin -uroot -p'{PW}' status"),
+    ("generic-secret-assignment", "a.json", f'{{"dump": "mysqldump -uroot -p{PW} app"}}'),
+    ("generic-secret-assignment", "a.sh", f"docker login -u ci -p {PW} registry.gitlab.com"),
+    ("generic-secret-assignment", "a.sh", f"sshpass -p '{PW}' ssh deploy@10.0.0.5"),
+    ("generic-secret-assignment", "a.sh", f"redis-cli -h cache -a {PW} ping"),
+    ("generic-secret-assignment", "a.sh", f"curl -u admin:{PW} https://nexus.internal/x"),
+    ("generic-secret-assignment", "a.yml", f"  - curl --user deploy:{PW} https://x"),
+    ("generic-secret-assignment", "a.conf", f'proxy_set_header Authorization "Basic {TOK}=";'),
+    ("generic-secret-assignment", "a.js", f"h = {{Authorization: 'Bearer {TOK}'}}"),
+    ("generic-secret-assignment", "a.sql", f"CREATE USER 'app'@'%' IDENTIFIED BY '{PW}';"),
+    ("generic-secret-assignment", "a.sql", f"CREATE ROLE ro WITH LOGIN PASSWORD '{PW}';"),
+    ("generic-secret-assignment", "a.sql", f"CREATE LOGIN app WITH PASSWORD = '{PW}';"),
+    ("generic-secret-assignment", "a.go", f'req.SetBasicAuth("admin", "{PW}")'),
+    ("generic-secret-assignment", "a.py", f'get(u, auth=HTTPBasicAuth("svc", "{PW}"))'),
+    ("generic-secret-assignment", "redis.conf", f"requirepass {PW}"),
+    ("generic-secret-assignment", "redis.conf", f"masterauth {PW}"),
+    ("generic-secret-assignment", "a.properties", f"db.password {PW}"),
+    ("generic-secret-assignment", "a.ipynb", f'    "DB_PASSWORD = \\"{PW}\\"\\n",'),
+    ("generic-secret-assignment", "a.json", f'"cmd": "export TOKEN=\\"{TOK}\\""'),
+    ("generic-secret-assignment", ".env", "MAILGUN_API_KEY=key-3ax6xnjp29jd6fds4gc373sgvjxteol0"),
+    ("connection-string-password", "a.go", f'd := "host=db user=app password={PW} dbname=app"'),
+    ("connection-string-password", "a.py", f"c = connect(\"host=db password='{PW}'\")"),
+]
+
+
+@pytest.mark.parametrize(("rule", "path", "line"), INDEPENDENT_POSITIVES)
+def test_independent_positive(rule: str, path: str, line: str) -> None:
+    assert rules(line, path) == [rule]
+
+
+def test_yaml_block_scalar_value() -> None:
+    (f,) = scan_text(f"jwt:\n  secret: >\n    {TOK}\n  ttl: 3600\n", "a.yml")
+    assert (f.line, f.col, f.rule_id) == (3, 5, "generic-secret-assignment")
+    assert rules(f"secret: |-\n  {TOK}\n", "a.yaml") == ["generic-secret-assignment"]
+    # multi-line bodies and prose are not one value
+    assert rules(f"secret: |\n  {TOK}\n  {TOK}\n", "a.yaml") == []
+    assert rules("description: >\n  Keep the secret safe\n", "a.yaml") == []
+    assert rules("token: >-\n  ${TOKEN}\n", "a.yaml") == []
+
+
+def test_escaped_json_column_points_at_the_secret() -> None:
+    line = f'    "api_key = \\"{TOK}\\"\\n",'
+    (f,) = scan_text(line, "nb.ipynb")
+    assert line[f.col - 1 : f.col - 1 + len(TOK)] == TOK
+
+
+INDEPENDENT_NEGATIVES = [
+    ("a.sh", "mkdir -p build && cp -p a.txt b.txt"),
+    ("a.sh", "mysql -u root -p mydb"),
+    ("a.sh", 'mysql -u root -p"$(cat /run/secrets/pw)" app'),
+    ("a.sh", 'mysqldump -u root -p"$MYSQL_ROOT_PASSWORD" app'),
+    ("a.sh", "docker login -u $USER -p $TOKEN registry"),
+    ("a.sh", "echo $PW | docker login -u deploy --password-stdin registry.acme.io"),
+    ("a.sh", "docker run -p 8080:80 postgres"),
+    ("a.sh", "curl -u admin:admin http://localhost"),
+    ("a.sh", 'curl -u "${JENKINS_USER}:${JENKINS_TOKEN}" https://ci'),
+    ("a.sh", "curl -u username:password https://x"),
+    ("a.sh", 'curl -H "Authorization: Bearer $TOKEN" https://x'),
+    ("a.sh", 'curl -H "Authorization: Basic dXNlcjpwYXNzd29yZA==" https://x'),
+    ("a.md", 'curl -H "Authorization: Bearer <token>" https://x'),
+    ("a.md", "mysql -uroot -proot"),
+    ("a.go", 'req.Header.Set("Authorization", "Bearer "+tok)'),
+    (
+        "a.sql",
+        "CREATE USER 'u'@'%' IDENTIFIED BY PASSWORD '*94BDCEBE19083CE2A1F959FD02F964C7AF4CFC29';",
+    ),
+    ("a.sql", "CREATE USER 'u'@'%' IDENTIFIED BY '${DB_PASS}';"),
+    ("a.sql", "ALTER USER postgres WITH PASSWORD 'postgres';"),
+    ("a.go", 'dsn := fmt.Sprintf("host=%s user=%s password=%s", h, u, p)'),
+    ("a.conf", "SSLPassPhraseDialog builtin"),
+    ("a.conf", "auth_request /auth;"),
+    ("a.py", 'requests.get(u, auth=("user", os.environ["PW"]))'),
+    ("a.py", 'msg = "Set \\"password\\" field"'),
+    ("a.ts", '  authDomain: "acme-web-4f2a1.firebaseapp.com",'),
+    ("a.html", f'<input type="hidden" name="csrf_token" value="{TOK}">'),
+    (
+        "a.py",
+        'T = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4g'
+        'RG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"',
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "text"), INDEPENDENT_NEGATIVES)
+def test_independent_suppressed(path: str, text: str) -> None:
+    assert rules(text, path) == []
+
+
+def test_azure_connection_string_keys() -> None:
+    key = "q" + "Zx8Kp2Lm9Vt4Rw7Yb3Nc6Hd1Fg5Js0Ua" * 2 + "Qe3Wr5Ty7Ui9Op1As3Df5Gh7Jk9L=="
+    storage = f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={key};"
+    bus = (
+        f"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=R;SharedAccessKey={key[:44]}"
+    )
+    for line in (storage, bus):
+        assert [f.rule_id for f in scan_text(f'CONN="{line}"\n', "app.env")] == [
+            "connection-string-password"
+        ]
+    placeholder = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=<your-key>;"
+    assert scan_text(f'CONN="{placeholder}"\n', "app.env") == []

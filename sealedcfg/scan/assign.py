@@ -4,13 +4,19 @@ Forms understood: `name = v`, `name: v`, `name := v`, `name => v`, `"name": v`,
 `x["name"] = v`, `name: Type = v`, `export NAME=v`, `ENV NAME v`, `--name v`,
 `<name>v</name>`, `name="k" value="v"` and a `name:`/`value:` pair on the next lines
 (Kubernetes env, ECS task definitions, Terraform variable defaults), connection strings
-(`Password=...;`) and the AWS secret access key next to an AWS name.  How literal a
-bare value is depends on the file kind (see `filetypes`); how strict the value test is
+(`Password=...;`, libpq `host=.. password=..`), the AWS secret access key next to an AWS
+name, passwords in command lines (`mysql -pX`, `docker login -p X`, `sshpass -p`,
+`redis-cli -a`, `curl -u user:X`), `Authorization: Bearer|Basic` headers, SQL
+`IDENTIFIED BY 'x'` / `PASSWORD 'x'`, basic-auth calls, one-line YAML block scalars
+(`key: >`), code inside JSON strings (`\"key\": \"x\"`) and `name value` config lines.
+How literal a bare value is depends on the file kind (see `filetypes`); how strict the value test is
 depends on the name (see `names`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator
 
@@ -56,10 +62,12 @@ _DOCKER_ENV_RE = re.compile(r"^\s*(?:ENV|ARG)\s+(?P<name>[A-Za-z_]\w*)[ \t]+(?=[
 _NETRC_RE = re.compile(r"\b(?:password|passwd)[ \t]+")
 _CONN_CTX_RE = re.compile(
     r"(?i)\b(?:server|data source|host|uid|user id|username|user|database|initial catalog"
-    r"|driver|provider|dsn|port|address|addr)\s*="
+    r"|driver|provider|dsn|port|address|addr|accountname|endpoint|defaultendpointsprotocol)\s*="
 )
 _CONN_PW_RE = re.compile(
-    r"""(?i)(?:^|(?<=[;"'\s{,]))(?:password|pwd)\s*=\s*(?P<v>\{[^}]*\}|[^;"'\s][^;"']*)"""
+    # Azure storage and Service Bus keys sit in the same `k=v;` strings.
+    r"""(?i)(?:^|(?<=[;"'\s{,]))(?:password|pwd|accountkey|sharedaccesskey)\s*=\s*"""
+    r"""(?P<v>\{[^}]*\}|[^;"'\s][^;"']*)"""
 )
 _JDBC_PW_RE = re.compile(r"""(?i)(?:jdbc|odbc):[^\s"']*?[?&;](?:password|pwd)=(?P<v>[^&;\s"']+)""")
 _AWS_SECRET_RE = re.compile(
@@ -69,6 +77,55 @@ _AWS_VALUE_RE = re.compile(r"^[A-Za-z0-9/+]{40}$")
 _AUTH_SCHEME_RE = re.compile(r"^(?:Bearer|Basic|Token|token|bearer|Digest|OAuth)\s+(?=\S)")
 _AUTH_SCHEMES = frozenset({"Bearer", "Basic", "Token", "token", "bearer", "Digest", "OAuth"})
 _GENERIC_MARKERS = ("password", "passwd", "secret")
+# libpq keyword/value DSNs: `host=db user=app password=x dbname=app` (no `;` separators).
+_LIBPQ_CTX_RE = re.compile(r"(?<![\w.-])(?:host|hostaddr|dbname|user|sslmode)=[^\s;'\"]")
+_LIBPQ_PW_RE = re.compile(r"""(?<![\w.-])password=(?P<v>'[^']*'|[^\s"';\\]+)""")
+# Commands taking a password in a short flag.  The value pattern is the shell word after it.
+_WORD_V = r"""(?P<v>"[^"]*"|'[^']*'|[^\s"'`|;&)\\]+)"""
+_MYSQL_WORDS = ("mysql", "mariadb")
+_CLI_RES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    # mysql -uroot -pS3cret (attached: `-p secret` would prompt and take a database name)
+    (
+        _MYSQL_WORDS,
+        re.compile(
+            r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mysqlcheck|mariadb"
+            r"|mariadb-dump)\b[^|;&]*?\s-p" + _WORD_V
+        ),
+    ),
+    # docker login -u bot -p secret; podman, helm registry, oras, skopeo, buildah, nerdctl
+    (
+        ("login",),
+        re.compile(
+            r"\b(?:docker|podman|buildah|nerdctl|skopeo|oras|helm\s+registry)\s+login\b"
+            r"[^|;&]*?\s-p[ \t]+" + _WORD_V
+        ),
+    ),
+    (("sshpass",), re.compile(r"\bsshpass\s+-p[ \t]*" + _WORD_V)),
+    (("redis-cli",), re.compile(r"\bredis-cli\b[^|;&]*?\s-a[ \t]+" + _WORD_V)),
+)
+# curl -u user:secret, curl --user=user:secret (the password after the first colon)
+_CURL_USER_RE = re.compile(
+    r"\b(?:curl|wget|http|xh|https)\b[^|;&]*?\s(?:-u|--user)(?:[ \t]+|=)" + _WORD_V
+)
+# `Authorization: Bearer x` in headers written any way: curl -H, nginx, Python dicts.
+_AUTH_HEADER_RE = re.compile(
+    r"""(?i)\b(?:proxy-)?authorization["']?\s*[:=,]?\s*["']?\s*"""
+    r"""(?P<scheme>bearer|basic|token|digest)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"""
+)
+# SQL: IDENTIFIED BY 'x', CREATE ROLE r WITH LOGIN PASSWORD 'x', CREATE LOGIN l WITH PASSWORD = 'x'
+_SQL_CTX_RE = re.compile(r"(?i)\b(?:create|alter)\s+(?:user|role|login)\b|\bidentified\b")
+_SQL_PW_RE = re.compile(
+    r"""(?i)\b(?:identified(?:\s+with\s+\w+)?\s+by|password)\s*=?\s*"""
+    r"""(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)"""
+)
+# requests HTTPBasicAuth("u", "p"), Go SetBasicAuth("u", "p"), auth=("u", "p")
+_BASIC_CALL_RE = re.compile(
+    r"""(?:BasicAuth|basic_auth|basicAuth|DigestAuth|\bauth\s*=\s*)\(\s*"""
+    r"""(?:"[^"]*"|'[^']*')\s*,\s*(?=["'])"""
+)
+# `key value` lines of space-separated configs (redis.conf `requirepass x`, .properties).
+_SPACED_RE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.-]*)[ \t]+(?P<v>[^\s=:\"'#;]+);?\s*$")
+_BLOCK_SCALAR_RE = re.compile(r"[|>][-+]?\d?\s*(?:#.*)?$")
 _FALSEY = frozenset({"yes", "no", "on", "off", "enabled", "disabled", "0", "1", "-", "~"})
 
 
@@ -155,6 +212,8 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         v = v[m.end() :].strip()
     if not v or v.lower() in _FALSEY:
         return None
+    if "auth" in name.lower() and v.endswith("=") and _basic_placeholder(v):
+        return None  # `Authorization: Basic base64(user:password)`
     if (
         values.is_encrypted(v)
         or values.is_public_material(v)
@@ -201,6 +260,77 @@ def connection_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
     for m in _JDBC_PW_RE.finditer(line):
         if _password_value_ok(m.group("v"), kind):
             yield idx, m.start("v"), "connection-string-password", m.group("v")
+    if "password=" in line and _LIBPQ_CTX_RE.search(line):
+        for m in _LIBPQ_PW_RE.finditer(line):
+            v = m.group("v")
+            col = m.start("v")
+            if v[:1] == "'":
+                v, col = v[1:-1], col + 1
+            if _password_value_ok(v, kind):
+                yield idx, col, "connection-string-password", v
+
+
+def _word_value(m: re.Match[str]) -> tuple[str, int, bool]:
+    v = m.group("v")
+    if v[:1] in "\"'":
+        return v[1:-1], m.start("v") + 1, True
+    return v, m.start("v"), False
+
+
+def cli_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
+    """Passwords in command lines: mysql -p, docker login -p, sshpass, redis-cli -a, curl -u."""
+    low = line.lower()
+    judge_kind = Kind.DOC if kind is Kind.DOC else Kind.WORD
+    if " -" in line:
+        for words, rx in _CLI_RES:
+            if any(w in low for w in words):
+                for m in rx.finditer(line):
+                    yield from _emit("password", _word_value(m), idx, judge_kind, low)
+    if " -u" not in line and "--user" not in line:
+        return
+    for m in _CURL_USER_RE.finditer(line):
+        text, col, quoted = _word_value(m)
+        user, sep, pw = text.partition(":")
+        if sep and pw and user and not values.is_reference(user):
+            yield from _emit("password", (pw, col + len(user) + 1, quoted), idx, judge_kind, low)
+
+
+def _basic_placeholder(cred: str) -> bool:
+    """`Basic base64(user:password)` whose password is a placeholder."""
+    try:
+        raw = base64.b64decode(cred, validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    user, sep, pw = raw.partition(":")
+    if not sep:
+        return False
+    low = pw.lower()
+    return (
+        values.is_placeholder(pw)
+        or values.is_reference(pw)
+        or any(w in low for w in _GENERIC_MARKERS)
+        or low == user.lower()
+    )
+
+
+def header_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
+    low = line.lower()
+    for m in _AUTH_HEADER_RE.finditer(line):
+        v = m.group("v")
+        if m.group("scheme").lower() == "basic" and _basic_placeholder(v):
+            continue
+        yield from _emit("authorization", (v, m.start("v"), True), idx, kind, low)
+
+
+def sql_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
+    if not _SQL_CTX_RE.search(line):
+        return
+    low = line.lower()
+    for m in _SQL_PW_RE.finditer(line):
+        v = m.group("v")
+        if v.startswith("*") and values.is_hex(v[1:]):
+            continue  # MySQL `IDENTIFIED BY PASSWORD '*hash'`
+        yield from _emit("password", (v, m.start("v"), True), idx, kind, low)
 
 
 def aws_hits(line: str, idx: int) -> Iterator[Hit]:
@@ -233,10 +363,69 @@ def _emit(
     yield idx, col, rule, v
 
 
+def _unescape_quotes(line: str) -> tuple[str, list[int]]:
+    """`\\"` -> `"` (code inside a JSON or source string), with each char's original column."""
+    out: list[str] = []
+    cols: list[int] = []
+    i = 0
+    while i < len(line):
+        if line[i] == "\\" and line[i + 1 : i + 2] in ('"', "'"):
+            i += 1
+        out.append(line[i])
+        cols.append(i)
+        i += 1
+    return "".join(out), cols
+
+
+def _block_value(lines: list[str], idx: int) -> tuple[int, str, int] | None:
+    """The one-line body of a YAML block scalar (`key: >` + an indented line)."""
+    indent = len(lines[idx]) - len(lines[idx].lstrip())
+    j = idx + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    if j >= len(lines):
+        return None
+    body = lines[j]
+    body_indent = len(body) - len(body.lstrip())
+    if body_indent <= indent:
+        return None
+    nxt = lines[j + 1] if j + 1 < len(lines) else ""
+    if nxt.strip() and len(nxt) - len(nxt.lstrip()) >= body_indent:
+        return None  # a multi-line text: prose, a key body, a script
+    return j, body.strip(), body_indent
+
+
 def assignment_hits(
-    lines: list[str], idx: int, kind: Kind, *, netrc: bool = False, dockerfile: bool = False
+    lines: list[str],
+    idx: int,
+    kind: Kind,
+    *,
+    netrc: bool = False,
+    dockerfile: bool = False,
+    spaced: bool = False,
 ) -> Iterator[Hit]:
     line = lines[idx]
+    if kind is Kind.QUOTED and ('\\"' in line or "\\'" in line):
+        text, cols = _unescape_quotes(line)
+        for h_idx, col, rule, secret in _assignment_hits(
+            lines, idx, text, kind, netrc, dockerfile, spaced
+        ):
+            if h_idx == idx and col < len(cols):
+                col = cols[col]
+            yield h_idx, col, rule, secret
+        return
+    yield from _assignment_hits(lines, idx, line, kind, netrc, dockerfile, spaced)
+
+
+def _assignment_hits(
+    lines: list[str],
+    idx: int,
+    line: str,
+    kind: Kind,
+    netrc: bool,
+    dockerfile: bool,
+    spaced: bool,
+) -> Iterator[Hit]:
     low = line.lower()
     pair = _PAIR_NAME_RE.search(line)
     pair_name = pair.group("n") if pair else None
@@ -248,8 +437,29 @@ def assignment_hits(
             if pair_name is None:
                 continue
             name = pair_name
-        yield from _emit(name, value_at(line, m.end(), kind), idx, kind, low, lines)
+        found = value_at(line, m.end(), kind)
+        if (
+            found is None
+            and (kind is Kind.LINE or kind is Kind.DOC)
+            and _BLOCK_SCALAR_RE.match(line, m.end())
+        ):
+            block = _block_value(lines, idx)
+            if block is not None:
+                j, text, col = block
+                yield from _emit(name, (text, col, False), j, kind, lines[j].lower())
+            continue
+        yield from _emit(name, found, idx, kind, low, lines)
+    if spaced and kind is Kind.LINE:
+        sm = _SPACED_RE.match(line)
+        if sm:
+            yield from _emit(
+                sm.group("name"), (sm.group("v"), sm.start("v"), False), idx, kind, low
+            )
     if "(" in line:
+        for bm in _BASIC_CALL_RE.finditer(line):
+            q = _quoted_at(line, bm.end(), kind)
+            if q is not None:
+                yield from _emit("password", (q[0], q[1], True), idx, kind, low)
         for cm in _CALL_PAIR_RE.finditer(line):
             yield from _emit(cm.group("name"), value_at(line, cm.end(), kind), idx, kind, low)
         for sm in _SETTER_RE.finditer(line):

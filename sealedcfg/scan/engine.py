@@ -120,6 +120,12 @@ def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign
     low = line.lower()
     if _KEYWORD_RE.search(low):
         hits.extend(assign.connection_hits(line, idx, kind))
+        if "author" in low:
+            hits.extend(assign.header_hits(line, idx, kind))
+        if kind is not Kind.LOCK:
+            hits.extend(assign.cli_hits(line, idx, kind))
+            if "identified" in low or "password" in low:
+                hits.extend(assign.sql_hits(line, idx, kind))
         if "secret" in low:
             hits.extend(assign.aws_hits(line, idx))
         if kind is not Kind.LOCK:
@@ -130,6 +136,7 @@ def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign
                     kind,
                     netrc=filetypes.is_netrc(path),
                     dockerfile=filetypes.is_dockerfile(path),
+                    spaced=filetypes.is_spaced_config(path),
                 )
             )
     return hits

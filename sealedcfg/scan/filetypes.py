@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
 
 
 class Kind(Enum):
@@ -128,10 +129,22 @@ def kind_of(path: str) -> Kind:
     return Kind.LINE
 
 
+@lru_cache(maxsize=64)
 def is_netrc(path: str) -> bool:
     return path.replace("\\", "/").rsplit("/", 1)[-1].lower() in {".netrc", "_netrc"}
 
 
+@lru_cache(maxsize=64)
 def is_dockerfile(path: str) -> bool:
     base = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
     return base.startswith(("dockerfile", "containerfile")) or base.endswith(".dockerfile")
+
+
+_SPACED_EXT = frozenset({"conf", "cfg", "cnf", "properties"})
+
+
+@lru_cache(maxsize=64)
+def is_spaced_config(path: str) -> bool:
+    """Configs whose lines may be `name value` (redis.conf, Java .properties)."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return "." in base and base.rsplit(".", 1)[-1] in _SPACED_EXT

@@ -28,7 +28,16 @@ class Tier(Enum):
     PASSWORD = 2
 
 
-_PASSWORD_SUBSTRINGS = ("password", "passwd", "passphrase", "pwd", "passwort", "motdepasse")
+_PASSWORD_SUBSTRINGS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "passwort",
+    "motdepasse",
+    "requirepass",  # redis.conf
+    "masterauth",  # redis.conf
+)
 _PASSWORD_WORDS = frozenset({"pass", "pw", "pword", "passw"})
 _SECRET_SUBSTRINGS = (
     "secret",
@@ -247,6 +256,11 @@ _EXCLUDE_WORDS = frozenset(
         "number",
         "tokens",
         "tokenizer",
+        "domain",
+        "stdin",
+        "dialog",
+        "csrf",
+        "xsrf",
     }
 )
 

@@ -64,6 +64,14 @@ KEYWORD_TERMS = (
     "twilio",
     "aws",
     "private",
+    # Short flags that carry a password (mysql -p, docker login -p, redis-cli -a, curl -u):
+    # four literals cost less in the trie than the command names, and the leading space
+    # keeps `sha512-p...` integrity hashes out.  SQL `IDENTIFIED BY`.
+    " -p",
+    " -u",
+    " -a",
+    "--user",
+    "identified",
 )
 _EXTRA = (r"pat(?![a-z])",)  # `GITHUB_PAT=...` but not `path`
 _TWILIO_SK = r"sk[0-9a-f]{32}"  # Twilio API keys have no keyword around them

@@ -142,6 +142,12 @@ _PATHISH_RE = re.compile(r"^(?:~|\.{1,2})?/?(?:[\w.@-]+/)*[\w.@-]+/?$")
 _FILE_EXT_RE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")
 _WORD_SEGMENT_RE = re.compile(r"(?:[A-Z]?[a-z]{2,}|[A-Z]{2,}(?![a-z])|\d{1,4})+")
 _SEGMENT_SPLIT_RE = re.compile(r"[\s._/\-:]+")
+_ALNUM_RUN_RE = re.compile(r"[A-Za-z]+|\d+")
+# A lower-case host name under a common top-level domain: `registry.acme.io`.
+_HOSTNAME_RE = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|net|org|io|dev|app|co|cloud|ai|internal"
+    r"|local|localhost|lan|corp|svc|cluster|us|uk|de|eu|fr|nl|gov|edu|info|biz|me|tech|sh)$"
+)
 _NUMBERISH_RE = re.compile(r"^[\d.,:\-+eE_ ]+[a-zA-Z]{0,3}$")
 
 
@@ -186,8 +192,8 @@ def is_public_material(value: str) -> bool:
 
 
 def is_non_secret_shape(value: str) -> bool:
-    """Emails, paths, URLs without credentials, numbers, sizes, versions, durations."""
-    if _EMAIL_RE.match(value) or _NUMBERISH_RE.match(value):
+    """Emails, host names, paths, URLs without credentials, numbers, sizes, versions."""
+    if _EMAIL_RE.match(value) or _NUMBERISH_RE.match(value) or _HOSTNAME_RE.match(value):
         return True
     if "://" in value:  # a URL; credentials in it are the url-credentials rule's business
         return True
@@ -211,9 +217,15 @@ def _is_word(segment: str) -> bool:
 
 
 def is_wordlike(value: str) -> bool:
-    """Made of dictionary-ish words: `my-service-token`, `MyCompanyApiKey`, `DEV_ONLY_2024`."""
+    """Made of dictionary-ish words: `my-service-token`, `MyCompanyApiKey`, `DEV_ONLY_2024`.
+
+    A segment that flips between letters and digits more than three times
+    (`3ax6xnjp29jd6fds4gc`) is generated, not written: words are `v2beta1`, `DEV2024`.
+    """
     segments = [s for s in _SEGMENT_SPLIT_RE.split(value) if s]
-    return bool(segments) and all(_is_word(s) for s in segments)
+    return bool(segments) and all(
+        _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 for s in segments
+    )
 
 
 def looks_random(value: str) -> bool:
