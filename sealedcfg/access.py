@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sealedcfg import crypto, envelope, sealing
+from sealedcfg import crypto, document, envelope, sealing
 from sealedcfg.encoding import b64e
 from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
@@ -207,3 +207,14 @@ def new_header(
         join=sealing.new_join(profile.body, profile.newline),
     )
     return header, data_key
+
+
+def seal_new_text(
+    name: str, text: str, keys: KeySource, *, kdf: Argon2Params | None = None
+) -> bytes:
+    """A new sealed file from plaintext YAML (recipients and rule from creation rules)."""
+    profile = sealing.Profile(name, False, document.parse(text, name), None, "\n")
+    header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
+    rule = sealing.compile_rule(header.plain)
+    body = sealing.seal_nodes(profile, data_key, header.file_id, sealing.to_seal(profile, rule))
+    return profile.to_bytes(body.text, sealing.finish_header(header, data_key, body))

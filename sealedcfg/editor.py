@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from sealedcfg import crypto, document, sealing
-from sealedcfg.access import new_header, opened
+from sealedcfg.access import opened, seal_new_text
 from sealedcfg.encoding import Path as NodePath
 from sealedcfg.errors import InputError, OpenError, Terminated
 from sealedcfg.fileio import write_atomic
@@ -174,19 +174,7 @@ def _edit_new(
         edited = _edit_until_valid(argv, tmp, "", str(target), tty, say)
     if edited is None:
         return False
-    profile = sealing.Profile(str(target), False, document.parse(edited, str(target)), None, "\n")
-    header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
-    body = sealing.seal_nodes(
-        profile,
-        data_key,
-        header.file_id,
-        sealing.to_seal(profile, sealing.compile_rule(header.plain)),
-    )
-    write_atomic(
-        target,
-        profile.to_bytes(body.text, sealing.finish_header(header, data_key, body)),
-        mode=0o644,
-    )
+    write_atomic(target, seal_new_text(str(target), edited, keys, kdf=kdf), mode=0o644)
     return True
 
 

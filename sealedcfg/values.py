@@ -14,7 +14,7 @@ from typing import Any
 
 from sealedcfg import crypto, document, paths, scalars, sealing, textops
 from sealedcfg import token as tokens
-from sealedcfg.access import new_header, opened
+from sealedcfg.access import opened, seal_new_text
 from sealedcfg.document import Body, Node
 from sealedcfg.errors import InputError, OpenError
 from sealedcfg.fileio import read_bytes, write_atomic
@@ -35,10 +35,15 @@ class Entry:
     meta: dict[str, str]
 
 
-def _write(profile: sealing.Profile, body: Body, data_key: bytes, path: Path) -> None:
-    assert profile.header is not None
-    header = sealing.finish_header(profile.header, data_key, body)
-    write_atomic(path, profile.to_bytes(body.text, header))
+def _reseal_and_write(profile: sealing.Profile, data_key: bytes, new_text: str, path: Path) -> None:
+    """Seal what an edit made plaintext (or moved), recompute the MAC, write."""
+    header = profile.header
+    assert header is not None
+    try:
+        body = sealing.reseal(profile, data_key, new_text, sealing.compile_rule(header.plain))
+    except crypto.AuthError:
+        raise OpenError(str(path)) from None
+    write_atomic(path, profile.to_bytes(body.text, sealing.finish_header(header, data_key, body)))
 
 
 def _missing_path(body: Body, dotted: str) -> tuple[Node | None, list[str]]:
@@ -106,13 +111,7 @@ def set_value(
             if old == source:
                 return False
             new_text = document.splice(body.text, [(node.start, node.end, source)])
-        try:
-            new_body = sealing.reseal(
-                profile, data_key, new_text, sealing.compile_rule(header.plain)
-            )
-        except crypto.AuthError:
-            raise OpenError(str(target)) from None
-        _write(profile, new_body, data_key, target)
+        _reseal_and_write(profile, data_key, new_text, target)
     return True
 
 
@@ -122,40 +121,22 @@ def _create(
     doc, parts = paths.split(dotted)
     if doc:
         raise InputError(f"bad path {dotted!r}: a new file has one document")
-    empty = document.parse("", str(target))
-    text = textops.insert(empty, None, parts, source, "\n")
-    profile = sealing.Profile(str(target), False, document.parse(text, str(target)), None, "\n")
-    header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
-    profile.header = header
-    body = sealing.seal_nodes(
-        profile,
-        data_key,
-        header.file_id,
-        sealing.to_seal(profile, sealing.compile_rule(header.plain)),
-    )
-    header = sealing.finish_header(header, data_key, body)
     if not target.parent.is_dir():
         raise InputError(f"{target.parent}: no such directory")
-    write_atomic(target, profile.to_bytes(body.text, header), mode=NEW_FILE_MODE)
+    text = textops.insert(document.parse("", str(target)), None, parts, source, "\n")
+    write_atomic(target, seal_new_text(str(target), text, keys, kdf=kdf), mode=NEW_FILE_MODE)
     return True
 
 
 def unset(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> None:
     """Remove the key or list item at `dotted` (and everything below it)."""
     target = Path(path)
-    with opened(target, keys) as (profile, data_key, header):
+    with opened(target, keys) as (profile, data_key, _header):
         node = paths.resolve(profile.body, dotted)
         parent = textops.find_parent(profile.body, node.path)
         if parent is None:
             raise InputError(f"bad path {dotted!r}: cannot remove a whole document")
-        new_text = textops.delete(profile.body, node, parent)
-        try:
-            new_body = sealing.reseal(
-                profile, data_key, new_text, sealing.compile_rule(header.plain)
-            )
-        except crypto.AuthError:
-            raise OpenError(str(target)) from None
-        _write(profile, new_body, data_key, target)
+        _reseal_and_write(profile, data_key, textops.delete(profile.body, node, parent), target)
 
 
 def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
