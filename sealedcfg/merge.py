@@ -53,16 +53,8 @@ def open_fact(node: document.Node, text: str, data_key: bytes, file_id: bytes) -
     """The node's fact; crypto.AuthError if its token does not open here."""
     tag, anchor = node.tag or "", node.anchor or ""
     if sealing.is_token(node):
-        try:
-            tok = tokens.parse(node.value)
-        except tokens.TokenError:
-            raise crypto.AuthError from None
-        aad = crypto.value_aad(file_id, node.path, tok.vtype, tok.meta_bytes())
-        plain = crypto.open_value(data_key, tok.salt, tok.nonce, tok.ciphertext, aad)
-        try:
-            content = plain.decode("utf-8")
-        except UnicodeDecodeError:
-            raise crypto.AuthError from None
+        content = sealing.open_token(data_key, file_id, node)  # parses a valid token
+        tok = tokens.parse(node.value)
         return Fact(node.kind, tag, anchor, True, tok.vtype, tok.meta, content)
     if node.kind == "scalar":
         return Fact(node.kind, tag, anchor, content=text[node.start : node.end])
@@ -227,9 +219,7 @@ def _seal_merged(
             except crypto.AuthError:
                 continue
             if i and fact.sealed:  # a token from a side with another data key: re-seal
-                aad = crypto.value_aad(fid, n.path, fact.vtype, tokens.encode_meta(fact.meta))
-                salt, nonce, ct = crypto.seal_value(dk, fact.content.encode("utf-8"), aad)
-                tok = tokens.Token(fact.vtype, fact.meta, salt, nonce, ct).format()
+                tok = sealing.seal_node(dk, fid, n, fact.content, fact.meta, fact.vtype)
                 edits.append((n.start, n.end, tok))
             break
         if fact is not None:

@@ -177,7 +177,7 @@ def open_body(
     prefix = tokens.PREFIX
     for node in profile.body.nodes:
         if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
-            source = open_token(data_key, header, node)
+            source = open_token(data_key, header.file_id, node)
             if (
                 source[:1] in ("|", ">")
                 and document.is_keep_block(source)
@@ -190,12 +190,13 @@ def open_body(
     return document.splice(text, edits)
 
 
-def open_token(data_key: bytes, header: Header, node: Node) -> str:
+def open_token(data_key: bytes, file_id: bytes, node: Node) -> str:
+    """The source text sealed in `node`'s token; crypto.AuthError on any failure."""
     try:
         tok = tokens.parse(node.value)
     except tokens.TokenError:
         raise crypto.AuthError from None
-    aad = crypto.value_aad(header.file_id, node.epath, tok.vtype, tok.meta_bytes())
+    aad = crypto.value_aad(file_id, node.epath, tok.vtype, tok.meta_bytes())
     plain = crypto.open_value(data_key, tok.salt, tok.nonce, tok.ciphertext, aad)
     try:
         return plain.decode("utf-8")
@@ -270,7 +271,7 @@ def reseal(old: Profile, data_key: bytes, new_text: str, rule: re.Pattern[str] |
             if origin is None:
                 raise crypto.AuthError
             if origin.path != node.path:
-                source = open_token(data_key, header, origin)
+                source = open_token(data_key, header.file_id, origin)
                 vtype = tokens.parse(origin.value).vtype
                 replacements.append(
                     (node, seal_node(data_key, header.file_id, node, source, vtype=vtype))

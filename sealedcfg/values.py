@@ -103,7 +103,7 @@ def set_value(
                 raise InputError(f"{target}: {dotted!r} holds a mapping or list, not a value")
             if sealing.is_token(node):
                 try:
-                    old = sealing.open_token(data_key, header, node)
+                    old = sealing.open_token(data_key, header.file_id, node)
                 except crypto.AuthError:
                     raise OpenError(str(target)) from None
             else:
