@@ -110,6 +110,8 @@ def set_value(
                 old = body.text[node.start : node.end]
             if old == source:
                 return False
+            if node.start == node.end and not body.text[node.start - 1 : node.start].isspace():
+                source = " " + source  # an empty value sits right after `key:` or a tag
             new_text = document.splice(body.text, [(node.start, node.end, source)])
         _reseal_and_write(profile, data_key, new_text, target)
     return True

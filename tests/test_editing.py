@@ -471,3 +471,10 @@ def test_invalid_yaml_on_a_terminal_can_abort(
     with pytest.raises(InputError, match="unchanged"):
         editor.edit_file(target, keys, interactive=True, warn=lambda _: None)
     assert target.read_bytes() == before
+
+
+def test_set_an_empty_value(tmp_path: Path, keys: KeySource) -> None:
+    target = sealed(tmp_path, keys, "a:\nb: !Ref\nc: 1\nd:\n")
+    for path, value in (("a", "one"), ("b", "two"), ("d", "four")):
+        api.set_value(target, path, value, keys)
+    assert api.decrypt_file(target, keys) == b"a: one\nb: !Ref two\nc: 1\nd: four\n"
