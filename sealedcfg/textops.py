@@ -130,7 +130,10 @@ def delete(body: Body, node: Node, parent: Node) -> str:
         # first key of a mapping inside a list item: keep the dash for its siblings
         siblings = _children(body, parent)
         if len(siblings) == 1:  # the item stays, as an empty mapping
-            return text[:start] + "{}" + text[end:]
+            rest = _next_line(text, end)
+            ending = text[_line_start(text, rest - 1) : rest] if rest else ""
+            newline = "\r\n" if ending.endswith("\r\n") else "\n" if ending.endswith("\n") else ""
+            return text[:start] + "{}" + newline + text[rest:]
         return text[:start] + text[siblings[1].key_start :]
     return text[:line] + text[_next_line(text, end) :]
 

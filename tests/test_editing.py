@@ -478,3 +478,21 @@ def test_set_an_empty_value(tmp_path: Path, keys: KeySource) -> None:
     for path, value in (("a", "one"), ("b", "two"), ("d", "four")):
         api.set_value(target, path, value, keys)
     assert api.decrypt_file(target, keys) == b"a: one\nb: !Ref two\nc: 1\nd: four\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "expected"),
+    [
+        ("l:\n  - a:\n      x: 1\n  - b\n", "l.0.a", "l:\n  - {}\n  - b\n"),
+        ("l:\n  - a: 1\n  - b\n", "l.0.a", "l:\n  - {}\n  - b\n"),
+        ("l:\n  - a: 1\n    c: 2\n  - b\n", "l.0.a", "l:\n  - c: 2\n  - b\n"),
+        ("l:\r\n  - a:\r\n      x: 1\r\n  - b\r\n", "l.0.a", "l:\r\n  - {}\r\n  - b\r\n"),
+        ("m:\n  k:\n    x: 1\n  j: 2\n", "m.k", "m:\n  j: 2\n"),
+    ],
+)
+def test_unset_keeps_the_yaml_valid(
+    tmp_path: Path, keys: KeySource, text: str, path: str, expected: str
+) -> None:
+    target = sealed(tmp_path, keys, text)
+    api.unset(target, path, keys)
+    assert api.decrypt_file(target, keys) == expected.encode()
