@@ -13,7 +13,8 @@ from sealedcfg.encoding import Path
 from sealedcfg.errors import InputError
 from sealedcfg.scalars import render
 
-_DASH = re.compile(r"[ \t]*-[ \t]+|[ \t]*-$")
+# A list item's line up to its content: the dash, then any tag or anchor.
+_DASH = re.compile(r"[ \t]*-(?:[ \t]+[!&][^ \t]*)*[ \t]*")
 
 
 def _line_start(text: str, pos: int) -> int:

@@ -496,3 +496,10 @@ def test_unset_keeps_the_yaml_valid(
     target = sealed(tmp_path, keys, text)
     api.unset(target, path, keys)
     assert api.decrypt_file(target, keys) == expected.encode()
+
+
+def test_unset_tagged_list_item(tmp_path: Path, keys: KeySource) -> None:
+    target = sealed(tmp_path, keys, "r:\n  - !Sub a-${X}\n  - &b !Ref b\n  - c\n")
+    api.unset(target, "r.1", keys)
+    api.unset(target, "r.0", keys)
+    assert api.decrypt_file(target, keys) == b"r:\n  - c\n"

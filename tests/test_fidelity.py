@@ -78,3 +78,33 @@ def test_one_value_edit_changes_one_line_plus_mac(src: Path, work: Path, keys: K
         assert old_lines == {node.line - 1, mac_line}, dotted
         assert len(after) == len(before)
     assert api.verify_file(target, keys).ok
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
+def test_random_structural_edits_keep_files_valid(src: Path, work: Path, keys: KeySource) -> None:
+    """Random set / unset / new-key sequences: every edit either applies and the file
+    verifies, or is refused as an unsupported shape; never invalid YAML."""
+    original = src.read_bytes()
+    if _top_level_not_mapping(original):
+        pytest.skip("not a profile: top level is not a mapping")
+    target = write(work / src.name, original)
+    api.encrypt_file(target, keys)
+    rng = random.Random("edits:" + src.name)
+    for step in range(6):
+        profile = sealing.read_profile(target.read_bytes(), src.name)
+        nodes = [n for n in profile.body.nodes if len(n.path) > 1]
+        if not nodes:
+            break
+        node = rng.choice(nodes)
+        dotted = document.format_path(node.path, profile.body.documents)
+        try:
+            if rng.random() < 0.4:
+                values.unset(target, dotted, keys)
+            elif node.kind == "map":
+                values.set_value(target, f"{dotted}.new{step}", "added", keys)
+            elif node.kind == "scalar":
+                values.set_value(target, dotted, rng.choice(["v", "7", "yes", "a: b", ""]), keys)
+        except InputError as exc:  # an explicit `? key`: refused, never mangled
+            if "does not start its own line" not in exc.message:
+                raise
+        assert api.verify_file(target, keys).ok, dotted
