@@ -180,3 +180,21 @@ def test_set_value_changes_one_line_and_mac(work: Path, keys: KeySource) -> None
     changed = [i for i, (x, y) in enumerate(zip(before, after, strict=True)) if x != y]
     assert [before[i].split(":")[0] for i in changed] == ["k7", "  mac"]
     assert api.load(target, keys=keys)["k7"] == "changed"
+
+
+def test_passphrase_prompt_asks_twice_when_creating(work: Path) -> None:
+    asked: list[str] = []
+
+    def prompt(answers: list[str]) -> KeySource:
+        replies = iter(answers)
+        return KeySource(env={}, prompt=lambda text: asked.append(text) or next(replies))
+
+    target = write(work / "p.yaml", "a: secret\n")
+    with pytest.raises(InputError, match="differ"):
+        api.encrypt_file(target, prompt(["one passphrase", "another"]), kdf=FAST)
+    assert target.read_text() == "a: secret\n"
+    api.encrypt_file(target, prompt(["one passphrase", "one passphrase"]), kdf=FAST)
+    assert asked[-2:] == ["Passphrase: ", "Passphrase (again): "]
+    asked.clear()
+    assert api.decrypt_file(target, prompt(["one passphrase"])) == b"a: secret\n"
+    assert asked == ["Passphrase: "]  # opening asks once
