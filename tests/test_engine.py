@@ -198,3 +198,45 @@ def test_passphrase_prompt_asks_twice_when_creating(work: Path) -> None:
     asked.clear()
     assert api.decrypt_file(target, prompt(["one passphrase"])) == b"a: secret\n"
     assert asked == ["Passphrase: "]  # opening asks once
+
+
+@pytest.mark.parametrize("version", [(1, 1), (1, 2)])
+def test_value_types_match_ruamel_resolution(version: tuple[int, int]) -> None:
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
+
+    from sealedcfg.sealing import _resolver
+
+    samples = [
+        "yes",
+        "No",
+        "on",
+        "0o14",
+        "014",
+        "0x1F",
+        "1_000",
+        "+1",
+        "-2",
+        "1.5",
+        "1e3",
+        ".inf",
+        "-.Inf",
+        ".NaN",
+        "~",
+        "",
+        "null",
+        "Null",
+        "true",
+        "False",
+        "abc",
+        "2024-01-01",
+        "2001-12-14t21:59:43.10-05:00",
+        "=",
+        "<<",
+        "1:20",
+        "12:30:00",
+    ]
+    reference = VersionedResolver(version=version)
+    for value in samples:
+        expected = str(reference.resolve(ScalarNode, value, (True, False)))
+        assert _resolver(version)(value) == expected, value
