@@ -168,6 +168,12 @@ def merge_bytes(base: bytes, ours: bytes, theirs: bytes, name: str, keys: KeySou
         o.profile.body.text.splitlines(keepends=True),
         theirs_text.splitlines(keepends=True),
     )
+    if lines is None:  # two edits on one line (a flow mapping): merge value by value
+        lines = merge_lines(
+            _atoms(b.profile.body),
+            _atoms(o.profile.body),
+            _atoms(_with_text(t, theirs_text, name).profile.body),
+        )
     if lines is None:
         raise MergeConflict(f"merge conflict in {name}: overlapping edits outside values")
     try:
@@ -175,6 +181,18 @@ def merge_bytes(base: bytes, ours: bytes, theirs: bytes, name: str, keys: KeySou
     except InputError:  # e.g. the same new key inserted at two places
         raise MergeConflict(f"merge conflict in {name}: the merged text is not valid") from None
     return _seal_merged(merged, expected, target, [o, t, b], o.profile, name, documents)
+
+
+def _atoms(body: document.Body) -> list[str]:
+    """The text cut at line ends and around every scalar: a value is a unit of its own."""
+    text, pos, out = body.text, 0, []
+    for node in sorted((n for n in body.nodes if n.kind == "scalar"), key=lambda n: n.start):
+        if node.start < pos:
+            continue
+        out += text[pos : node.start].splitlines(keepends=True)
+        out.append(text[node.start : node.end])
+        pos = node.end
+    return out + text[pos:].splitlines(keepends=True)
 
 
 def _with_text(side: Side, text: str, name: str) -> Side:
