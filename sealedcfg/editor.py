@@ -141,7 +141,7 @@ def edit_file(
     with _signals_unwind(), opened(target, keys) as (profile, data_key, header):
         try:
             previous: dict[NodePath, tuple[str, str, str]] = {}
-            plain = sealing.open_body(profile, data_key, previous)
+            plain = sealing.open_tokens(profile, data_key, previous)  # opened() checked the MAC
         except crypto.AuthError:
             raise OpenError(str(target)) from None
         with private_file(str(target), plain, say) as tmp:

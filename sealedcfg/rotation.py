@@ -92,7 +92,7 @@ def _rotate_profile(
 ) -> bytes:
     """The file re-sealed under a new data key and file id, for `recipients_of`'s holders."""
     assert profile.header is not None
-    plain_body = sealing.open_body(profile, data_key)
+    plain_body = sealing.open_tokens(profile, data_key)  # callers used opened()
     new_key = crypto.random_bytes(crypto.KEY_SIZE)
     file_id = crypto.random_bytes(16)
     header = replace(

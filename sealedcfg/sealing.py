@@ -168,20 +168,27 @@ def node_records(body: Body) -> list[bytes]:
 # ---------------------------------------------------------------- opening
 
 
-def open_body(
+def open_body(profile: Profile, data_key: bytes) -> str:
+    """Verify commitment and MAC, decrypt every token; return the plaintext body."""
+    header = profile.header
+    assert header is not None
+    envelope.check_commitment(data_key, header)
+    envelope.check_mac(data_key, header, profile.node_records())
+    return open_tokens(profile, data_key)
+
+
+def open_tokens(
     profile: Profile,
     data_key: bytes,
     sources: dict[Path, tuple[str, str, str]] | None = None,
 ) -> str:
-    """Verify commitment and MAC, decrypt every token; return the plaintext body.
+    """Decrypt every token of an already authenticated profile (`access.opened`).
 
     With `sources`, also record path -> (token, decrypted source, type), which
     lets an edit give every unchanged value its old token back.
     """
     header = profile.header
     assert header is not None
-    envelope.check_commitment(data_key, header)
-    envelope.check_mac(data_key, header, profile.node_records())
     text = profile.body.text
     edits = []
     prefix = tokens.PREFIX
