@@ -107,20 +107,63 @@ def _signals_unwind() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _terminal() -> int | None:
+    """A descriptor of the controlling terminal when stdin is one, else None."""
+    try:
+        if not os.isatty(0):
+            return None
+        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def _give_terminal(fd: int, pgid: int) -> None:
+    # tcsetpgrp from a background group raises SIGTTOU unless it is ignored.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        os.tcsetpgrp(fd, pgid)
+    except OSError:
+        pass
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
+
+
 def _run_editor(argv: list[str], path: Path) -> int:
-    proc = subprocess.Popen([*argv, str(path)])
-    # Like git: Ctrl-C belongs to the editor while it runs (vim uses it), so we
-    # ignore SIGINT until it exits; set after Popen, so the editor keeps the default.
+    """Run the editor in a process group of its own, so that a signal reaches
+    every process it started (an editor script, its `sleep`, a plugin's job),
+    and that group holds the terminal while it runs, as a shell's job would."""
+    tty = _terminal()
+
+    def child_setup() -> None:  # in the child, before exec: no race with its first read
+        os.setpgid(0, 0)
+        if tty is not None:
+            _give_terminal(tty, os.getpgrp())
+
+    proc = subprocess.Popen([*argv, str(path)], preexec_fn=child_setup)
+    # Like git: Ctrl-C belongs to the editor while it runs (vim uses it).
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        if tty is not None:
+            _give_terminal(tty, proc.pid)
         return proc.wait()
     except BaseException:
-        proc.terminate()  # do not leave an editor writing to a file we remove
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        _signal_group(proc, signal.SIGTERM)  # no editor may write to a file we remove
+        try:
             proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
         raise
     finally:
+        if tty is not None:
+            _give_terminal(tty, os.getpgrp())
+            os.close(tty)
         signal.signal(signal.SIGINT, previous)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def edit_file(

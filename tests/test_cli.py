@@ -17,7 +17,7 @@ from sealedcfg import api
 from sealedcfg.cli import app
 from sealedcfg.errors import ExitCode
 
-from .conftest import FAST_TEXT, FIXTURES, write
+from .conftest import FAST_TEXT, FIXTURES, visible, write
 
 runner = CliRunner()
 SECRET = "Sup3r-Secret-Value-9"
@@ -91,7 +91,7 @@ def test_subprocess_round_trip_key_and_passphrase(tmp_path: Path) -> None:
     target = write(tmp_path / "p.yaml", f"a: {SECRET}\nb: 2\n")
     env = {"SEALEDCFG_KEY": key, "SEALEDCFG_PASSPHRASE": "a long passphrase"}
     assert cli("encrypt", str(target), env=env).returncode == 0
-    assert SECRET not in target.read_text()
+    assert SECRET not in visible(target.read_text())
     for only in ({"SEALEDCFG_KEY": key}, {"SEALEDCFG_PASSPHRASE": "a long passphrase"}):
         proc = cli("decrypt", str(target), env=only)
         assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,7 @@ from sealedcfg.encoding import b64e
 from sealedcfg.errors import InputError, OpenError
 from sealedcfg.keys import KeySource, parse_key
 
-from .conftest import FAST, FAST_TEXT, write
+from .conftest import FAST, FAST_TEXT, visible, write
 
 SECRET = "hunter2-Very-Secret"
 
@@ -59,7 +59,7 @@ def test_set_get_unset_ls(tmp_path: Path, keys: KeySource) -> None:
     assert entries["db.password"].kind == "sealed"
     assert entries["replicas"].type == "int"
     assert "db.user" not in entries
-    assert "new-pass" not in target.read_text()
+    assert "new-pass" not in visible(target.read_text())
     assert api.verify_file(target, keys).ok
 
 
@@ -179,7 +179,7 @@ def test_edit_adds_key_sealed_by_rules(
     target = sealed(tmp_path, keys)
     monkeypatch.setenv("EDITOR", fake_editor(tmp_path, 'printf "api_key: brand-new\\n" >> "$1"'))
     editor.edit_file(target, keys, interactive=False)
-    assert "brand-new" not in target.read_text()
+    assert "brand-new" not in visible(target.read_text())
     assert api.get(target, "api_key", keys) == "brand-new"
 
 
@@ -287,7 +287,7 @@ def test_edit_new_file_from_rule(
     target = tmp_path / "config" / "new.yaml"
     assert editor.edit_file(target, KeySource(env={}), interactive=False)
     assert "host: h" in target.read_text()
-    assert "p1" not in target.read_text()
+    assert "p1" not in visible(target.read_text())
     assert api.decrypt_file(target, keys) == b"host: h\npw: p1\n"
     with pytest.raises(InputError, match="no such file"):
         editor.edit_file(tmp_path / "elsewhere.yaml", keys, interactive=False)
@@ -391,7 +391,7 @@ def test_init_then_set_new_file_needs_no_flags(tmp_path: Path) -> None:
     )
     assert sub.returncode == 0, sub.stderr
     text = (tmp_path / "config" / "prod.yaml").read_text()
-    assert SECRET not in text
+    assert SECRET not in visible(text)
     assert "host: h1" in text
     got = run(["get", "config/prod.yaml", "db.password"], tmp_path)
     assert got.stdout == SECRET + "\n"
