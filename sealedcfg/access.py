@@ -20,6 +20,7 @@ from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import locked
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, Secret, parse_key
+from sealedcfg.place import place_of
 
 if TYPE_CHECKING:  # creation rules are read only when a file needs them
     from sealedcfg import rules
@@ -83,7 +84,7 @@ def keyring_keys(header: Header, name: str) -> list[Secret]:
 
 @contextlib.contextmanager
 def opened(
-    path: str | os.PathLike[str], keys: KeySource
+    path: str | os.PathLike[str], keys: KeySource, *, check_place: bool = True
 ) -> Iterator[tuple[sealing.Profile, bytes, Header]]:
     """Lock a sealed file, read it and authenticate it: (profile, data key, header).
 
@@ -91,7 +92,7 @@ def opened(
     read-modify-write no other sealedcfg process can interleave with.
     """
     with locked(path) as data:
-        profile = sealing.read_profile(data, str(path))
+        profile = sealing.read_profile(data, str(path), place_of(path) if check_place else None)
         data_key = authenticate(profile, keys)
         assert profile.header is not None
         yield profile, data_key, profile.header
@@ -99,8 +100,10 @@ def opened(
 
 def with_header(profile: sealing.Profile, header: Header, data_key: bytes) -> bytes:
     """The file's bytes with a new header over an unchanged body (MAC recomputed)."""
+    assert profile.opened is not None  # authenticated: its plaintext parse is known
     return profile.to_bytes(
-        profile.body.text, sealing.finish_header(header, data_key, profile.body)
+        profile.body.text,
+        sealing.finish_header(header, data_key, profile.opened.body, profile.name),
     )
 
 
@@ -114,7 +117,7 @@ def authenticate(profile: sealing.Profile, keys: KeySource) -> bytes:
         )
     data_key = open_data_key(header, keys, profile.name)
     try:
-        envelope.check_mac(data_key, header, profile.node_records())
+        sealing.open_checked(profile, data_key)
     except crypto.AuthError:
         raise OpenError(profile.name) from None
     return data_key
@@ -205,6 +208,7 @@ def new_header(
         commit=crypto.key_commitment(data_key, file_id),
         plain=plain,
         join=sealing.new_join(profile.body, profile.newline),
+        bind=place_of(profile.name),
     )
     return header, data_key
 
@@ -217,4 +221,4 @@ def seal_new_text(
     header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
     rule = sealing.compile_rule(header.plain)
     body = sealing.seal_nodes(profile, data_key, header.file_id, sealing.to_seal(profile, rule))
-    return profile.to_bytes(body.text, sealing.finish_header(header, data_key, body))
+    return profile.to_bytes(body.text, sealing.finish_header(header, data_key, profile.body, name))

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sealedcfg import crypto, document, envelope, sealing
+from sealedcfg import crypto, document, model, sealing
 from sealedcfg import token as tokens
 from sealedcfg.access import new_header, open_data_key
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import is_special, locked, read_bytes, write_atomic, write_stream
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
+from sealedcfg.place import place_of
 
 if TYPE_CHECKING:
     from sealedcfg.values import Entry, get, ls, set_value, unset
@@ -89,7 +90,7 @@ def encrypt_file(
     """
     name = str(path)
     with locked(path) as data:
-        profile = sealing.read_profile(data, name)
+        profile = sealing.read_profile(data, name, place_of(path))
         header = profile.header
         if header is None:
             header, data_key = new_header(profile, keys, plain=plain, kdf=kdf)
@@ -105,26 +106,35 @@ def encrypt_file(
             data_key = open_data_key(header, keys, name)
             created = False
         nodes = sealing.to_seal(profile, rule)
+        plain_body = profile.body  # a new file: the text as given is the plaintext
         if not created:
             if not nodes:
                 return EncryptResult(name, 0, False, False)
+            # Everything but the new plaintext values must be what was sealed.
             new = sealing.new_only_paths(profile.body, {n.path for n in nodes})
             try:
-                envelope.check_mac(data_key, header, sealing.records_without(profile.body, new))
+                plain_body = sealing.open_checked(profile, data_key, new).body
             except crypto.AuthError:
                 raise OpenError(name) from None
         new_body = sealing.seal_nodes(profile, data_key, header.file_id, nodes)
-        header = sealing.finish_header(header, data_key, new_body)
+        header = sealing.finish_header(header, data_key, plain_body, name)
         write_atomic(path, profile.to_bytes(new_body.text, header))
     return EncryptResult(name, len(nodes), created, True)
 
 
-def _open_profile(data: bytes, name: str, keys: KeySource) -> tuple[sealing.Profile, str]:
-    profile = sealing.read_profile(data, name)
+def _open_profile(
+    data: bytes, name: str, keys: KeySource, place: str | None = None
+) -> tuple[sealing.Profile, str]:
+    profile = sealing.read_profile(data, name, place)
     return profile, _open(profile, keys)
 
 
 def _open(profile: sealing.Profile, keys: KeySource) -> str:
+    return _open_checked(profile, keys).text
+
+
+def _open_checked(profile: sealing.Profile, keys: KeySource) -> sealing.Opened:
+    """Open and authenticate: the plaintext and its parse, which every reader uses."""
     if profile.header is None:
         raise InputError(
             f"{profile.name}: not a sealed file (no sealedcfg header)",
@@ -132,14 +142,20 @@ def _open(profile: sealing.Profile, keys: KeySource) -> str:
         )
     data_key = open_data_key(profile.header, keys, profile.name)
     try:
-        return sealing.open_body(profile, data_key)
+        return sealing.open_checked(profile, data_key)
     except crypto.AuthError:
         raise OpenError(profile.name) from None
 
 
-def decrypt_bytes(data: bytes, keys: KeySource, name: str = "<stdin>") -> bytes:
-    """The original plaintext bytes of a sealed file's contents."""
-    profile, text = _open_profile(data, name, keys)
+def decrypt_bytes(
+    data: bytes, keys: KeySource, name: str = "<stdin>", place: str | None = None
+) -> bytes:
+    """The original plaintext bytes of a sealed file's contents.
+
+    `place`: the repository path the file is read as (`place.place_of`); bytes
+    from elsewhere (stdin, git's temporary copies) have none to check.
+    """
+    profile, text = _open_profile(data, name, keys, place)
     return profile.to_bytes(text, None)
 
 
@@ -154,10 +170,10 @@ def decrypt_file(
     name = str(path)
     if in_place:
         with locked(path) as data:
-            plain = decrypt_bytes(data, keys, name)
+            plain = decrypt_bytes(data, keys, name, place_of(path))
             write_atomic(path, plain)
         return plain
-    plain = decrypt_bytes(read_bytes(path), keys, name)
+    plain = decrypt_bytes(read_bytes(path), keys, name, place_of(path))
     if output is not None:
         write_plain(output, plain)
     return plain
@@ -170,7 +186,7 @@ def verify_file(
     name = str(path)
     try:
         data = read_bytes(path)
-        profile = sealing.read_profile(data, name)
+        profile = sealing.read_profile(data, name, place_of(path))
         if profile.header is None:
             return VerifyResult(name, False, ["not sealed (no sealedcfg header)"])
         problems = structure_problems(profile)
@@ -208,15 +224,31 @@ def load_all(
     passphrase: str | None = None,
     key: str | bytes | None = None,
     keys: KeySource | None = None,
+    text_keys: bool = False,
 ) -> list[Any]:
-    """Every document of a sealed file, with typed values (YAML 1.2 unless declared)."""
-    source = keys or KeySource(
+    """Every document of a sealed file, with typed values (YAML 1.2 unless declared).
+
+    Values are built from the same parse that authenticated the file
+    (`sealedcfg.model`), so every reader sees exactly what was sealed.
+    `text_keys` keeps mapping keys as written (`0x10`, not 16).
+    """
+    return open_model(path, keys or _keys(passphrase, key), text_keys=text_keys)[1].documents
+
+
+def open_model(
+    path: str | os.PathLike[str], keys: KeySource, *, text_keys: bool = False
+) -> tuple[sealing.Profile, model.Model]:
+    """The sealed file at `path`, opened, authenticated and built as typed values."""
+    name = str(path)
+    profile = sealing.read_profile(read_bytes(path), name, place_of(path))
+    opened = _open_checked(profile, keys)
+    return profile, model.build(opened.body, name, text_keys=text_keys)
+
+
+def _keys(passphrase: str | None, key: str | bytes | None) -> KeySource:
+    return KeySource(
         passphrase=passphrase, key=key, prompt=None if sys.stdin.isatty() else _no_prompt
     )
-    _, text = _open_profile(read_bytes(path), str(path), source)
-    from sealedcfg.typed import load_text
-
-    return load_text(text, str(path))
 
 
 def load(

@@ -205,7 +205,9 @@ _GROUPS = {
     "run": "sealedcfg.cli_run",
 }
 _GROUP_OF = {
-    **dict.fromkeys(("init", "set", "get", "unset", "ls", "edit", "rotate", "recipients"), "edit"),
+    **dict.fromkeys(
+        ("init", "set", "get", "unset", "ls", "edit", "rotate", "rebind", "recipients"), "edit"
+    ),
     **dict.fromkeys(("git", "diff", "log"), "git"),
     "check": "check",
     **dict.fromkeys(("exec", "export"), "run"),

@@ -222,6 +222,31 @@ def edit(
     return 0
 
 
+def rebind(
+    files: Files,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+) -> int:
+    """Bind sealed files that you moved or renamed to their new paths.
+
+    A sealed file is bound to its path from the repository root, so that one
+    profile copied over another is refused.  After `git mv`, run this (it needs a
+    key and verifies every value first).
+
+    Examples:
+      git mv config/prod.yaml config/eu/prod.yaml
+      sealedcfg rebind config/eu/prod.yaml
+    """
+    from sealedcfg import rotation
+
+    keys = key_source(key_file, passphrase_file)
+    for f in files:
+        old, new = rotation.rebind(f, keys)
+        said = f"bound to {new!r} (was {old!r})" if old != new else f"already bound to {new!r}"
+        print(f"{f}: {said}", file=sys.stderr)
+    return 0
+
+
 def rotate(
     files: Files,
     rewrap_only: Annotated[
@@ -370,6 +395,7 @@ def register(app: typer.Typer) -> None:
         (ls, "ls"),
         (edit, "edit"),
         (rotate, "rotate"),
+        (rebind, "rebind"),
     ):
         app.command(name)(handle_errors(func))
     app.add_typer(recipients_app, name="recipients")

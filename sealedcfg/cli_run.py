@@ -53,7 +53,7 @@ def _variables(files: list[Path], keys: KeySource, prefix: str, doc: int | None)
     export.check_prefix(prefix)
     out: dict[str, str] = {}
     for path in files:
-        docs = api.load_all(path, keys=keys)
+        docs = api.load_all(path, keys=keys, text_keys=True)
         chosen, index = export.pick(docs, doc, str(path))
         out.update(export.flatten(chosen, prefix=prefix, index=index, documents=len(docs)))
     return out
@@ -90,7 +90,7 @@ def export_command(
     if fmt == "json":
         from sealedcfg.cliutil import emit_json
 
-        docs = api.load_all(file, keys=keys)
+        docs = api.load_all(file, keys=keys, text_keys=True)
         emit_json(export.jsonable(docs if doc is None else export.pick(docs, doc, str(file))[0]))
         return 0
     env = _variables([file], keys, prefix, doc)

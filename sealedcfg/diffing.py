@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 
-from sealedcfg import api, crypto, document, envelope, sealing
+from sealedcfg import api, crypto, document, sealing
 from sealedcfg.encoding import Path
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.keys import NO_KEY_HINTS, KeySource
@@ -52,7 +52,7 @@ def facts(data: bytes, name: str, keys: KeySource | None) -> tuple[dict[Path, Fa
         data_key = api.open_data_key(header, keys, name)
     try:
         if data_key is not None and header is not None:
-            envelope.check_mac(data_key, header, profile.node_records())
+            sealing.open_checked(profile, data_key)
             out = {n.path: open_fact(n, text, data_key, header.file_id) for n in profile.body.nodes}
         else:
             out = {n.path: _as_written(n, text) for n in profile.body.nodes}

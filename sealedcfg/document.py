@@ -51,6 +51,12 @@ class Node:
     flow: bool = False  # a flow collection ({} or [])
     close: int = -1  # flow collections: index of the closing bracket
     eseg: bytes = b""  # the path's encoded segments, built incrementally while parsing
+    # Its mapping key as written: plain or not, tag, anchor.  Part of the meaning:
+    # `<<` merges where `"<<"` does not, `8080` is an int key where `"8080"` is not.
+    key_plain: bool = True
+    key_tag: str | None = None
+    key_anchor: str | None = None
+    target: bytes = b""  # alias: the encoded path of the node its anchor names
 
     @property
     def epath(self) -> bytes:
@@ -69,6 +75,7 @@ class Body:
     text: str
     nodes: list[Node] = field(default_factory=list)
     documents: int = 0
+    versions: list[tuple[int, int] | None] = field(default_factory=list)  # %YAML, per document
     # Whether a `sealedcfg:` key appended at column 0 continues the last document.
     open_block_mapping: bool = False
 
@@ -86,6 +93,9 @@ class _Frame:
     key: str | None = None
     key_start: int = -1
     keys: set[str] = field(default_factory=set)
+    key_plain: bool = True
+    key_tag: str | None = None
+    key_anchor: str | None = None
 
 
 def check_conflict_markers(text: str, name: str) -> None:
@@ -114,6 +124,7 @@ def _parse(text: str, name: str) -> Body:
     version: tuple[int, int] | None = None
     root_block_map = False
     segments: dict[Segment, bytes] = {}  # keys repeat: encode each once
+    anchors: dict[str, Node] = {}  # the latest node of each anchor in this document
 
     def segment(seg: Segment) -> bytes:
         encoded = segments.get(seg)
@@ -131,19 +142,20 @@ def _parse(text: str, name: str) -> Body:
             key_start = stack[-1].key_start if stack and stack[-1].is_map else -1
             eseg = (stack[-1].eseg if stack else b"") + segment(path[-1])
             if cls is AliasEvent:
-                body.nodes.append(
-                    Node(
-                        path,
-                        "alias",
-                        ev.start_mark.index,
-                        ev.end_mark.index,
-                        line,
-                        value=ev.anchor,
-                        key_start=key_start,
-                        raw_end=ev.end_mark.index,
-                        eseg=eseg,
-                    )
+                node = Node(
+                    path,
+                    "alias",
+                    ev.start_mark.index,
+                    ev.end_mark.index,
+                    line,
+                    value=ev.anchor,
+                    key_start=key_start,
+                    raw_end=ev.end_mark.index,
+                    eseg=eseg,
                 )
+                _set_key(node, stack)
+                node.target = _alias_target(anchors, node, name)
+                body.nodes.append(node)
                 continue
             if not stack:  # an empty document: its root is the empty plain scalar
                 if ev.value == "" and not ev.style and ev.tag is None and ev.anchor is None:
@@ -152,24 +164,32 @@ def _parse(text: str, name: str) -> Body:
                     f"{name}: the top level of a profile must be a mapping "
                     f"(document {doc + 1}, line {line})"
                 )
-            start, end = _content_span(text, ev)
-            body.nodes.append(
-                Node(
-                    path,
-                    "scalar",
-                    start,
-                    end,
-                    line,
-                    ev.tag,
-                    ev.anchor,
-                    ev.style or None,
-                    ev.value,
-                    version,
-                    key_start,
-                    ev.end_mark.index,
-                    eseg=eseg,
-                )
+            try:
+                start, end = _content_span(text, ev)
+            except _TagAfterAnchor:
+                raise InputError(
+                    f"{name}: line {line}: write the anchor before the tag (&a !!int 1): "
+                    "a core tag is sealed with its value, the anchor stays outside"
+                ) from None
+            node = Node(
+                path,
+                "scalar",
+                start,
+                end,
+                line,
+                ev.tag,
+                ev.anchor,
+                ev.style or None,
+                ev.value,
+                version,
+                key_start,
+                ev.end_mark.index,
+                eseg=eseg,
             )
+            _set_key(node, stack)
+            if ev.anchor is not None:
+                anchors[ev.anchor] = node
+            body.nodes.append(node)
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             is_map = cls is MappingStartEvent
             if not stack and not is_map:
@@ -196,6 +216,10 @@ def _parse(text: str, name: str) -> Body:
                 flow=bool(ev.flow_style),
                 eseg=eseg,
             )
+            node.version = version
+            _set_key(node, stack)
+            if ev.anchor is not None:
+                anchors[ev.anchor] = node
             body.nodes.append(node)
             stack.append(_Frame(cpath, is_map, node, eseg))
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
@@ -205,7 +229,9 @@ def _parse(text: str, name: str) -> Body:
                 frame.node.raw_end = ev.end_mark.index
         elif cls is DocumentStartEvent:
             doc += 1
+            anchors = {}  # anchors do not cross documents
             version = (ev.version[0], ev.version[1]) if ev.version else None
+            body.versions.append(version)
             root_block_map = False
         elif cls is DocumentEndEvent:
             body.open_block_mapping = root_block_map and not ev.explicit
@@ -233,13 +259,52 @@ def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | Non
         top.keys.add(ev.value)
         top.key = ev.value
         top.key_start = ev.start_mark.index
+        top.key_plain = not ev.style
+        top.key_tag = ev.tag
+        top.key_anchor = ev.anchor
         return None
     key, top.key = top.key, None
     return (*top.path, key)
 
 
+def _set_key(node: Node, stack: list[_Frame]) -> None:
+    """Copy the mapping key's own properties onto the value node it keys."""
+    if stack and stack[-1].is_map:
+        top = stack[-1]
+        node.key_plain, node.key_tag, node.key_anchor = top.key_plain, top.key_tag, top.key_anchor
+
+
+def _alias_target(anchors: dict[str, Node], alias: Node, name: str) -> bytes:
+    """The encoded path of the node an alias refers to, as a loader resolves it.
+
+    An anchor may be defined again further down; an alias refers to the latest
+    definition before it, so the target depends on order and is recorded by path.
+    """
+    target = anchors.get(alias.value)
+    if target is None:
+        raise InputError(f"{name}: alias at line {alias.line} refers to no anchor before it")
+    if alias.path[: len(target.path)] == target.path:
+        raise InputError(
+            f"{name}: alias at line {alias.line} is inside the node it refers to "
+            "(recursive structures are not supported)"
+        )
+    return target.epath
+
+
+# Core scalar tags travel inside the token with the value (`!!binary aGk=` is
+# sealed whole), so a sealed file is a plain mapping of strings to any loader.
+CORE_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
+)
+
+
+class _TagAfterAnchor(Exception):
+    pass
+
+
 def _content_span(text: str, ev: Any) -> tuple[int, int]:
-    """The span of a scalar's content: after anchor/tag, block scalars trimmed.
+    """The span of a scalar's content: after anchor (and tag, unless a core one),
+    block scalars trimmed.
 
     A block scalar's event ends after its trailing line breaks (and part of the
     next line's indentation).  With clip or strip chomping those breaks are
@@ -248,24 +313,30 @@ def _content_span(text: str, ev: Any) -> tuple[int, int]:
     and authenticated with it.
     """
     start, end = ev.start_mark.index, ev.end_mark.index
+    span_start = start
     if ev.anchor is not None or ev.tag is not None:
-        start = _skip_properties(text, start, end)
+        start, tag_at, anchor_last = _skip_properties(text, start, end)
+        span_start = start
+        if ev.tag in CORE_SCALAR_TAGS and tag_at >= 0:
+            if anchor_last:
+                raise _TagAfterAnchor
+            span_start = tag_at
     if ev.style in ("|", ">"):
         last = len(text[start:end].rstrip(" \t\r\n")) + start
         if _KEEP_HEADER.match(text, start):
             last = max(last, text.rfind("\n", last, end))
             if last > start and text[last - 1] == "\r":
                 last -= 1
-            return start, max(start, last)
+            return span_start, max(start, last)
         newline = min(
             (i for i in (text.find("\n", last, end), text.find("\r", last, end)) if i != -1),
             default=end,
         )
         end = newline
-    return start, max(start, end)
+    return span_start, max(start, end)
 
 
-_KEEP_HEADER = re.compile(r"[|>][0-9]?\+")
+_KEEP_HEADER = re.compile(r"(?:(?:!<[^>]*>|![^ \t\r\n]*)[ \t]+)?[|>][0-9]?\+")
 _BLANK_LINE_AFTER = re.compile(r"\r?\n[ \t]*(?:\r?\n|[ \t]+\Z)")
 
 
@@ -283,9 +354,13 @@ def blank_line_after(text: str, end: int) -> bool:
     return _BLANK_LINE_AFTER.match(text, end) is not None
 
 
-def _skip_properties(text: str, i: int, end: int) -> int:
-    """Skip `&anchor`, `!tag` and the blanks/comments between them and the content."""
+def _skip_properties(text: str, i: int, end: int) -> tuple[int, int, bool]:
+    """Skip `&anchor`, `!tag` and the blanks/comments between them and the content.
+
+    Returns (content start, tag start or -1, whether an anchor follows the tag).
+    """
     n = len(text)
+    tag_at, anchor_last = -1, False
     while i < end:
         while i < n and text[i] in " \t\r\n":
             i += 1
@@ -294,9 +369,11 @@ def _skip_properties(text: str, i: int, end: int) -> int:
                 i += 1
             continue
         if i < n and text[i] == "&":
+            anchor_last = tag_at >= 0
             while i < n and text[i] not in _PROPERTY_END:
                 i += 1
         elif i < n and text[i] == "!":
+            tag_at = i
             if text.startswith("!<", i):
                 i = text.index(">", i) + 1
             else:
@@ -304,7 +381,7 @@ def _skip_properties(text: str, i: int, end: int) -> int:
                     i += 1
         else:
             break
-    return min(i, end)
+    return min(i, end), tag_at, anchor_last
 
 
 def splice(text: str, edits: list[tuple[int, int, str]]) -> str:

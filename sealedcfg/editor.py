@@ -191,8 +191,8 @@ def edit_file(
             edited = _edit_until_valid(argv, tmp, plain, str(target), tty, say)
         if edited is None:
             return False
-        body = sealing.reseal_plain(str(target), header, data_key, edited, previous)
-        final = sealing.finish_header(header, data_key, body)
+        body, plain_body = sealing.reseal_plain(str(target), header, data_key, edited, previous)
+        final = sealing.finish_header(header, data_key, plain_body, str(target))
         write_atomic(target, profile.to_bytes(body.text, final))
     return True
 

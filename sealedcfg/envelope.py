@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ruamel.yaml.events import (
@@ -71,7 +71,9 @@ class Header:
     join: str = ""  # text inserted between the body and this header
     mac: bytes = b""
     version: int = crypto.FORMAT_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Where the file lives: its path from the repository root (FORMAT.md §5.6).
+    # Authenticated, so a profile copied over another one does not open there.
+    bind: str = ""
 
     def canonical(self) -> bytes:
         """Everything but the MAC, injectively encoded."""
@@ -80,6 +82,7 @@ class Header:
                 b"sealedcfg header",
                 str(self.version).encode(),
                 self.file_id,
+                self.bind.encode(),
                 b"1" + self.plain.encode() if self.plain is not None else b"0",
                 self.join.encode(),
                 lp_all(r.canonical() for r in self.recipients),
@@ -178,8 +181,9 @@ def render(header: Header, newline: str = "\n") -> str:
         "sealedcfg:",
         f"  version: {header.version}",
         f"  file_id: {b64e(header.file_id)}",
+        f"  bind: {_quoted(header.bind)}",
         f"  plain: {_quoted(header.plain)}",
-        f"  join: {json.dumps(header.join)}",
+        f"  join: {_quoted(header.join)}",
         "  recipients:",
     ]
     for r in header.recipients:
@@ -200,9 +204,20 @@ def render(header: Header, newline: str = "\n") -> str:
     return newline.join(lines) + newline
 
 
+_SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
 def _quoted(value: str | None) -> str:
-    # Not ASCII-escaped: a non-BMP character would come back as two surrogates.
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+    """A YAML double-quoted ASCII string: JSON's escapes, and `\\UXXXXXXXX` for a
+    character outside the BMP (YAML reads JSON's surrogate pair as two characters)."""
+    if value is None:
+        return "null"
+
+    def pair(m: re.Match[str]) -> str:
+        high, low = int(m.group(1), 16), int(m.group(2), 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+    return _SURROGATE_PAIR.sub(pair, json.dumps(value, ensure_ascii=True))
 
 
 def split(text: str) -> tuple[str, str | None]:
@@ -289,6 +304,7 @@ def parse(text: str, name: str) -> Header:
             recipients=tuple(recipients),
             commit=b64d(top["commit"]),
             plain=plain[1] if isinstance(plain, tuple) else None,
+            bind=bind[1] if isinstance(bind := top["bind"], tuple) else "\x00",
             join=join[1] if isinstance(join, tuple) else "\x00",
             mac=b64d(top["mac"]),
             version=version,

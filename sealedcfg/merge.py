@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
-from sealedcfg import api, crypto, document, envelope, sealing
+from sealedcfg import api, crypto, document, sealing
 from sealedcfg import token as tokens
 from sealedcfg.encoding import Path
 from sealedcfg.envelope import Header
@@ -61,15 +61,15 @@ def open_fact(node: document.Node, text: str, data_key: bytes, file_id: bytes) -
     return Fact(node.kind, tag, anchor, content=node.value)
 
 
-def load_side(data: bytes, name: str, keys: KeySource) -> Side:
+def load_side(data: bytes, name: str, keys: KeySource, place: str | None = None) -> Side:
     """Parse and fully verify one input (commitment, MAC, every token)."""
-    profile = sealing.read_profile(data, name)
+    profile = sealing.read_profile(data, name, place)
     if profile.header is None:
         raise InputError(f"{name}: not a sealed file (no sealedcfg header); refusing to merge")
     header = profile.header
     data_key = api.open_data_key(header, keys, name)
     try:
-        envelope.check_mac(data_key, header, profile.node_records())
+        sealing.open_checked(profile, data_key)
         text = profile.body.text
         facts = {n.path: open_fact(n, text, data_key, header.file_id) for n in profile.body.nodes}
     except crypto.AuthError:
@@ -147,11 +147,18 @@ def merge_lines(base: list[str], ours: list[str], theirs: list[str]) -> list[str
     return out + base[pos:]
 
 
-def merge_bytes(base: bytes, ours: bytes, theirs: bytes, name: str, keys: KeySource) -> bytes:
+def merge_bytes(
+    base: bytes,
+    ours: bytes,
+    theirs: bytes,
+    name: str,
+    keys: KeySource,
+    place: str | None = None,
+) -> bytes:
     """The merged sealed file; MergeConflict naming paths (never values) otherwise."""
-    b = load_side(base, f"{name} (base)", keys)
-    o = load_side(ours, f"{name} (ours)", keys)
-    t = load_side(theirs, f"{name} (theirs)", keys)
+    b = load_side(base, f"{name} (base)", keys, place)
+    o = load_side(ours, f"{name} (ours)", keys, place)
+    t = load_side(theirs, f"{name} (theirs)", keys, place)
     expected, conflicts = merge_facts(b.facts, o.facts, t.facts)
     documents = max(s.profile.body.documents for s in (b, o, t))
     if conflicts:
@@ -249,7 +256,11 @@ def _seal_merged(
         shown = ", ".join(document.format_path(p, documents) for p in bad[:10])
         raise MergeConflict(f"merge conflict in {name}: cannot place the changes of {shown}")
     body = document.parse(document.splice(text, edits), name)
-    header = sealing.finish_header(target.header, dk, body)
+    try:
+        plain = sealing.opened_body(name, body, target.header, dk)
+    except crypto.AuthError:
+        raise OpenError(name) from None
+    header = sealing.finish_header(target.header, dk, plain, name)
     out = ours.to_bytes(body.text, header)
     check = sealing.read_profile(out, name)  # the result must open as a whole
     try:
@@ -268,5 +279,7 @@ def merge_driver(
 ) -> None:
     """git's merge driver contract: write the result to OURS, or raise leaving it untouched."""
     name = pathname or str(ours)
-    data = merge_bytes(read_bytes(base), read_bytes(ours), read_bytes(theirs), name, keys)
+    # git gives the repository path (%P); the three inputs are temporary files.
+    place = pathname.replace(os.sep, "/") if pathname else None
+    data = merge_bytes(read_bytes(base), read_bytes(ours), read_bytes(theirs), name, keys, place)
     write_atomic(ours, data)

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from sealedcfg import crypto, envelope, sealing
 from sealedcfg.access import opened, with_header
+from sealedcfg.encoding import Path as NodePath
 from sealedcfg.encoding import b64d, b64e
 from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import read_bytes, write_atomic
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import KeySource, Secret
+from sealedcfg.place import place_of
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ def _rotate_profile(
 ) -> bytes:
     """The file re-sealed under a new data key and file id, for `recipients_of`'s holders."""
     assert profile.header is not None
-    plain_body = sealing.open_tokens(profile, data_key)  # callers used opened()
+    previous: dict[NodePath, tuple[str, str, str]] = {}
+    plain_body = sealing.open_tokens(profile, data_key, previous)  # callers used opened()
     new_key = crypto.random_bytes(crypto.KEY_SIZE)
     file_id = crypto.random_bytes(16)
     header = replace(
@@ -104,8 +107,24 @@ def _rotate_profile(
         ),
         mac=b"",
     )
-    body = sealing.reseal_plain(profile.name, header, new_key, plain_body, {})
-    return profile.to_bytes(body.text, sealing.finish_header(header, new_key, body))
+    # Every value sealed again under the new key, each keeping its metadata.
+    body, plain = sealing.reseal_plain(
+        profile.name, header, new_key, plain_body, previous, keep_tokens=False
+    )
+    return profile.to_bytes(body.text, sealing.finish_header(header, new_key, plain, profile.name))
+
+
+def rebind(path: str | os.PathLike[str], keys: KeySource) -> tuple[str, str]:
+    """Bind a sealed file to the path it now has: (old place, new place).
+
+    Needs a key and authenticates the whole file first, so only a key holder
+    can say that a file belongs where it now is.
+    """
+    new = place_of(path)
+    with opened(path, keys, check_place=False) as (profile, data_key, header):
+        if header.bind != new:
+            write_atomic(path, with_header(profile, replace(header, bind=new), data_key))
+        return header.bind, new
 
 
 def rotate(

@@ -10,19 +10,31 @@ from __future__ import annotations
 import codecs
 import re
 import struct
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
-from sealedcfg import crypto, document, envelope
+from sealedcfg import crypto, document, envelope, model
 from sealedcfg import token as tokens
 from sealedcfg.document import Body, Node
-from sealedcfg.encoding import Path, lp
+from sealedcfg.encoding import Path
 from sealedcfg.envelope import Header
 from sealedcfg.errors import InputError
 
 _U32 = struct.Struct(">I").pack
-_CORE_TYPES = {f"tag:yaml.org,2002:{t}": t for t in tokens.TYPES}
+# Raw line breaks that YAML 1.1 readers (PyYAML, libyaml) take as line breaks
+# and YAML 1.2 readers (ruamel, Go) as content: one text, two meanings.
+_AMBIGUOUS_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+
+
+@dataclass(slots=True)
+class Opened:
+    """A sealed body opened and authenticated: the plaintext text and its parse."""
+
+    text: str
+    body: Body
+    sources: dict[str, str] = field(default_factory=dict)  # token -> its plaintext source
+    # path -> (token, source, type): lets an edit give unchanged values their tokens
+    by_path: dict[Path, tuple[str, str, str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -34,9 +46,7 @@ class Profile:
     body: Body
     header: Header | None
     newline: str
-
-    def node_records(self) -> list[bytes]:
-        return node_records(self.body)
+    opened: Opened | None = None  # set once the file was authenticated (access.opened)
 
     def to_bytes(self, body_text: str, header: Header | None) -> bytes:
         text = body_text
@@ -52,12 +62,30 @@ def decode(data: bytes, name: str) -> tuple[bool, str]:
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputError(f"{name}: UTF-16 text is not supported; convert it to UTF-8")
     try:
-        return bom, data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    check_breaks(text, name)
+    return bom, text
 
 
-def read_profile(data: bytes, name: str) -> Profile:
+def check_breaks(text: str, name: str) -> None:
+    """Refuse line breaks that YAML 1.1 and 1.2 readers read differently."""
+    match = _AMBIGUOUS_BREAK.search(text)
+    if match is not None:
+        line = text.count("\n", 0, match.start()) + 1
+        what = "a lone CR" if match.group() == "\r" else f"U+{ord(match.group()):04X}"
+        raise InputError(
+            f"{name}: line {line}: {what} is a line break to YAML 1.1 readers but not to "
+            "YAML 1.2 ones, so the file would mean two things",
+            hints=(
+                "use LF or CRLF line endings; in a value write \\N, \\L or \\P in double quotes",
+            ),
+        )
+
+
+def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
+    """Split and parse a profile; with `place`, refuse one sealed for another path."""
     bom, text = decode(data, name)
     body_text, header_text = envelope.split(text)
     header = None
@@ -66,6 +94,9 @@ def read_profile(data: bytes, name: str) -> Profile:
         if not body_text.endswith(header.join):
             raise InputError(f"{name}: malformed sealedcfg header")
         body_text = body_text[: len(body_text) - len(header.join)]
+        from sealedcfg import place as places
+
+        places.check(header.bind, place, name)
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
     return Profile(name, bom, document.parse(body_text, name), header, newline)
 
@@ -73,37 +104,9 @@ def read_profile(data: bytes, name: str) -> Profile:
 # ---------------------------------------------------------------- per node
 
 
-@lru_cache(maxsize=4)
-def _resolver(version: tuple[int, int]) -> Callable[[str], str]:
-    """Implicit tag resolution for plain scalars, from ruamel's table for `version`.
-
-    The table is read once; calling ruamel's `resolve` per value costs ~14 µs,
-    most of it in version look-ups and Tag objects.
-    """
-    from ruamel.yaml.resolver import VersionedResolver
-
-    table = VersionedResolver(version=version).versioned_resolver
-    fallback = list(table.get(None, []))
-    by_first = {ch: [*rules, *fallback] for ch, rules in table.items() if ch is not None}
-    default = "tag:yaml.org,2002:str"
-
-    def resolve(value: str) -> str:
-        for tag, regexp in by_first.get(value[:1], fallback):
-            if regexp.match(value):
-                return str(tag)
-        return default
-
-    return resolve
-
-
 def value_type(node: Node) -> str:
     """The type YAML gives the value: its explicit core tag, or implicit resolution."""
-    if node.tag is not None and node.tag != "!":
-        return _CORE_TYPES.get(node.tag, "str")
-    if not node.plain or node.tag == "!":
-        return "str"
-    tag = _resolver(node.version or (1, 2))(node.value)
-    return _CORE_TYPES.get(tag, "str")
+    return model.value_type(node)
 
 
 def is_token(node: Node) -> bool:
@@ -132,79 +135,76 @@ def compile_rule(rule: str | None) -> re.Pattern[str] | None:
         ) from None
 
 
-def node_records(body: Body) -> list[bytes]:
-    """One injective record per node: what the file MAC authenticates.
-
-    lp_all([epath, kind, tag, anchor, content]) for each node, written out
-    inline: this runs once per node on every open.
-    """
-    text = body.text
-    u32 = _U32
-    five = u32(5)
-    kinds = {k: lp(k.encode()) for k in ("scalar", "alias", "map", "seq")}
-    empty = lp(b"")
-    out = []
-    for n in body.nodes:
-        content = text[n.start : n.end] if n.kind == "scalar" else n.value
-        epath = n.epath
-        raw = content.encode("utf-8")
-        out.append(
-            b"".join(
-                (
-                    five,
-                    u32(len(epath)),
-                    epath,
-                    kinds[n.kind],
-                    lp(n.tag.encode()) if n.tag else empty,
-                    lp(n.anchor.encode()) if n.anchor else empty,
-                    u32(len(raw)),
-                    raw,
-                )
-            )
-        )
-    return out
-
-
 # ---------------------------------------------------------------- opening
 
 
 def open_body(profile: Profile, data_key: bytes) -> str:
-    """Verify commitment and MAC, decrypt every token; return the plaintext body."""
+    """Verify commitment, every token and the MAC; return the plaintext body."""
+    return open_checked(profile, data_key).text
+
+
+def open_checked(profile: Profile, data_key: bytes, skip: set[Path] | None = None) -> Opened:
+    """Open every token and prove that the opened text means what was sealed.
+
+    The MAC covers the loaded meaning of the plaintext (`model.meaning_records`),
+    so it is checked on the opened text, parsed the way every reader parses it:
+    a layout edit that changes what a loader returns (a comment indented under
+    a block scalar, a re-indented parent, a quoted `<<`) fails here, and one
+    that does not (a comment, a blank line) still opens.  `skip`: paths of new
+    plaintext values a re-seal adopts, left out of the check.  Every failure is
+    crypto.AuthError.
+    """
     header = profile.header
     assert header is not None
     envelope.check_commitment(data_key, header)
-    envelope.check_mac(data_key, header, profile.node_records())
-    return open_tokens(profile, data_key)
+    rule = compile_rule(header.plain)
+    skipped = skip or set()
+    if any(n.path not in skipped for n in to_seal(profile, rule)):
+        raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
+    opened = decrypt_tokens(profile, data_key)
+    check_meaning(data_key, header, opened.body, skip or ())
+    profile.opened = opened
+    return opened
 
 
-def open_tokens(
-    profile: Profile,
-    data_key: bytes,
-    sources: dict[Path, tuple[str, str, str]] | None = None,
-) -> str:
-    """Decrypt every token of an already authenticated profile (`access.opened`).
-
-    With `sources`, also record path -> (token, decrypted source, type), which
-    lets an edit give every unchanged value its old token back.
-    """
+def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
+    """Splice every token's plaintext over it and parse the result (no MAC check)."""
     header = profile.header
     assert header is not None
     text = profile.body.text
     edits = []
+    opened = Opened("", profile.body)
     prefix = tokens.PREFIX
     for node in profile.body.nodes:
         if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
             source = open_token(data_key, header.file_id, node)
-            if (
-                source[:1] in ("|", ">")
-                and document.is_keep_block(source)
-                and document.blank_line_after(text, node.end)
-            ):
-                raise crypto.AuthError
             edits.append((node.start, node.end, source))
-            if sources is not None:
-                sources[node.path] = (node.value, source, node.value.split(";", 3)[2])
-    return document.splice(text, edits)
+            opened.sources[node.value] = source
+            opened.by_path[node.path] = (node.value, source, node.value.split(";", 3)[2])
+    opened.text = document.splice(text, edits)
+    opened.body = parse_opened(opened.text, profile.name)
+    return opened
+
+
+def opened_body(name: str, body: Body, header: Header, data_key: bytes) -> Body:
+    """The plaintext parse of a sealed body this process just built (for its MAC)."""
+    return decrypt_tokens(Profile(name, False, body, header, "\n"), data_key).body
+
+
+def parse_opened(text: str, name: str) -> Body:
+    """Parse decrypted text; anything but a clean parse without tokens is tampering."""
+    try:
+        check_breaks(text, name)
+        body = document.parse(text, name)
+    except InputError:
+        raise crypto.AuthError from None
+    if any(is_token(n) for n in body.nodes):  # a token inside a token, or one left over
+        raise crypto.AuthError
+    return body
+
+
+def check_meaning(data_key: bytes, header: Header, opened: Body, skip: Iterable[Path] = ()) -> None:
+    envelope.check_mac(data_key, header, model.meaning_records(opened, skip))
 
 
 def open_token(data_key: bytes, file_id: bytes, node: Node) -> str:
@@ -224,6 +224,19 @@ def open_token(data_key: bytes, file_id: bytes, node: Node) -> str:
 # ---------------------------------------------------------------- sealing
 
 
+def open_tokens(
+    profile: Profile,
+    data_key: bytes,
+    sources: dict[Path, tuple[str, str, str]] | None = None,
+) -> str:
+    """The opened text of a profile `access.opened` authenticated (decrypts again
+    only when it was not opened there); `sources` gets path -> (token, source, type)."""
+    opened = profile.opened or decrypt_tokens(profile, data_key)
+    if sources is not None:
+        sources.update(opened.by_path)
+    return opened.text
+
+
 def seal_node(
     data_key: bytes,
     file_id: bytes,
@@ -233,6 +246,11 @@ def seal_node(
     vtype: str | None = None,
 ) -> str:
     vtype = vtype or value_type(node)
+    if meta:  # FORMAT.md §4.3 step 1: only grammatical metadata is sealed
+        try:
+            tokens.check_meta(meta)
+        except tokens.TokenError as exc:
+            raise InputError(f"metadata for line {node.line}: {exc}") from None
     aad = crypto.value_aad(file_id, node.epath, vtype, tokens.encode_meta(meta))
     salt, nonce, ct = crypto.seal_value(data_key, source.encode("utf-8"), aad)
     return tokens.Token(vtype, meta, salt, nonce, ct).format()
@@ -253,50 +271,97 @@ def seal_nodes(profile: Profile, data_key: bytes, file_id: bytes, nodes: Iterabl
 
 
 def splice_tokens(name: str, body: Body, replacements: list[tuple[Node, str]]) -> Body:
-    """Put each token over its node's span; refuse unless the structure held."""
+    """Put each token over its node's span; refuse unless the structure held.
+
+    Every token must read back as exactly itself, a plain scalar at the same
+    path (`"pw"#note` would glue `#note` onto it), so that what is sealed opens.
+    """
     text = body.text
     new_text = document.splice(text, [(n.start, n.end, tok) for n, tok in replacements])
-    new_body = document.parse(new_text, name)
-    spans = {(n.start, n.end) for n, _ in replacements}
-    keeps = {n.path for n, _ in replacements if document.is_keep_block(text[n.start : n.end])}
-    if not _same_shape(body, new_body, spans) or any(
-        document.blank_line_after(new_text, n.end) for n in new_body.nodes if n.path in keeps
-    ):
+    try:
+        new_body = document.parse(new_text, name)
+    except InputError:
+        new_body = None
+    line = _shape_error(body, new_body, {(n.start, n.end): tok for n, tok in replacements})
+    if line is not None:
         raise InputError(
-            f"{name}: cannot seal this file without changing its structure",
-            hints=("please report it with a minimal example",),
+            f"{name}: line {line}: this value cannot be sealed in place "
+            "(its token would not read back as one plain value)",
+            hints=("a comment right after a quoted value needs a space before its #",),
         )
+    assert new_body is not None
     return new_body
 
 
-def reseal(old: Profile, data_key: bytes, new_text: str, rule: re.Pattern[str] | None) -> Body:
+def _shape_error(old: Body, new: Body | None, tokens_at: dict[tuple[int, int], str]) -> int | None:
+    """The line of the first node the splice changed, beyond its value; None if none."""
+    if new is None:
+        return next(iter(sorted(n.line for n in old.nodes if (n.start, n.end) in tokens_at)), 1)
+    if len(old.nodes) != len(new.nodes):
+        return min(
+            (a.line for a, b in zip(old.nodes, new.nodes, strict=False) if a.path != b.path),
+            default=old.nodes[-1].line if old.nodes else 1,
+        )
+    for a, b in zip(old.nodes, new.nodes, strict=True):
+        token = tokens_at.get((a.start, a.end)) if a.kind == "scalar" else None
+        tag_ok = a.tag == b.tag or (
+            token is not None and a.tag in document.CORE_SCALAR_TAGS and b.tag is None
+        )
+        if (a.path, a.kind, a.anchor) != (b.path, b.kind, b.anchor) or not tag_ok:
+            return a.line
+        if token is not None:
+            if b.style or b.value != token:
+                return a.line
+            if document.is_keep_block(old.text[a.start : a.end]) and document.blank_line_after(
+                new.text, b.end
+            ):
+                return a.line
+        elif a.kind == "scalar" and old.text[a.start : a.end] != new.text[b.start : b.end]:
+            return a.line
+    return None
+
+
+def reseal(
+    old: Profile, data_key: bytes, new_text: str, rule: re.Pattern[str] | None
+) -> tuple[Body, Body]:
     """Seal an edited sealed text: new plaintext values, and tokens that moved.
 
-    A token's AAD binds its path, so one that an edit moved (a list item
-    removed above it) is opened at its old path and sealed at its new one.
-    Tokens that did not move keep their bytes.  A token that was not in the
-    authenticated old file is refused.
+    Returns (sealed body, opened body).  A token's AAD binds its path, so one
+    that an edit moved (a list item removed above it) is opened at its old
+    path and sealed at its new one, with its type and metadata.  Tokens that
+    did not move keep their bytes.  A token that was not in the authenticated
+    old file is refused.  A new value at a path that held a token keeps that
+    token's metadata.
     """
     header = old.header
     assert header is not None
-    origins = {n.value: n for n in old.body.nodes if is_token(n)}
+    assert old.opened is not None
+    opened = old.opened
+    origin = {tok: path for path, (tok, _, _) in opened.by_path.items()}
     body = document.parse(new_text, old.name)
     replacements = []
+    plain_edits = []
     for node in body.nodes:
         if is_token(node):
-            origin = origins.get(node.value)
-            if origin is None:
+            path = origin.get(node.value)
+            if path is None:
                 raise crypto.AuthError
-            if origin.path != node.path:
-                source = open_token(data_key, header.file_id, origin)
-                vtype = tokens.parse(origin.value).vtype
-                replacements.append(
-                    (node, seal_node(data_key, header.file_id, node, source, vtype=vtype))
-                )
+            source = opened.sources[node.value]
+            plain_edits.append((node.start, node.end, source))
+            if path != node.path:
+                tok = tokens.parse(node.value)
+                new = seal_node(data_key, header.file_id, node, source, tok.meta, tok.vtype)
+                replacements.append((node, new))
         elif sealable(node) and not rule_matches(rule, node):
             source = new_text[node.start : node.end]
-            replacements.append((node, seal_node(data_key, header.file_id, node, source)))
-    return splice_tokens(old.name, body, replacements)
+            meta = _meta_at(opened.by_path.get(node.path))
+            replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
+    sealed = splice_tokens(old.name, body, replacements)
+    return sealed, document.parse(document.splice(new_text, plain_edits), old.name)
+
+
+def _meta_at(entry: tuple[str, str, str] | None) -> tuple[tuple[str, str], ...]:
+    return tokens.parse(entry[0]).meta if entry is not None else ()
 
 
 def reseal_plain(
@@ -305,12 +370,16 @@ def reseal_plain(
     data_key: bytes,
     plain_text: str,
     previous: dict[Path, tuple[str, str, str]],
-) -> Body:
+    *,
+    keep_tokens: bool = True,
+) -> tuple[Body, Body]:
     """Seal a plaintext body, reusing the old token of every unchanged value.
 
-    `previous` maps a path to (token, source, type) from the sealed file the
-    plaintext came from; a value whose path, source text and type are all
-    unchanged gets its old token back byte for byte.
+    Returns (sealed body, plaintext body).  `previous` maps a path to (token,
+    source, type) from the sealed file the plaintext came from; a value whose
+    path, source text and type are all unchanged gets its old token back byte
+    for byte (unless `keep_tokens` is off: a new data key), and any value
+    sealed at a path that held a token keeps its metadata.
     """
     rule = compile_rule(header.plain)
     body = document.parse(plain_text, name)
@@ -320,26 +389,12 @@ def reseal_plain(
             continue
         source = plain_text[node.start : node.end]
         old = previous.get(node.path)
-        if old is not None and old[1] == source and old[2] == value_type(node):
+        if keep_tokens and old is not None and old[1] == source and old[2] == value_type(node):
             replacements.append((node, old[0]))
         else:
-            replacements.append((node, seal_node(data_key, header.file_id, node, source)))
-    return splice_tokens(name, body, replacements)
-
-
-def _same_shape(old: Body, new: Body, sealed_spans: set[tuple[int, int]]) -> bool:
-    if len(old.nodes) != len(new.nodes):
-        return False
-    for a, b in zip(old.nodes, new.nodes, strict=True):
-        if (a.path, a.kind, a.tag, a.anchor) != (b.path, b.kind, b.tag, b.anchor):
-            return False
-        if (
-            a.kind == "scalar"
-            and (a.start, a.end) not in sealed_spans
-            and (old.text[a.start : a.end] != new.text[b.start : b.end])
-        ):
-            return False
-    return True
+            meta = _meta_at(old)
+            replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
+    return splice_tokens(name, body, replacements), body
 
 
 def new_join(body: Body, newline: str) -> str:
@@ -352,8 +407,15 @@ def new_join(body: Body, newline: str) -> str:
     return join
 
 
-def finish_header(header: Header, data_key: bytes, body: Body) -> Header:
-    return replace(header, mac=envelope.compute_mac(data_key, header, node_records(body)))
+def finish_header(header: Header, data_key: bytes, opened: Body, name: str = "") -> Header:
+    """The header with its MAC over the meaning of `opened`, the plaintext body.
+
+    The plaintext is first built as typed values, so that what seals is what
+    every reader can load (a bad !!binary, keys 0x10 and 16 in one mapping).
+    """
+    model.build(opened, name or "<text>")
+    mac = envelope.compute_mac(data_key, header, model.meaning_records(opened))
+    return replace(header, mac=mac)
 
 
 def new_only_paths(body: Body, new: set[Path]) -> set[Path]:
@@ -376,8 +438,3 @@ def new_only_paths(body: Body, new: set[Path]) -> set[Path]:
             counts[0] += 1
             counts[1] += is_new
     return result
-
-
-def records_without(body: Body, skip: set[Path]) -> list[bytes]:
-    kept = Body(body.text, [n for n in body.nodes if n.path not in skip], body.documents)
-    return node_records(kept)

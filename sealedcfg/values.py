@@ -40,10 +40,12 @@ def _reseal_and_write(profile: sealing.Profile, data_key: bytes, new_text: str, 
     header = profile.header
     assert header is not None
     try:
-        body = sealing.reseal(profile, data_key, new_text, sealing.compile_rule(header.plain))
+        rule = sealing.compile_rule(header.plain)
+        body, plain = sealing.reseal(profile, data_key, new_text, rule)
     except crypto.AuthError:
         raise OpenError(str(path)) from None
-    write_atomic(path, profile.to_bytes(body.text, sealing.finish_header(header, data_key, body)))
+    final = sealing.finish_header(header, data_key, plain, str(path))
+    write_atomic(path, profile.to_bytes(body.text, final))
 
 
 def _missing_path(body: Body, dotted: str) -> tuple[Node | None, list[str]]:
@@ -138,23 +140,33 @@ def unset(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> None:
         parent = textops.find_parent(profile.body, node.path)
         if parent is None:
             raise InputError(f"bad path {dotted!r}: cannot remove a whole document")
+        _no_alias_into(profile.body, node, dotted)
         _reseal_and_write(profile, data_key, textops.delete(profile.body, node, parent), target)
+
+
+def _no_alias_into(body: Body, node: Node, dotted: str) -> None:
+    """Refuse to remove an anchored node that an alias outside it still names."""
+    size = len(node.path)
+    inside = {n.epath for n in body.nodes if n.path[:size] == node.path and n.anchor}
+    for other in body.nodes:
+        if other.kind == "alias" and other.target in inside and other.path[:size] != node.path:
+            raise InputError(
+                f"cannot remove {dotted!r}: the alias at line {other.line} refers to an anchor "
+                "in it",
+                hints=("remove or replace the alias first",),
+            )
 
 
 def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
     """The typed value (or subtree) at `dotted`."""
-    from sealedcfg.api import load_all  # api re-exports this module: import late
+    from sealedcfg.api import open_model  # api re-exports this module: import late
 
     profile = sealing.read_profile(read_bytes(path), str(path))
     node = paths.resolve(profile.body, dotted)  # fails early, with suggestions, key-less
-    docs = load_all(path, keys=keys)
-    current: Any = docs[int(node.path[0])]
-    for seg in node.path[1:]:
-        if isinstance(current, dict):
-            current = next(v for k, v in current.items() if str(k) == seg or k == seg)
-        else:
-            current = current[int(seg)]
-    return current
+    _, built = open_model(path, keys)
+    # The node's own value, found by its path in the authenticated parse: keys
+    # are matched as written (`true`, `0x10`, `""`), whatever their type.
+    return built.by_path[node.epath]
 
 
 def ls(path: str | os.PathLike[str]) -> list[Entry]:

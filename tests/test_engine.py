@@ -205,7 +205,7 @@ def test_value_types_match_ruamel_resolution(version: tuple[int, int]) -> None:
     from ruamel.yaml.nodes import ScalarNode
     from ruamel.yaml.resolver import VersionedResolver
 
-    from sealedcfg.sealing import _resolver
+    from sealedcfg.model import _table
 
     samples = [
         "yes",
@@ -235,8 +235,11 @@ def test_value_types_match_ruamel_resolution(version: tuple[int, int]) -> None:
         "<<",
         "1:20",
         "12:30:00",
+        "2024-02-30",
     ]
     reference = VersionedResolver(version=version)
     for value in samples:
         expected = str(reference.resolve(ScalarNode, value, (True, False)))
-        assert _resolver(version)(value) == expected, value
+        if value == "2024-02-30":  # no such day: a string, as Go's yaml.v3 reads it
+            expected = "tag:yaml.org,2002:str"
+        assert _table(version)(value) == expected, value

@@ -116,7 +116,7 @@ def test_rotation_on_theirs_reseals_under_one_key(repo: Repo, tmp_path: Path) ->
     values.set_value(prof, "db.user", "u-theirs", repo.keys)
     theirs = prof.read_bytes()
     out = merge.merge_bytes(base, ours, theirs, PROD, repo.keys)
-    result = tmp_path / "out.yaml"
+    result = prof  # a sealed file opens only at the path it is bound to
     result.write_bytes(out)
     assert api.verify_file(result, repo.keys).ok
     data = api.load(result, keys=repo.keys)

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from sealedcfg import api, crypto, envelope, kdf, sealing
+from sealedcfg import api, crypto, document, envelope, kdf, model, sealing
 from sealedcfg import token as tokens
 from sealedcfg.encoding import b64d
 from sealedcfg.errors import InputError, NoKeyError, OpenError, SealedcfgError
@@ -117,7 +117,9 @@ def test_header_valid(case: dict[str, Any]) -> None:
     data_key = bytes.fromhex(case["data_key"])
     assert api.open_data_key(header, key_source(case), "vector.yaml") == data_key
     assert crypto.key_commitment(data_key, header.file_id) == b64d(case["commit"])
-    assert envelope.compute_mac(data_key, header, profile.node_records()) == b64d(case["mac"])
+    # The MAC covers the meaning of the plaintext (FORMAT.md §5.5), not the sealed text.
+    meaning = model.meaning_records(document.parse(case["plaintext"], "vector.yaml"))
+    assert envelope.compute_mac(data_key, header, meaning) == b64d(case["mac"])
     for node in profile.body.nodes:
         if sealing.is_token(node):
             assert tokens.parse(node.value).format() == node.value
