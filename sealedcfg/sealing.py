@@ -110,7 +110,14 @@ def value_type(node: Node) -> str:
 
 
 def is_token(node: Node) -> bool:
-    return node.kind == "scalar" and node.plain and tokens.looks_like_token(node.value)
+    """A value token: a plain scalar in the grammar's form; a core tag never stands
+    outside one (it is sealed with the value), an application tag may."""
+    return (
+        node.kind == "scalar"
+        and node.plain
+        and tokens.looks_like_token(node.value)
+        and node.tag not in document.CORE_SCALAR_TAGS
+    )
 
 
 def sealable(node: Node) -> bool:

@@ -1,0 +1,409 @@
+"""What an application reads is exactly what was sealed, or the tool refuses.
+
+Each attack here was first reproduced against the previous engine (issue 7):
+a key-less attacker with write access rewrote the sealed layout, and
+`verify`, `decrypt` and `load()` accepted data nobody sealed.  The file MAC
+now covers the meaning of the opened text (FORMAT.md §5.5).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from ruamel.yaml import YAML
+
+from sealedcfg import api, rotation, values
+from sealedcfg import token as tokens
+from sealedcfg.errors import InputError, OpenError, SealedcfgError
+from sealedcfg.keys import KeySource
+
+from .conftest import write
+
+TOKEN = re.compile(r"sealedcfg;v1;[^\s,\]}]+")
+
+
+def seal(
+    work: Path, keys: KeySource, text: str, name: str = "p.yaml", plain: str | None = None
+) -> Path:
+    target = write(work / name, text)
+    api.encrypt_file(target, keys, plain=plain)
+    return target
+
+
+def refused(target: Path, keys: KeySource) -> type[SealedcfgError]:
+    """The error every reader gives; each must refuse, none may return data."""
+    kinds = set()
+    for read in (
+        lambda: api.decrypt_file(target, keys),
+        lambda: api.load_all(target, keys=keys),
+        lambda: api.load_all(target, keys=keys, text_keys=True),
+    ):
+        with pytest.raises(SealedcfgError) as info:
+            read()
+        kinds.add(type(info.value))
+    assert not api.verify_file(target, keys).ok
+    assert len(kinds) == 1, kinds
+    return kinds.pop()
+
+
+def mutate(target: Path, change: Callable[[str], str]) -> None:
+    text = target.read_text()
+    changed = change(text)
+    assert changed != text, "the mutation did not apply"
+    target.write_bytes(changed.encode())
+
+
+# ---------------------------------------------------------------- layout
+
+
+@pytest.mark.parametrize(
+    ("desc", "plaintext", "plain", "change"),
+    [
+        (
+            "comment line indented under a | token",
+            "a: |\n  line1\nb: x\n",
+            None,
+            lambda t: t.replace("\nb: ", "\n  # injected\nb: ", 1),
+        ),
+        (
+            "parent of a sealed block scalar re-indented under it",
+            "outer:\n  k: |\n    line\n  x: 1\n",
+            None,
+            lambda t: t.replace("\n  x: ", "\n      x: ", 1),
+        ),
+        (
+            "block mapping rewritten as flow: one key becomes two",
+            "users:\n  alice, mallory: admin\n",
+            r".",
+            lambda t: t.replace(
+                "users:\n  alice, mallory: admin\n", "users: {alice, mallory: admin}\n"
+            ),
+        ),
+        (
+            "a key with a |2 value moved to another indentation",
+            "a:\n  k: |2\n     x\n",
+            r"^a\.k$",
+            lambda t: t.replace("a:\n  k: |2\n     x\n", "k: |2\n     x\na:\n"),
+        ),
+        (
+            "whitespace-only line under a plaintext-by-rule |- block",
+            "a: |-\n  text\nb: 1\n",
+            r"^a$",
+            lambda t: t.replace("  text\n", "  text\n   \n", 1),
+        ),
+        (
+            "--- inserted before the header: a new empty document",
+            "a: 1\n",
+            None,
+            lambda t: t.replace("sealedcfg:", "---\nsealedcfg:", 1),
+        ),
+        (
+            "<< quoted: inherited settings silently dropped",
+            "base: &d\n  x: 1\nsvc:\n  <<: *d\n  y: 2\n",
+            r".",
+            lambda t: t.replace("<<:", '"<<":'),
+        ),
+        (
+            "quoted key 8080 unquoted: its type changes",
+            '"8080": web\n',
+            r".",
+            lambda t: t.replace('"8080":', "8080:"),
+        ),
+        (
+            "quoted value on unquoted: a bool to YAML 1.1 readers",
+            'flag: "on"\n',
+            r".",
+            lambda t: t.replace('"on"', "on"),
+        ),
+        (
+            "an anchor defined again and the definitions reordered",
+            "a: &x one\nb: &x two\nc: *x\n",
+            r".",
+            lambda t: t.replace("a: &x one\nb: &x two\n", "b: &x two\na: &x one\n"),
+        ),
+        (
+            "keys reordered (dict order is what Python readers see)",
+            "a: 1\nb: 2\n",
+            None,
+            lambda t: "\n".join([t.split("\n")[1], t.split("\n")[0], *t.split("\n")[2:]]),
+        ),
+        (
+            "a core tag added outside a token",
+            "n: 5\n",
+            None,
+            lambda t: t.replace("n: sealedcfg", "n: !!str sealedcfg", 1),
+        ),
+        (
+            "an application tag added outside a token",
+            "n: 5\n",
+            None,
+            lambda t: t.replace("n: sealedcfg", "n: !Ref sealedcfg", 1),
+        ),
+        (
+            "plaintext value replaced by its own plaintext (must stay sealed)",
+            "pw: hunter2\n",
+            None,
+            lambda t: TOKEN.sub("hunter2", t, count=1),
+        ),
+    ],
+)
+def test_meaning_changes_are_refused(
+    work: Path,
+    keys: KeySource,
+    desc: str,
+    plaintext: str,
+    plain: str | None,
+    change: Callable[[str], str],
+) -> None:
+    target = seal(work, keys, plaintext, plain=plain)
+    mutate(target, change)
+    assert refused(target, keys) in (OpenError, InputError), desc
+
+
+@pytest.mark.parametrize(
+    "line_break", ["\r", "\x85", "\u2028", "\u2029"], ids=["CR", "NEL", "LS", "PS"]
+)
+def test_ambiguous_line_breaks_are_refused_everywhere(
+    work: Path, keys: KeySource, line_break: str
+) -> None:
+    target = seal(work, keys, "x: |+\n  v\n\ny: 1\n", plain="^y$")
+    mutate(target, lambda t: t.replace("\ny: 1", f"\n{line_break}y: 1", 1))
+    assert refused(target, keys) is InputError
+    plain = write(work / "q.yaml", f"a: 1{line_break}b: 2\n")
+    with pytest.raises(InputError, match="line break"):
+        api.encrypt_file(plain, keys)
+
+
+@pytest.mark.parametrize(
+    ("desc", "change"),
+    [
+        ("a comment line", lambda t: t.replace("db:\n", "# reviewed\ndb:\n", 1)),
+        ("a blank line", lambda t: t.replace("\nlist:", "\n\nlist:", 1)),
+        ("a trailing comment", lambda t: t.replace("db:\n", "db:   # the database\n", 1)),
+        ("flow whitespace", lambda t: t.replace("flow: {a: ", "flow: {  a:   ", 1)),
+        ("quote style of a plain-rule string", lambda t: t.replace("'web'", '"web"', 1)),
+        ("block list re-indented", lambda t: t.replace("\n- ", "\n  - ")),
+    ],
+)
+def test_layout_that_keeps_the_meaning_still_opens(
+    work: Path, keys: KeySource, desc: str, change: Callable[[str], str]
+) -> None:
+    text = "db:\n  host: 'web'\n  pw: s3cret\nlist:\n- a\n- b\nflow: {a: 1, b: 2}\n"
+    target = seal(work, keys, text, plain=r"host$")
+    mutate(target, change)
+    assert api.load_all(target, keys=keys) == [yaml.safe_load(text)], desc
+    assert api.verify_file(target, keys).ok
+
+
+# ---------------------------------------------------------------- binding
+
+
+def test_a_profile_copied_over_another_is_refused(work: Path, keys: KeySource) -> None:
+    (work / ".git").mkdir()
+    (work / "config").mkdir()
+    staging = seal(work, keys, "db: staging-pw\n", name="config/staging.yaml")
+    prod = seal(work, keys, "db: prod-pw\n", name="config/prod.yaml")
+    shutil.copyfile(staging, prod)
+    with pytest.raises(InputError, match="sealed for 'config/staging.yaml'"):
+        api.load(prod, keys=keys)
+    assert not api.verify_file(prod, keys).ok
+    proc = cli(["export", str(prod)], env={"SEALEDCFG_KEY": keys.key})  # type: ignore[dict-item]
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("sealedcfg: error: ")
+    assert "sealedcfg rebind" in proc.stderr
+    assert "staging-pw" not in proc.stdout + proc.stderr
+
+
+def test_rebind_needs_the_key_and_authenticates(work: Path, keys: KeySource, key: str) -> None:
+    (work / ".git").mkdir()
+    old = seal(work, keys, "db: pw\n", name="old.yaml")
+    new = work / "new.yaml"
+    old.rename(new)
+    with pytest.raises(InputError):
+        api.load(new, keys=keys)
+    with pytest.raises(OpenError):
+        rotation.rebind(new, KeySource(key=api.keygen(), env={}))
+    assert rotation.rebind(new, keys) == ("old.yaml", "new.yaml")
+    assert api.load(new, keys=keys) == {"db": "pw"}
+    mutate(new, lambda t: t.replace('bind: "new.yaml"', 'bind: "old.yaml"'))
+    with pytest.raises(OpenError):  # the bind field is authenticated
+        rotation.rebind(new, keys)
+
+
+# ---------------------------------------------------------------- sealed means openable
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['password: "hunter2"#note\n', "l:\n- 'x'#c\n"],
+    ids=["quoted then #", "list item quoted then #"],
+)
+def test_a_value_that_would_not_read_back_is_refused_at_encrypt(
+    work: Path, keys: KeySource, text: str
+) -> None:
+    target = write(work / "p.yaml", text)
+    with pytest.raises(InputError, match="line") as info:
+        api.encrypt_file(target, keys)
+    assert "hunter2" not in info.value.message
+    assert target.read_text() == text
+
+
+def test_everything_that_seals_opens(work: Path, keys: KeySource, key: str) -> None:
+    for i, text in enumerate(["key: &a:b value\n", "a: !!binary aGVsbG8=\n", "a: !!int 3\n"]):
+        target = write(work / f"p{i}.yaml", text)
+        try:
+            api.encrypt_file(target, keys)
+        except InputError:
+            continue  # refused before sealing is fine; sealed-but-unopenable is not
+        proc = cli(["decrypt", str(target)], env={"SEALEDCFG_KEY": key})
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == text
+        assert not TOKEN.search(proc.stdout)
+
+
+def test_cr_only_text_is_refused_before_sealing(work: Path, keys: KeySource) -> None:
+    target = write(work / "cr.yaml", b"a: 1\rb: 2\r")
+    with pytest.raises(InputError, match="lone CR"):
+        api.encrypt_file(target, keys)
+    assert target.read_bytes() == b"a: 1\rb: 2\r"
+
+
+# ---------------------------------------------------------------- one parser, one model
+
+
+def test_flow_host_port_reads_the_same_everywhere(work: Path, keys: KeySource) -> None:
+    target = seal(work, keys, "nodes: [redis-1.prod.internal:6379]\n")
+    assert api.load(target, keys=keys) == {"nodes": ["redis-1.prod.internal:6379"]}
+    assert values.get(target, "nodes.0", keys) == "redis-1.prod.internal:6379"
+
+
+def test_yaml_1_1_directive_is_honoured_by_every_reader(work: Path, keys: KeySource) -> None:
+    target = seal(work, keys, "%YAML 1.1\n---\nx: off\nnum: 014\ny: 1\n")
+    assert [(e.path, e.type) for e in api.ls(target)] == [
+        ("x", "bool"),
+        ("num", "int"),
+        ("y", "int"),
+    ]
+    assert api.load(target, keys=keys) == {
+        "x": False,
+        "num": 12,
+        True: 1,
+    }  # `y` is a bool key in 1.1
+    assert values.get(target, "x", keys) is False
+
+
+def test_typed_keys_are_addressable_as_written(work: Path, keys: KeySource) -> None:
+    target = seal(work, keys, 'true: a\n0x10: b\nnull: c\n"": d\nday: 2024-02-30\n')
+    assert values.get(target, "true", keys) == "a"
+    assert values.get(target, "0x10", keys) == "b"
+    assert values.get(target, "null", keys) == "c"
+    assert values.get(target, "day", keys) == "2024-02-30"  # no such date: a string
+    assert api.load(target, keys=keys) == {
+        True: "a",
+        16: "b",
+        None: "c",
+        "": "d",
+        "day": "2024-02-30",
+    }
+    names = api.load_all(target, keys=keys, text_keys=True)[0]
+    assert list(names) == ["true", "0x10", "null", "", "day"]
+
+
+def test_keys_a_loader_would_merge_are_refused(work: Path, keys: KeySource) -> None:
+    target = write(work / "p.yaml", "0x10: a\n16: b\n")
+    with pytest.raises(InputError, match="same value"):
+        api.encrypt_file(target, keys)
+
+
+def test_sealed_files_load_in_standard_yaml_tools(work: Path, keys: KeySource) -> None:
+    text = "bin: !!binary aGVsbG8=\nn: !!int 3\ns: !!str 4\nref: !Ref bucket\nt: !!timestamp 2024-01-01\n"
+    target = seal(work, keys, text)
+    sealed = target.read_text()
+    assert "!!" not in sealed
+    assert "!Ref" in sealed  # application tags stay readable outside
+    loaded = yaml.load(sealed, Loader=_RefLoader)  # noqa: S506 - a SafeLoader subclass
+    assert all(isinstance(v, str) for v in loaded.values() if not isinstance(v, dict))
+    YAML(typ="safe", pure=True).load(sealed.replace("!Ref ", ""))
+    assert api.decrypt_file(target, keys).decode() == text
+    assert api.load(target, keys=keys)["bin"] == b"hello"
+
+
+class _RefLoader(yaml.SafeLoader):
+    pass
+
+
+_RefLoader.add_constructor("!Ref", lambda loader, node: loader.construct_scalar(node))
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def test_metadata_is_kept_by_rotate_reseal_and_edit(work: Path, keys: KeySource) -> None:
+    target = seal(work, keys, "items:\n- a\n- b\nkey: v\n")
+    meta = (("expires", "2027-03-01"), ("provider", "stripe"))
+    text = target.read_text()
+    # Give two values metadata the way a key holder would: re-seal them with it.
+    from sealedcfg import access, sealing
+
+    from sealedcfg.document import splice
+
+    with access.opened(target, keys) as (profile, data_key, header):
+        assert profile.opened is not None
+        repl = []
+        for node in profile.body.nodes:
+            if sealing.is_token(node) and node.path[1:] in (("items", 1), ("key",)):
+                source = profile.opened.by_path[node.path][1]
+                tok = sealing.seal_node(data_key, header.file_id, node, source, meta)
+                repl.append((node.start, node.end, tok))
+        text = splice(profile.body.text, repl)  # same meaning: the MAC still holds
+        target.write_bytes(profile.to_bytes(text, header))
+
+    def metas() -> dict[str, dict[str, str]]:
+        return {e.path: e.meta for e in api.ls(target) if e.kind == "sealed"}
+
+    assert metas()["key"] == dict(meta)
+    values.unset(target, "items.0", keys)  # items.1 moves to items.0: re-sealed at its new path
+    assert metas()["items.0"] == dict(meta)
+    rotation.rotate(target, keys)
+    assert metas()["items.0"] == dict(meta) and metas()["key"] == dict(meta)
+    values.set_value(target, "key", "new-value", keys)
+    assert metas()["key"] == dict(meta)
+    assert api.load(target, keys=keys) == {"items": ["b"], "key": "new-value"}
+
+
+def test_sealing_checks_metadata_against_the_grammar(work: Path, keys: KeySource) -> None:
+    from sealedcfg import access, sealing
+
+    target = seal(work, keys, "k: v\n")
+    with access.opened(target, keys) as (profile, data_key, header):
+        node = next(n for n in profile.body.nodes if sealing.is_token(n))
+        for bad in ((("B", "x"),), (("a", "x y"),), (("b", "1"), ("a", "2"))):
+            with pytest.raises(InputError, match="metadata"):
+                sealing.seal_node(data_key, header.file_id, node, "v", bad)
+    with pytest.raises(tokens.TokenError):
+        tokens.parse("sealedcfg;v1;str;b=1+a=2;" + "A" * 60)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
+    full.update(env)
+    full["SEALEDCFG_ARGON2"] = os.environ["SEALEDCFG_ARGON2"]
+    return subprocess.run(
+        [sys.executable, "-m", "sealedcfg", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=60,
+        check=False,
+    )
