@@ -45,6 +45,8 @@ def events(text: str, name: str) -> list[Any]:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = exc.problem or exc.context or "syntax error"
         raise InputError(f"{name}: not valid YAML: {problem}{where}") from None
+    except AssertionError:  # ruamel asserts on a %YAML version it does not know
+        raise InputError(f"{name}: unsupported %YAML version (1.1 and 1.2 are)") from None
     except YAMLError as exc:  # ReaderError: a control character and the like
         position = getattr(exc, "position", None)
         where = f" (offset {position})" if position is not None else ""

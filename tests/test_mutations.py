@@ -33,7 +33,9 @@ _HEADER = re.compile(r"(?m)^sealedcfg:")
 
 
 def _sources() -> list[Path]:
-    files = sorted((FIXTURES / "edge").glob("*.yaml")) + sorted((FIXTURES / "profiles").glob("*.yaml"))
+    files = sorted((FIXTURES / "edge").glob("*.yaml")) + sorted(
+        (FIXTURES / "profiles").glob("*.yaml")
+    )
     if CORPUS.is_dir():
         files += sorted(CORPUS.glob("*.y*ml"))[::4]  # a spread of the real-world corpus
     return files

@@ -1,0 +1,45 @@
+"""The YAML test suite's inputs: nothing may seal that does not open.
+
+Each case is sealed; a refusal is fine, but a sealed file must decrypt to the
+original bytes, load through `load_all()`, and hold no token in its output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sealedcfg import api
+from sealedcfg.errors import InputError
+from sealedcfg.keys import KeySource
+
+from .conftest import FIXTURES
+
+CASES: list[dict[str, Any]] = json.loads(
+    (FIXTURES / "yaml-test-suite" / "cases.json").read_text(encoding="utf-8")
+)
+
+
+def test_the_suite_is_there() -> None:
+    assert len(CASES) > 350
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_what_seals_opens(case: dict[str, Any], work: Path, keys: KeySource) -> None:
+    original = case["yaml"].encode("utf-8")
+    target = work / "case.yaml"
+    target.write_bytes(original)
+    try:
+        api.encrypt_file(target, keys)
+    except InputError:
+        assert target.read_bytes() == original  # refused, and untouched
+        return
+    sealed = target.read_bytes()
+    assert api.decrypt_file(target, keys) == original
+    assert b"sealedcfg;v1;" not in api.decrypt_file(target, keys)
+    api.load_all(target, keys=keys)
+    assert api.verify_file(target, keys).ok
+    assert target.read_bytes() == sealed
