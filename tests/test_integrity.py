@@ -212,7 +212,7 @@ def test_a_profile_copied_over_another_is_refused(work: Path, keys: KeySource) -
     staging = seal(work, keys, "db: staging-pw\n", name="config/staging.yaml")
     prod = seal(work, keys, "db: prod-pw\n", name="config/prod.yaml")
     shutil.copyfile(staging, prod)
-    with pytest.raises(InputError, match="sealed for 'config/staging.yaml'"):
+    with pytest.raises(InputError, match=r"sealed for 'config/staging\.yaml'"):
         api.load(prod, keys=keys)
     assert not api.verify_file(prod, keys).ok
     proc = cli(["export", str(prod)], env={"SEALEDCFG_KEY": keys.key})  # type: ignore[dict-item]
@@ -324,7 +324,10 @@ def test_keys_a_loader_would_merge_are_refused(work: Path, keys: KeySource) -> N
 
 
 def test_sealed_files_load_in_standard_yaml_tools(work: Path, keys: KeySource) -> None:
-    text = "bin: !!binary aGVsbG8=\nn: !!int 3\ns: !!str 4\nref: !Ref bucket\nt: !!timestamp 2024-01-01\n"
+    text = (
+        "bin: !!binary aGVsbG8=\nn: !!int 3\ns: !!str 4\nref: !Ref bucket\n"
+        "t: !!timestamp 2024-01-01\n"
+    )
     target = seal(work, keys, text)
     sealed = target.read_text()
     assert "!!" not in sealed
@@ -352,7 +355,6 @@ def test_metadata_is_kept_by_rotate_reseal_and_edit(work: Path, keys: KeySource)
     text = target.read_text()
     # Give two values metadata the way a key holder would: re-seal them with it.
     from sealedcfg import access, sealing
-
     from sealedcfg.document import splice
 
     with access.opened(target, keys) as (profile, data_key, header):
@@ -373,7 +375,8 @@ def test_metadata_is_kept_by_rotate_reseal_and_edit(work: Path, keys: KeySource)
     values.unset(target, "items.0", keys)  # items.1 moves to items.0: re-sealed at its new path
     assert metas()["items.0"] == dict(meta)
     rotation.rotate(target, keys)
-    assert metas()["items.0"] == dict(meta) and metas()["key"] == dict(meta)
+    assert metas()["items.0"] == dict(meta)
+    assert metas()["key"] == dict(meta)
     values.set_value(target, "key", "new-value", keys)
     assert metas()["key"] == dict(meta)
     assert api.load(target, keys=keys) == {"items": ["b"], "key": "new-value"}
