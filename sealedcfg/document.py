@@ -399,13 +399,27 @@ def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def format_path(path: Path, documents: int = 1) -> str:
-    """Dotted display form; `.` and `\\` inside keys are backslash-escaped.
+    """Dotted display form, read back by `paths.split`.
 
-    Multi-document streams prefix the document index: `1:spec.password`.
+    `.` and `\\` inside keys are backslash-escaped, as is a leading `"`; the
+    empty key is `""`; multi-document streams prefix the document index
+    (`1:spec.password`), and a first key that would read as one (`8080:x`)
+    has its `:` escaped.
     """
-    parts = [
-        str(seg) if isinstance(seg, int) else seg.replace("\\", "\\\\").replace(".", "\\.")
-        for seg in path[1:]
-    ]
+    parts = [_display(seg) for seg in path[1:]]
     dotted = ".".join(parts)
-    return f"{path[0]}:{dotted}" if documents > 1 else dotted
+    if documents > 1:
+        return f"{path[0]}:{dotted}"
+    return _DOC_PREFIX.sub(r"\1\\:", dotted, count=1)
+
+
+_DOC_PREFIX = re.compile(r"^(\d+):")
+
+
+def _display(seg: Segment) -> str:
+    if isinstance(seg, int):
+        return str(seg)
+    if seg == "":
+        return '""'
+    shown = seg.replace("\\", "\\\\").replace(".", "\\.")
+    return "\\" + shown if shown.startswith('"') else shown

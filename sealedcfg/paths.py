@@ -14,28 +14,48 @@ from sealedcfg.errors import InputError
 
 
 def split(dotted: str) -> tuple[int | None, list[str]]:
-    """('1:a\\.b.c') -> (1, ['a.b', 'c']); unescapes `\\.` and `\\\\`."""
+    """('1:a\\.b.c') -> (1, ['a.b', 'c']).
+
+    `\\` escapes `.`, `\\`, `"` and `:`; a segment written `""` is the empty key.
+    """
     doc = None
     match = re.match(r"(\d+):", dotted)
     if match:
         doc, dotted = int(match.group(1)), dotted[match.end() :]
-    parts, current, i = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    quoted_empty = False
+    i = 0
     while i < len(dotted):
         ch = dotted[i]
-        if ch == "\\" and i + 1 < len(dotted) and dotted[i + 1] in ".\\":
+        if ch == "\\" and i + 1 < len(dotted) and dotted[i + 1] in '.\\":':
             current.append(dotted[i + 1])
             i += 2
             continue
         if ch == ".":
-            parts.append("".join(current))
-            current = []
+            parts.append("" if quoted_empty else _segment(current, dotted))
+            current, quoted_empty = [], False
+        elif (
+            ch == '"'
+            and not current
+            and dotted.startswith('""', i)
+            and (i + 2 == len(dotted) or dotted[i + 2] == ".")
+        ):
+            quoted_empty = True
+            i += 1
         else:
             current.append(ch)
         i += 1
-    parts.append("".join(current))
-    if not dotted or any(p == "" for p in parts):
-        raise InputError(f"bad path {dotted!r}: empty segment")
+    parts.append("" if quoted_empty else _segment(current, dotted))
     return doc, parts
+
+
+def _segment(chars: list[str], dotted: str) -> str:
+    if not chars:
+        raise InputError(
+            f"bad path {dotted!r}: empty segment", hints=('write the empty key as ""',)
+        )
+    return "".join(chars)
 
 
 def resolve(body: Body, dotted: str) -> Node:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sealedcfg import api, rotation, values
@@ -410,3 +412,27 @@ def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
         timeout=60,
         check=False,
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=6), st.sampled_from(["", '""', "1:x", "a.b", "\\", '"'])),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_display_paths_read_back(keys_: list[str]) -> None:
+    from sealedcfg import document, paths
+
+    shown = document.format_path((0, *keys_))
+    assert paths.split(shown) == (None, keys_)
+
+
+def test_the_empty_key_is_addressable(work: Path, keys: KeySource) -> None:
+    target = seal(work, keys, '"": top\na:\n  "": inner\n  "1:x": c\n')
+    assert values.get(target, '""', keys) == "top"
+    assert values.get(target, 'a.""', keys) == "inner"
+    values.set_value(target, 'a.""', "changed", keys)
+    assert api.load(target, keys=keys) == {"": "top", "a": {"": "changed", "1:x": "c"}}
+    assert [e.path for e in api.ls(target)] == ['""', "a", 'a.""', "a.1:x"]
