@@ -25,9 +25,9 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
+from sealedcfg import yamlparse
 from sealedcfg.encoding import Path, Segment, encode_path_from, encode_segment
 from sealedcfg.errors import InputError
-from sealedcfg.yamlparse import events
 
 HEADER_KEY = "sealedcfg"
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |\r?$)", re.MULTILINE)
@@ -110,13 +110,18 @@ def parse(text: str, name: str) -> Body:
     enabled = gc.isenabled()
     gc.disable()  # tens of thousands of acyclic objects: no cycles to collect
     try:
-        return _parse(text, name)
+        try:
+            return _parse(text, name, yamlparse.c_events(text))
+        except yamlparse.CParserFailed:
+            # libyaml follows YAML 1.1 where ruamel's parser follows 1.2 (a `:`
+            # in a flow plain scalar): what it refuses, ruamel's parser judges.
+            return _parse(text, name, yamlparse.pure_events(text, name))
     finally:
         if enabled:
             gc.enable()
 
 
-def _parse(text: str, name: str) -> Body:
+def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
     check_conflict_markers(text, name)
     body = Body(text)
     stack: list[_Frame] = []
@@ -132,7 +137,7 @@ def _parse(text: str, name: str) -> Body:
             encoded = segments[seg] = encode_segment(seg)
         return encoded
 
-    for ev in events(text, name):
+    for ev in stream:
         cls = type(ev)
         if cls is ScalarEvent or cls is AliasEvent:
             path = _child_path(stack, ev, doc, name)

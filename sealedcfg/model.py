@@ -20,6 +20,7 @@ import binascii
 import datetime
 import math
 import re
+import struct
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
@@ -27,6 +28,8 @@ from typing import Any
 from sealedcfg.document import Body, Node
 from sealedcfg.encoding import Path, lp, lp_all
 from sealedcfg.errors import InputError
+
+_U32 = struct.Struct(">I").pack
 
 CORE = "tag:yaml.org,2002:"
 SCALAR_TYPES = ("str", "int", "float", "bool", "null", "timestamp", "binary")
@@ -318,44 +321,60 @@ def meaning_records(body: Body, skip: Iterable[Path] = ()) -> list[bytes]:
     """One injective record per document and per node: what the file MAC covers.
 
     `skip` leaves out nodes (new plaintext values a re-seal will adopt), also
-    from their mapping's key order.
+    from their mapping's key order.  Each record is
+    lp_all("node", epath, kind, tag, anchor, keyinfo, content), written out
+    inline: this runs once per node on every open.
     """
     skipped = set(skip)
     out = [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(body.versions)]
     order: dict[Path, list[bytes]] = {}
     for node in body.nodes:
-        if node.path in skipped or len(node.path) < 2 or not isinstance(node.path[-1], str):
-            continue
-        order.setdefault(node.path[:-1], []).append(node.path[-1].encode("utf-8"))
-    key_props = {True: b"p", False: b"q"}
+        last = node.path[-1]
+        if type(last) is str and len(node.path) > 1 and node.path not in skipped:
+            order.setdefault(node.path[:-1], []).append(last.encode("utf-8"))
+    u32 = _U32
+    seven = u32(7) + lp(b"node")
+    kinds = {k: lp(k.encode()) for k in ("scalar", "alias", "map", "seq")}
+    style = {True: b"p", False: b"q"}
+    empty = lp(b"")
+    cache: dict[str | None, bytes] = {None: empty}
+
+    def lps(text: str | None) -> bytes:  # lp(utf8(text or "")), memoised: tags repeat
+        got = cache.get(text)
+        if got is None:
+            raw = text.encode("utf-8")  # type: ignore[union-attr]
+            got = cache[text] = u32(len(raw)) + raw
+        return got
+
     for node in body.nodes:
-        if node.path in skipped:
+        if skipped and node.path in skipped:
             continue
         kind = node.kind
         if kind == "scalar":
-            content = key_props[node.plain] + node.value.encode("utf-8")
+            content = style[node.plain] + node.value.encode("utf-8")
         elif kind == "alias":
             content = node.target
         elif kind == "map":
             content = lp_all(order.get(node.path, ()))
         else:
             content = b""
-        key = b""
-        if len(node.path) > 1 and isinstance(node.path[-1], str):
-            key = (
-                key_props[node.key_plain]
-                + lp((node.key_tag or "").encode())
-                + lp((node.key_anchor or "").encode())
-            )
+        if len(node.path) > 1 and type(node.path[-1]) is str:
+            key = style[node.key_plain] + lps(node.key_tag or "") + lps(node.key_anchor or "")
+            keyinfo = u32(len(key)) + key
+        else:
+            keyinfo = empty
+        epath = node.epath
         out.append(
-            lp_all(
+            b"".join(
                 (
-                    b"node",
-                    node.epath,
-                    kind.encode(),
-                    (node.tag or "").encode(),
-                    (node.anchor or "").encode(),
-                    key,
+                    seven,
+                    u32(len(epath)),
+                    epath,
+                    kinds[kind],
+                    lps(node.tag),
+                    lps(node.anchor),
+                    keyinfo,
+                    u32(len(content)),
                     content,
                 )
             )

@@ -8,6 +8,7 @@ the parser's problem text names constructs, never the offending value.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -24,14 +25,14 @@ def has_c_parser() -> bool:
     return _CParser is not None
 
 
-def events(text: str, name: str) -> list[Any]:
+def events(text: str, name: str, *, c_first: bool = True) -> list[Any]:
     """All parser events of `text`; InputError on invalid YAML.
 
     libyaml follows YAML 1.1 where ruamel's own parser follows 1.2 (a `:` in a
     flow plain scalar, for one), so text the C parser refuses is given to the
     pure-Python parser before it is called invalid.
     """
-    if _CParser is not None:
+    if c_first and _CParser is not None:
         try:
             return _collect(_CParser(text))
         except YAMLError:
@@ -51,6 +52,31 @@ def events(text: str, name: str) -> list[Any]:
         position = getattr(exc, "position", None)
         where = f" (offset {position})" if position is not None else ""
         raise InputError(f"{name}: not valid YAML: unacceptable character{where}") from None
+
+
+class CParserFailed(Exception):
+    """libyaml refused the text (or is not installed): parse it again with ruamel's."""
+
+
+def c_events(text: str) -> Iterator[Any]:
+    """libyaml's events one at a time, so that a large file's events need not all
+    be held at once; CParserFailed when it refuses the text (maybe part-way)."""
+    if _CParser is None:
+        raise CParserFailed
+    parser = _CParser(text)
+    while True:
+        try:
+            event = parser.get_event()
+        except YAMLError:
+            raise CParserFailed from None
+        if event is None:
+            return
+        yield event
+
+
+def pure_events(text: str, name: str) -> list[Any]:
+    """ruamel's YAML 1.2 parser, the judge of what is valid YAML."""
+    return events(text, name, c_first=False)
 
 
 def _collect(parser: Any) -> list[Any]:
