@@ -1,0 +1,122 @@
+"""Peak memory of `encrypt` and `decrypt` against the file's size (issue 7's target: <= 50x).
+
+Two generated inputs: a Kubernetes manifest stream of about 1.9 MB (many
+documents, deep nesting, long strings) and a profile of 80,000 values (about
+2.3 MB).  Each command runs as its own process; its peak RSS comes from the
+kernel's accounting of that child (`os.wait4`).  Prints medians of N runs.
+
+    python bench/bench_memory.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEY = "G7r3fjYB7m8J2B0d0Zy0Q3mSHq1w3hQn2xVw2uQmP3o="
+
+
+def kubernetes(target_bytes: int) -> str:
+    rng = random.Random(7)
+    docs = []
+    size = 0
+    i = 0
+    while size < target_bytes:
+        env = "\n".join(
+            f'            - name: VAR_{j}\n              value: "{rng.getrandbits(64):x}"'
+            for j in range(12)
+        )
+        doc = f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: svc-{i}
+  labels: {{app: svc-{i}, tier: backend}}
+spec:
+  replicas: {rng.randint(1, 9)}
+  template:
+    spec:
+      containers:
+        - name: app
+          image: registry.example/svc-{i}:1.{i}
+          args: ["--port", "8080", "--log-level", "info"]
+          env:
+{env}
+          resources:
+            limits: {{cpu: 500m, memory: 256Mi}}
+"""
+        docs.append(doc)
+        size += len(doc) + 4
+        i += 1
+    return "---\n".join(docs)
+
+
+def profile(values: int) -> str:
+    rng = random.Random(8)
+    lines = []
+    for i in range(values // 10):
+        lines.append(f"service_{i}:")
+        for j in range(10):
+            lines.append(f"  key_{j}: v{rng.getrandbits(40):x}")
+    return "\n".join(lines) + "\n"
+
+
+def peak_rss(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(argv)} failed: {proc.stderr.read().decode() if proc.stderr else ''}"
+        )
+    return wall, usage.ru_maxrss * 1024  # KiB on Linux
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
+    env["SEALEDCFG_KEY"] = KEY
+    cli = [sys.executable, "-m", "sealedcfg"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sealedcfg-mem-") as tmp:
+        for label, text in (
+            ("kubernetes manifest", kubernetes(1_900_000)),
+            ("profile, 80,000 values", profile(80_000)),
+        ):
+            target = Path(tmp) / "input.yaml"
+            plain = text.encode()
+            enc: list[tuple[float, int]] = []
+            for _ in range(args.repeat):
+                target.write_bytes(plain)
+                enc.append(peak_rss([*cli, "encrypt", str(target)], env))
+            size = target.stat().st_size
+            dec = [
+                peak_rss([*cli, "decrypt", str(target), "-o", os.devnull], env)
+                for _ in range(args.repeat)
+            ]
+            for op, runs, base in (("encrypt", enc, len(plain)), ("decrypt", dec, size)):
+                rss = statistics.median(r for _, r in runs)
+                wall = statistics.median(w for w, _ in runs)
+                rows.append((label, op, base, wall, rss, rss / base))
+    print(f"{'input':<24} {'op':<8} {'file MB':>8} {'median s':>9} {'peak MiB':>9} {'x size':>7}")
+    for label, op, base, wall, rss, ratio in rows:
+        print(
+            f"{label:<24} {op:<8} {base / 1e6:>8.2f} {wall:>9.2f} {rss / 2**20:>9.1f} {ratio:>7.1f}"
+        )
+    print("target: peak RSS <= 50x the file's size (issue 7)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
