@@ -55,6 +55,7 @@ class EncryptResult:
     sealed: int  # values sealed by this run
     created: bool  # the file had no header before
     written: bool
+    adopted: list[str] = field(default_factory=list)  # new values of a sealed file, by path
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,15 @@ def encrypt_file(
     *,
     plain: str | None = None,
     kdf: Argon2Params | None = None,
+    adopt: bool = False,
 ) -> EncryptResult:
     """Seal every plaintext value of `path` in place.
 
-    A new file gets a fresh data key and a header; an already sealed file gets
-    only its new plaintext values sealed, under its own data key, after the
-    rest of it has been authenticated.
+    A new file gets a fresh data key and a header.  In an already sealed file,
+    plaintext values at new paths were written by someone, perhaps without a
+    key (anyone with write access to the repository can): they are sealed only
+    with `adopt`, the caller vouching for them, after the rest of the file has
+    been authenticated; otherwise the file is refused, naming them.
     """
     name = str(path)
     with locked(path) as data:
@@ -107,9 +111,21 @@ def encrypt_file(
             created = False
         nodes = sealing.to_seal(profile, rule)
         plain_body = profile.body  # a new file: the text as given is the plaintext
+        adopted = []
         if not created:
             if not nodes:
                 return EncryptResult(name, 0, False, False)
+            adopted = [document.format_path(n.path, profile.body.documents) for n in nodes]
+            if not adopt:
+                shown = ", ".join(adopted[:10]) + (" …" if len(adopted) > 10 else "")
+                raise InputError(
+                    f"{name}: {len(adopted)} plaintext value(s) in this sealed file were not "
+                    f"sealed by a key holder: {shown}",
+                    hints=(
+                        f"if you added them, seal them: sealedcfg encrypt --adopt {name}",
+                        "to add a value to a sealed file: sealedcfg set, or sealedcfg edit",
+                    ),
+                )
             # Everything but the new plaintext values must be what was sealed.
             new = sealing.new_only_paths(profile.body, {n.path for n in nodes})
             try:
@@ -119,7 +135,7 @@ def encrypt_file(
         new_body = sealing.seal_nodes(profile, data_key, header.file_id, nodes)
         header = sealing.finish_header(header, data_key, plain_body, name)
         write_atomic(path, profile.to_bytes(new_body.text, header))
-    return EncryptResult(name, len(nodes), created, True)
+    return EncryptResult(name, len(nodes), created, True, adopted)
 
 
 def _open_profile(

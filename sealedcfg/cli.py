@@ -95,29 +95,45 @@ def encrypt(
             help="Argon2id parameters for a new passphrase recipient (default m=65536,t=3,p=4).",
         ),
     ] = None,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="On a sealed file, seal new plaintext values you added (listed), "
+            "instead of refusing them.",
+        ),
+    ] = False,
     key_file: KeyFile = None,
     passphrase_file: PassFile = None,
     as_json: Json = False,
 ) -> int:
     """Seal every plaintext value of each FILE in place.
 
-    Keys and comments stay readable; each value becomes one token.  On an
-    already sealed file only new plaintext values are sealed.
+    Keys and comments stay readable; each value becomes one token.  A sealed
+    file with plaintext values at new paths is refused, naming them (anyone who
+    can write to the repository could have put them there); --adopt seals them
+    when you added them yourself.
 
     Examples:
       sealedcfg encrypt config/prod.yaml --plain '(^|\\.)(host|port)$'
       SEALEDCFG_KEY_FILE=prod.key sealedcfg encrypt config/*.yaml
+      sealedcfg encrypt --adopt config/prod.yaml   # after adding values in a text editor
     """
     from sealedcfg import api
 
     keys = key_source(key_file, passphrase_file)
     params = Argon2Params.parse(argon2) if argon2 else None
-    results = [api.encrypt_file(f, keys, plain=plain, kdf=params) for f in each(files, "sealing")]
+    results = [
+        api.encrypt_file(f, keys, plain=plain, kdf=params, adopt=adopt)
+        for f in each(files, "sealing")
+    ]
     if as_json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
         for r in results:
             what = f"sealed {r.sealed} value(s)" if r.written else "nothing new to seal"
+            if r.adopted:
+                what += f" (adopted: {', '.join(r.adopted)})"
             print(f"{r.path}: {what}", file=sys.stderr)
     return 0
 

@@ -144,6 +144,8 @@ def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
             if path is None:
                 continue
             line = ev.start_mark.line + 1
+            if cls is ScalarEvent:
+                _no_surrogates(ev, name, line)
             key_start = stack[-1].key_start if stack and stack[-1].is_map else -1
             eseg = (stack[-1].eseg if stack else b"") + segment(path[-1])
             if cls is AliasEvent:
@@ -257,6 +259,11 @@ def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | Non
         if type(ev) is not ScalarEvent:
             what = "an alias" if type(ev) is AliasEvent else "a mapping or list"
             raise InputError(f"{name}: a mapping key that is {what} is not supported (line {line})")
+        if ev.anchor is not None:
+            # An alias to a key's anchor means the key's text to ruamel and is
+            # refused by PyYAML: no single meaning to seal.
+            raise InputError(f"{name}: an anchor on a mapping key is not supported (line {line})")
+        _no_surrogates(ev, name, line)
         if ev.value in top.keys:
             raise InputError(f"{name}: duplicate key {ev.value!r} at line {line}")
         if len(stack) == 1 and ev.value == HEADER_KEY:
@@ -270,6 +277,18 @@ def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | Non
         return None
     key, top.key = top.key, None
     return (*top.path, key)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(ev: Any, name: str, line: int) -> None:
+    """A `\\ud800` escape in double quotes yields half a character: no UTF-8 for it."""
+    if ev.style == '"' and _SURROGATE.search(ev.value):
+        raise InputError(
+            f"{name}: line {line}: a \\u escape of a lone surrogate is not a character",
+            hints=("write the character itself, or \\U followed by 8 hex digits",),
+        )
 
 
 def _set_key(node: Node, stack: list[_Frame]) -> None:

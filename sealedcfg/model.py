@@ -91,11 +91,20 @@ def value_type(node: Node) -> str:
 
 
 def _int(value: str, version: tuple[int, int]) -> int:
+    number = _int_of(value, version)
+    if number.bit_length() > _MAX_BITS:  # could not be printed back (export, JSON)
+        raise OverflowError
+    return number
+
+
+def _int_of(value: str, version: tuple[int, int]) -> int:
     text = value.replace("_", "")
     sign = -1 if text[:1] == "-" else 1
     text = text.lstrip("+-")
     if text in ("", "0"):
         return 0
+    if len(text) > _MAX_DIGITS:  # int() would refuse a decimal one; keep the work linear
+        raise OverflowError
     if text.startswith("0b"):
         return sign * int(text[2:], 2)
     if text.startswith("0x"):
@@ -107,6 +116,12 @@ def _int(value: str, version: tuple[int, int]) -> int:
     if version == (1, 1) and text[0] == "0":
         return sign * int(text, 8)
     return sign * int(text)
+
+
+# Python's own bound on decimal integer text (sys.get_int_max_str_digits), so a
+# value that loads can also be printed, and construction stays linear.
+_MAX_DIGITS = 4300
+_MAX_BITS = 14_000  # about 4,200 decimal digits
 
 
 def _sexagesimal(text: str, kind: Callable[[str], Any]) -> Any:
@@ -125,6 +140,8 @@ def _float(value: str, version: tuple[int, int]) -> float:
     if text == ".nan":
         return math.nan
     if version == (1, 1) and ":" in text:
+        if len(text) > _MAX_DIGITS:
+            raise OverflowError
         return sign * float(_sexagesimal(text, float))
     return sign * float(text)
 
@@ -210,7 +227,9 @@ def scalar(value: str, plain: bool, tag: str | None, version: tuple[int, int], w
         return value  # an application tag (`!Ref`, `!vault`): its text, as written
     try:
         return construct(value, version)
-    except (ValueError, OverflowError):
+    except OverflowError:
+        raise InputError(f"{where}: the number is too large (over 4,000 digits)") from None
+    except ValueError:
         kind = resolved[len(CORE) :]
         raise InputError(f"{where}: the value is not a valid {kind}") from None
 

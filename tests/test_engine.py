@@ -63,7 +63,12 @@ def test_encrypt_seals_only_new_values_and_keeps_tokens(work: Path, keys: KeySou
     body = [ln for ln in before if ln.startswith(("a:", "b:"))]
     text = target.read_text().replace("b: ", "c:\n  d: new-value\nb: ", 1)
     target.write_text(text)
-    result = api.encrypt_file(target, keys)
+    planted = target.read_bytes()
+    with pytest.raises(InputError, match=r"not sealed by a key holder: c\.d"):
+        api.encrypt_file(target, keys)  # who wrote c.d? only --adopt vouches for it
+    assert target.read_bytes() == planted
+    result = api.encrypt_file(target, keys, adopt=True)
+    assert result.adopted == ["c.d"]
     assert result.sealed == 1
     after = target.read_text()
     for line in body:
@@ -79,7 +84,7 @@ def test_encrypt_refuses_new_values_when_other_things_changed(work: Path, keys: 
     target.write_text(text.replace("a: ", "n: new\na: ", 1))
     before = target.read_bytes()
     with pytest.raises(OpenError):
-        api.encrypt_file(target, keys)
+        api.encrypt_file(target, keys, adopt=True)
     assert target.read_bytes() == before
 
 

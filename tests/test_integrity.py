@@ -436,3 +436,45 @@ def test_the_empty_key_is_addressable(work: Path, keys: KeySource) -> None:
     values.set_value(target, 'a.""', "changed", keys)
     assert api.load(target, keys=keys) == {"": "top", "a": {"": "changed", "1:x": "c"}}
     assert [e.path for e in api.ls(target)] == ['""', "a", 'a.""', "a.1:x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("a: &x secret\n&x b: 1\nc: *x\n", "anchor on a mapping key"),
+        ('a: "\\ud800"\n', "lone surrogate"),
+        ('"\\udfff": x\n', "lone surrogate"),
+        ("a: 0x" + "f" * 4000 + "\n", "too large"),
+        ("%YAML 1.1\n---\na: 1" + ":59" * 3000 + "\n", "too large"),
+    ],
+    ids=["key anchor", "surrogate value", "surrogate key", "huge hex", "huge sexagesimal"],
+)
+def test_what_readers_disagree_on_or_cannot_print_is_refused(
+    work: Path, keys: KeySource, text: str, why: str
+) -> None:
+    target = write(work / "p.yaml", text)
+    with pytest.raises(InputError, match=why):
+        api.encrypt_file(target, keys)
+    assert target.read_text() == text
+
+
+def test_encrypt_does_not_adopt_values_it_did_not_seal(
+    work: Path, keys: KeySource, key: str
+) -> None:
+    target = seal(work, keys, "admins: [alice, bob]\n", plain=r"^admins")
+    planted = target.read_text().replace("[alice, bob]", "[alice, bob, eve]")
+    target.write_text(planted)
+    proc = cli(["encrypt", str(target)], env={"SEALEDCFG_KEY": key})
+    assert proc.returncode == 0  # plain by rule: nothing to seal, and decrypt refuses it
+    with pytest.raises(OpenError):
+        api.load(target, keys=keys)
+    target = seal(work, keys, "admins:\n  alice: a\n", name="q.yaml")
+    target.write_text(target.read_text().replace("admins:\n", "admins:\n  eve: e\n"))
+    proc = cli(["encrypt", str(target)], env={"SEALEDCFG_KEY": key})
+    assert proc.returncode == 3
+    assert "admins.eve" in proc.stderr
+    assert "--adopt" in proc.stderr
+    proc = cli(["encrypt", "--adopt", str(target)], env={"SEALEDCFG_KEY": key})
+    assert proc.returncode == 0, proc.stderr
+    assert "adopted: admins.eve" in proc.stderr
+    assert api.load(target, keys=keys) == {"admins": {"eve": "e", "alice": "a"}}
