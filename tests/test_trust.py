@@ -183,7 +183,7 @@ def test_key_or_passphrase_file_inside_a_repo_is_refused(
         assert f"is inside the git working tree {str(repo)!r}" in proc.stderr
         assert secret not in proc.stderr
         assert "value-one" not in proc.stdout
-        assert sc(repo, home, "set", "p.yaml", "a", "x", *args, env=env).returncode == 3
+    assert sc(repo, home, "set", "p.yaml", "a", "x", option, "sub/k.txt").returncode == 3
     assert prof.read_bytes() == before
     # a symlink in the repository is as replaceable as a file there, wherever it points
     (repo / "link.txt").symlink_to(outside)
