@@ -149,6 +149,7 @@ def dir_keys(wanted: set[bytes], key_id: Callable[[Secret], bytes]) -> list[Secr
     for kid in sorted(wanted):
         named = directory / f"{b64e(kid)}.key"
         if named.is_file():
+            refuse_in_worktree(named, "key file")  # a symlink into a repository
             key = parse_key(_read_text(named, "key file"), f"key file {str(named)!r}")
             if key_id(key) != kid:
                 raise InputError(f"key file {str(named)!r} does not hold the key it is named after")
@@ -156,6 +157,8 @@ def dir_keys(wanted: set[bytes], key_id: Callable[[Secret], bytes]) -> list[Secr
     if len(found) < len(wanted):
         others = sorted(p for p in directory.glob("*.key") if p.is_file())
         for file in others[:_MAX_DIR_SCAN]:
+            if worktree_of(file) is not None:
+                continue
             try:
                 key = parse_key(_read_text(file, "key file"), "key file")
             except InputError:

@@ -265,6 +265,17 @@ def test_keys_found_by_id_in_the_key_directory(tmp_path: Path) -> None:
     proc = sc(work, home, "decrypt", "q.yaml")
     assert proc.returncode == ExitCode.INPUT
     assert "does not hold the key it is named after" in proc.stderr
+    # a key-directory entry that is a symlink into a repository is refused like the file
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    write(repo / "k.key", other + "\n")
+    (directory / f"{kid(other)}.key").unlink()
+    (directory / f"{kid(other)}.key").symlink_to(repo / "k.key")
+    (directory / "prod.key").unlink()
+    proc = sc(work, home, "decrypt", "q.yaml")
+    assert proc.returncode == ExitCode.INPUT
+    assert "inside the git working tree" in proc.stderr
 
 
 def test_init_writes_key_ids_and_refuses_a_key_in_the_repo(tmp_path: Path) -> None:
