@@ -150,7 +150,7 @@ def textconv(data: bytes, name: str, keys: KeySource) -> bytes:
         shown = api.decrypt_bytes(data, keys, name)
     except NoKeyError:
         shown = data
-    except OpenError as exc:
+    except (OpenError, InputError) as exc:  # git would abort the whole diff on an error
         print(f"sealedcfg: warning: {exc.message}; showing it sealed", file=sys.stderr)
         shown = data
     newline = profile.newline.encode()

@@ -38,6 +38,7 @@ def test_textconv_shows_header_facts_with_and_without_key(repo: Repo) -> None:
             "# version: 1",
             f"# recipient: key {kid(repo.key)}",
             "# plain: none",
+            '# bind: "config/prod.yaml"',
             f"# file id: {_file_id(repo)}",
         ]
 
@@ -76,9 +77,7 @@ def test_textconv_header_strings_cannot_forge_lines(repo: Repo) -> None:
     keys = KeySource(key=repo.key, passphrase="a team passphrase", env={})
     api.encrypt_file(prof, keys, kdf=FAST)
     rule = "x\n# recipient: key AAAAAAAAAAA\u202e"
-    forged = prof.read_text().replace(
-        "  plain: null", f"  plain: {json.dumps(rule, ensure_ascii=False)}"
-    )
+    forged = prof.read_text().replace("  plain: null", f"  plain: {json.dumps(rule)}")
     prof.write_text(forged)
     out = repo.sc("git", "textconv", "config/odd.yaml").stdout
     trailer = out[out.index("# sealedcfg header") :].splitlines()
@@ -86,10 +85,10 @@ def test_textconv_header_strings_cannot_forge_lines(repo: Repo) -> None:
     assert '# plain: "x\\n# recipient: key AAAAAAAAAAA\\u202e"' in trailer
     assert "# recipient: passphrase (argon2id m=19456 t=2 p=1)" in trailer
     assert trailer.count(f"# recipient: key {kid(repo.key)}") == 1
-    # with the key it does not open (the MAC covers the rule): shown sealed, facts still there
+    # with the key it is refused (the MAC covers the rule): shown sealed, facts still there
     shown = repo.sc("git", "textconv", "config/odd.yaml", env=repo.with_key())
     assert shown.returncode == 0
-    assert "warning: cannot open" in shown.stderr
+    assert "sealedcfg: warning: " in shown.stderr
     assert '# plain: "x\\n# recipient: key AAAAAAAAAAA\\u202e"' in shown.stdout
 
 
