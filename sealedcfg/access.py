@@ -1,25 +1,29 @@
 """From key sources to a file's data key, and recipients for new files.
 
+Keys come only from the user's own sources (keys.py): what was given, then
+the user's key directory, looked up by the recipient ids in the file's header.
+
 Creation rules (`.sealedcfg.yaml`) say which recipients and plaintext rule a
 new file gets, as sops' creation_rules do: a matching rule's recipients are
-used (the keys it names must be available), and an explicit `--plain` wins
-over the rule's.  Without a matching rule, the keys given are the recipients.
+used (the keys it names *by id* must be available from those same sources), and
+an explicit `--plain` wins over the rule's.  Without a matching rule, the keys
+given are the recipients.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sealedcfg import crypto, document, envelope, sealing
-from sealedcfg.encoding import b64e
+from sealedcfg.encoding import b64d, b64e
 from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import locked
 from sealedcfg.kdf import Argon2Params
-from sealedcfg.keys import NO_KEY_HINTS, KeySource, Secret, parse_key
+from sealedcfg.keys import NO_KEY_HINTS, KeySource, Secret, dir_keys, key_dir
 from sealedcfg.place import place_of
 
 if TYPE_CHECKING:  # creation rules are read only when a file needs them
@@ -29,27 +33,30 @@ if TYPE_CHECKING:  # creation rules are read only when a file needs them
 def open_data_key(header: Header, keys: KeySource, name: str) -> bytes:
     """Unwrap the data key with whatever the user provided; check the commitment.
 
-    Raw keys are tried first (no KDF); the passphrase only when no key opens
-    the file.  Every failure is the one OpenError.
+    Raw keys are tried first (no KDF): those given, then those in the user's
+    key directory found by the recipients' ids.  The passphrase only when no
+    key opens the file.  Every failure to authenticate is the one OpenError.
     """
     try:
-        raw_keys = keys.raw_keys() or keyring_keys(header, name)
-        data_key = None
-        for raw in raw_keys:
-            data_key = envelope.unwrap_with_key(raw, header)
-            if data_key is not None:
-                break
+        given = keys.raw_keys()
+        data_key = _unwrap_any(given, header)
+        if data_key is None:
+            data_key = _unwrap_any(keyring_keys(header, name, skip=given), header)
         if data_key is None:
             has_pass = any(r.kind == "passphrase" for r in header.recipients)
             if has_pass and (keys.has_passphrase() or keys.can_prompt()):
                 data_key = envelope.unwrap_with_passphrase(keys.get_passphrase(), header)
-            elif raw_keys:
-                raise crypto.AuthError  # a key was given, and it is not one of ours
+            elif given:  # a key was given, and it is not one of this file's recipients
+                error = OpenError(name)
+                error.hints = (
+                    f"it opens with: {accepted(header)}",
+                    f"the keys given have the ids: {', '.join(_ids(given))}",
+                )
+                raise error
             else:
-                kinds = sorted({r.kind for r in header.recipients})
                 raise NoKeyError(
-                    f"no key to open {name} (it opens with: {', '.join(kinds)})",
-                    hints=NO_KEY_HINTS,
+                    f"no key to open {name} (it opens with: {accepted(header)})",
+                    hints=_find_hints(header),
                 )
         envelope.check_commitment(data_key, header)
         return data_key
@@ -57,29 +64,40 @@ def open_data_key(header: Header, keys: KeySource, name: str) -> bytes:
         raise OpenError(name) from None
 
 
-def keyring_keys(header: Header, name: str) -> list[Secret]:
-    """Keys found without being given: `<key id>.key` in the user's key directory
-    (where `sealedcfg init` puts them) and the key files named by creation rules."""
-    from sealedcfg import rules
-    from sealedcfg.initrepo import default_key_dir
+def accepted(header: Header) -> str:
+    """The recipients a file accepts, for messages: key ids and KDF parameters, no secret."""
+    return ", ".join(r.describe() for r in header.recipients)
 
-    wanted = {b64e(r.key_id) for r in header.recipients if r.kind == "key"}
-    candidates = [default_key_dir() / f"{kid}.key" for kid in sorted(wanted)]
-    ruleset = rules.load(rules.find_rules_file(os.path.dirname(os.path.abspath(name))))
-    if ruleset is not None:
-        for rule in ruleset.rules:
-            for recipient in rule.recipients:
-                if recipient.key_id in wanted or recipient.key_id is None:
-                    file = ruleset.key_file_path(recipient)
-                    if file is not None:
-                        candidates.append(file)
-    found = []
-    for file in candidates:
-        if file.is_file():
-            key = parse_key(file.read_text(encoding="utf-8"), f"key file {str(file)!r}")
-            if b64e(envelope.key_id(key)) in wanted:
-                found.append(key)
-    return found
+
+def _ids(raw: list[Secret]) -> list[str]:
+    return [b64e(envelope.key_id(k)) for k in raw]
+
+
+def _find_hints(header: Header) -> tuple[str, ...]:
+    kids = [b64e(r.key_id) for r in header.recipients if r.kind == "key"]
+    where = (f"or put key {kids[0]} in {key_dir()}/ (found there by its id)",) if kids else ()
+    return (*NO_KEY_HINTS, *where)
+
+
+def _unwrap_any(raw_keys: list[Secret], header: Header) -> bytes | None:
+    for raw in raw_keys:
+        data_key = envelope.unwrap_with_key(raw, header)
+        if data_key is not None:
+            return data_key
+    return None
+
+
+def keyring_keys(header: Header, name: str, skip: Sequence[Secret] = ()) -> list[Secret]:
+    """Keys found without being given: those in the user's key directory whose id is a
+    recipient of the file (and not among SKIP, already tried).
+
+    Nothing the repository names is read: not the rules file's paths, not a key
+    file beside the profile.  NAME is the file being opened, for messages.
+    """
+    del name
+    wanted = {r.key_id for r in header.recipients if r.kind == "key"}
+    wanted -= {envelope.key_id(k) for k in skip}
+    return dir_keys(wanted, envelope.key_id)
 
 
 @contextlib.contextmanager
@@ -123,30 +141,23 @@ def authenticate(profile: sealing.Profile, keys: KeySource) -> bytes:
     return data_key
 
 
-def _rule_keys(rule: rules.CreationRule, ruleset: rules.Rules, keys: KeySource) -> list[Secret]:
-    given = keys.raw_keys()
-    found = []
-    for recipient in rule.recipients:
-        if recipient.key_id is None and recipient.key_file is None:
-            continue
-        match = next(
-            (k for k in given if b64e(envelope.key_id(k)) == recipient.key_id),
-            None,
-        )
-        file = ruleset.key_file_path(recipient)
-        if match is None and file is not None and file.is_file():
-            match = parse_key(file.read_text(encoding="utf-8"), f"key file {str(file)!r}")
-            if recipient.key_id and b64e(envelope.key_id(match)) != recipient.key_id:
-                raise InputError(f"key file {str(file)!r} does not hold key {recipient.key_id}")
-        if match is None:
-            where = f" or in {file}" if file is not None else ""
+def _rule_keys(rule: rules.CreationRule, keys: KeySource) -> list[Secret]:
+    """The raw keys a creation rule names by id: given ones, else from the key directory."""
+    given = {envelope.key_id(k): k for k in keys.raw_keys()}
+    wanted = [b64d(r.key_id) for r in rule.recipients if r.key_id is not None]
+    missing = {kid for kid in wanted if kid not in given}
+    found = {envelope.key_id(k): k for k in dir_keys(missing, envelope.key_id)}
+    out = []
+    for kid in wanted:
+        key = given.get(kid) or found.get(kid)
+        if key is None:
             raise NoKeyError(
-                f"the creation rule for {rule.source!r} needs key "
-                f"{recipient.key_id or recipient.key_file}, which is not available{where}",
-                hints=NO_KEY_HINTS,
+                f"the creation rule for {rule.source!r} needs key {b64e(kid)}, "
+                "which is not available",
+                hints=(f"put it in {key_dir()}/ (found there by its id)", *NO_KEY_HINTS),
             )
-        found.append(match)
-    return found
+        out.append(key)
+    return out
 
 
 def new_recipients(
@@ -158,7 +169,7 @@ def new_recipients(
 ) -> tuple[Recipient, ...]:
     """Recipients of a new file: from its creation rule, else from what was given."""
     if rule is not None and rule[0].recipients:
-        raw = _rule_keys(rule[0], rule[1], keys)
+        raw = _rule_keys(rule[0], keys)
         want_pass = any(r.passphrase for r in rule[0].recipients)
     else:
         raw = keys.raw_keys()

@@ -289,16 +289,29 @@ def _no_prompt(_: str) -> str:
 # ---------------------------------------------------------------- small writers
 
 
-def write_key_file(path: str | os.PathLike[str], key: str) -> None:
-    """Create a 0600 key file; never overwrite an existing one."""
+def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
+    """Create a 0600 key file (`<key id>.key` when PATH is a directory); never overwrite
+    one, never write inside a git working tree.  Returns the file written."""
+    from sealedcfg import envelope
+    from sealedcfg.encoding import b64e
+    from sealedcfg.keys import key_dir, parse_key, refuse_in_worktree
+
+    kid = b64e(envelope.key_id(parse_key(key, "the new key")))
+    given = Path(path)
+    is_key_dir = given.resolve() == key_dir().resolve()  # created on first use
+    target = given / f"{kid}.key" if is_key_dir or given.is_dir() else given
+    refuse_in_worktree(target, "key file")
+    if is_key_dir:
+        given.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        raise InputError(f"{path}: already exists; refusing to overwrite a key") from None
+        raise InputError(f"{target}: already exists; refusing to overwrite a key") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot create ({exc.strerror})") from None
+        raise InputError(f"{target}: cannot create ({exc.strerror})") from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write("# sealedcfg key: keep it out of version control\n" + key + "\n")
+        fh.write(f"# sealedcfg key {kid}: keep it out of version control\n" + key + "\n")
+    return target
 
 
 def write_plain(path: str | os.PathLike[str], data: bytes) -> None:

@@ -55,13 +55,21 @@ def _main(
 @handle_errors
 def keygen(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the key to this file (0600).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the key to this file (0600); to DIR/<key id>.key if a directory.",
+        ),
     ] = None,
 ) -> int:
     """Print a new random 256-bit key (base64), or write it to a 0600 file.
 
+    A key written into your key directory (~/.config/sealedcfg/keys) is found
+    there by its id; a key file inside a git working tree is refused.
+
     Examples:
-      sealedcfg keygen -o ~/.config/sealedcfg/prod.key
+      sealedcfg keygen -o ~/.config/sealedcfg/keys/
       export SEALEDCFG_KEY="$(sealedcfg keygen)"
     """
     from sealedcfg import api
@@ -70,8 +78,8 @@ def keygen(
     if output is None:
         print(key)
         return 0
-    api.write_key_file(output, key)
-    print(f"wrote a new key to {output}", file=sys.stderr)
+    written = api.write_key_file(output, key)
+    print(f"wrote a new key to {written}", file=sys.stderr)
     return 0
 
 

@@ -22,7 +22,7 @@ from sealedcfg.cliutil import (
 )
 from sealedcfg.errors import InputError
 from sealedcfg.kdf import Argon2Params
-from sealedcfg.keys import Secret, check_passphrase
+from sealedcfg.keys import Secret, check_passphrase, read_user_file
 from sealedcfg.scalars import VALUE_TYPES
 
 File = Annotated[Path, typer.Argument(help="A sealed profile.", show_default=False)]
@@ -46,8 +46,8 @@ def _params(text: str | None) -> Argon2Params | None:
 
 
 def _new_passphrase(path: Path | None, what: str) -> Secret:
-    if path is not None:
-        text = path.read_text(encoding="utf-8").splitlines()
+    if path is not None:  # the user's own file: refused inside a repository, like a key file
+        text = read_user_file(path, "passphrase file").splitlines()
         return check_passphrase(text[0] if text else "", str(path))
     if not sys.stdin.isatty():
         raise InputError(f"{what}: give --new-passphrase-file, or run on a terminal")

@@ -73,8 +73,11 @@ def textconv(
 ) -> int:
     """Print FILE decrypted for `git diff`; as it is when no key is available.
 
-    Git runs this (diff.sealedcfg.textconv); it never prompts and never fails
-    for lack of a key.  Plaintext goes to stdout only.
+    Then the header's facts as `# ` comment lines (format version, each
+    recipient, the plaintext rule, the file id), so a diff shows recipients
+    added or removed and rule changes, with or without a key.  Git runs this
+    (diff.sealedcfg.textconv); it never prompts and never fails for lack of a
+    key.  Plaintext goes to stdout only.
 
     Examples:
       git config diff.sealedcfg.textconv 'sealedcfg git textconv'
@@ -166,7 +169,10 @@ def log(
 ) -> int:
     """Per-key history from git: for each commit, keys added (+), changed (~), removed (-).
 
-    Needs no key: versions are compared by their tokens.
+    Header changes come first as `!` events: recipient added or removed, plain
+    rule or format version changed, header removed; a data-key rotation is one
+    event, not every value changed.  Needs no key: versions are compared by
+    their tokens.
 
     Examples:
       sealedcfg log config/prod.yaml

@@ -131,11 +131,15 @@ def diff_bytes(
 
 
 def textconv(data: bytes, name: str, keys: KeySource) -> bytes:
-    """What `git diff` shows for a sealed file: plaintext if a key opens it, else the file.
+    """What `git diff` shows for a sealed file: plaintext if a key opens it, else the file;
+    then the header's facts as comment lines (headerview), so recipient, rule and
+    version changes read as plain lines in a diff, with or without a key.
 
     Never fails for lack of a key (git would abort the whole diff); a file that
     does not open with the key given is shown as it is, with a warning.
     """
+    from sealedcfg import headerview
+
     try:
         profile = sealing.read_profile(data, name)
     except InputError:
@@ -143,9 +147,13 @@ def textconv(data: bytes, name: str, keys: KeySource) -> bytes:
     if profile.header is None:
         return data
     try:
-        return api.decrypt_bytes(data, keys, name)
+        shown = api.decrypt_bytes(data, keys, name)
     except NoKeyError:
-        return data
-    except OpenError as exc:
+        shown = data
+    except (OpenError, InputError) as exc:  # git would abort the whole diff on an error
         print(f"sealedcfg: warning: {exc.message}; showing it sealed", file=sys.stderr)
-        return data
+        shown = data
+    newline = profile.newline.encode()
+    if shown and not shown.endswith(b"\n"):
+        shown += newline
+    return shown + headerview.trailer(profile.header, profile.newline).encode()

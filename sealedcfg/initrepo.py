@@ -1,4 +1,8 @@
-"""`sealedcfg init`: creation rules, a key outside the repository, ignore lines."""
+"""`sealedcfg init`: creation rules, a key outside the repository, ignore lines.
+
+The rules file names the key by id only: keys are found in the user's key
+directory (or given by the environment), never at a path the repository names.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sealedcfg import crypto, envelope
 from sealedcfg.encoding import b64e
 from sealedcfg.errors import InputError
 from sealedcfg.fileio import write_atomic
-from sealedcfg.keys import Secret, format_key, parse_key
+from sealedcfg.keys import Secret, format_key, key_dir, key_from_file, refuse_in_worktree
 from sealedcfg.rules import RULES_NAME
 
 IGNORE_BLOCK = (
@@ -46,8 +50,7 @@ def repo_root(start: Path) -> Path:
 
 
 def default_key_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "sealedcfg" / "keys"
+    return key_dir()
 
 
 def _yaml_str(value: str) -> str:
@@ -84,14 +87,10 @@ def init(
         lines.append("      - passphrase: true")
     else:
         key_path, kid, created = _key(key_file)
-        shown = _home_relative(key_path)
-        lines += [f"      - key_id: {kid}", f"        key_file: {_yaml_str(shown)}"]
+        lines.append(f"      - key_id: {_yaml_str(kid)}   # found by id in your key directory")
     write_atomic(rules_file, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o644)
     ignore = root / ".gitignore"
-    extra = list(IGNORE_BLOCK)
-    if key_path is not None and root in key_path.resolve().parents:
-        extra.append("/" + key_path.resolve().relative_to(root).as_posix())
-    _append_missing(ignore, extra)
+    _append_missing(ignore, list(IGNORE_BLOCK))
     steps = [
         f"seal a profile:  sealedcfg encrypt {pattern.replace('*', 'prod')}",
         "or create one:   sealedcfg set config/prod.yaml database.password",
@@ -101,34 +100,37 @@ def init(
     if key_path is not None:
         steps.insert(
             0,
-            f"share the key with your team out of band; in CI set SEALEDCFG_KEY "
-            f"to the contents of {key_path}",
+            f"share the key with your team out of band (each puts it in {key_dir()}/); "
+            f"in CI set SEALEDCFG_KEY to the contents of {key_path}",
         )
+        if key_path.parent.resolve() != key_dir().resolve():
+            steps.insert(
+                1,
+                f"sealedcfg finds keys by id in {key_dir()}/ only: copy {key_path} there "
+                f"as {kid}.key, or set SEALEDCFG_KEY_FILE={key_path}",
+            )
     return InitResult(rules_file, key_path, kid, created, ignore, steps)
 
 
 def _key(key_file: str | os.PathLike[str] | None) -> tuple[Path, str, bool]:
+    """An existing key file (outside any repository), or a new key written 0600."""
     if key_file is not None and Path(key_file).exists():
         path = Path(key_file)
-        key = parse_key(path.read_text(encoding="utf-8"), f"key file {str(path)!r}")
+        key = key_from_file(path)
         return path, b64e(envelope.key_id(key)), False
     key = Secret(crypto.random_bytes(crypto.KEY_SIZE))
     kid = b64e(envelope.key_id(key))
-    path = Path(key_file) if key_file is not None else default_key_dir() / f"{kid}.key"
+    path = Path(key_file) if key_file is not None else key_dir() / f"{kid}.key"
+    if key_file is not None:
+        refuse_in_worktree(path, "key file")
+    else:
+        refuse_in_worktree(key_dir(), "the key directory")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(f"# sealedcfg key {kid}: keep it out of version control\n")
         fh.write(format_key(key.reveal()) + "\n")
     return path, kid, True
-
-
-def _home_relative(path: Path) -> str:
-    home = Path(os.path.expanduser("~")).resolve()
-    resolved = path.resolve()
-    if home in resolved.parents:
-        return "~/" + resolved.relative_to(home).as_posix()
-    return str(resolved)
 
 
 def _append_missing(file: Path, lines: list[str]) -> None:

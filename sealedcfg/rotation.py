@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from sealedcfg import crypto, envelope, sealing
 from sealedcfg.access import opened, with_header
@@ -19,7 +18,7 @@ from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.fileio import read_bytes, write_atomic
 from sealedcfg.kdf import Argon2Params
-from sealedcfg.keys import KeySource, Secret
+from sealedcfg.keys import KeySource, Secret, dir_keys
 from sealedcfg.place import place_of
 
 
@@ -55,6 +54,8 @@ def _rewrap(
 ) -> tuple[Recipient, ...]:
     """Wrap `data_key` again for every recipient of `header` (fresh salts, nonces)."""
     raw = {envelope.key_id(k): k for k in keys.raw_keys()}
+    missing = {r.key_id for r in header.recipients if r.kind == "key"} - set(raw)
+    raw.update((envelope.key_id(k), k) for k in dir_keys(missing, envelope.key_id))
     out = []
     for stanza in header.recipients:
         if stanza.kind == "key":
@@ -227,10 +228,7 @@ def remove_recipient(
 
 
 def key_from_file(path: str | os.PathLike[str]) -> Secret:
-    from sealedcfg.keys import parse_key
+    """A key the user names (never one inside a repository: keys.read_user_file)."""
+    from sealedcfg import keys
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
-        raise InputError(f"cannot read key file {str(path)!r}") from None
-    return parse_key(text, f"key file {str(path)!r}")
+    return keys.key_from_file(path)

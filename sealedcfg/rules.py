@@ -4,12 +4,16 @@
       - path: config/*.yaml            # glob from the rules file's directory (** allowed)
         plain: '(^|\\.)(host|port)$'   # dotted paths that stay plaintext
         recipients:
-          - key_id: 3q2-7wAbCdE        # a raw key, found by id among the given keys
-            key_file: ~/.config/sealedcfg/keys/3q2-7wAbCdE.key
+          - key_id: 3q2-7wAbCdE        # a raw key, found by id among the user's keys
           - passphrase: true
 
 The first rule whose pattern matches a file applies.  The file is found by
 walking up from the working directory to the repository root.
+
+The rules file lives in the repository, so anyone with write access controls
+it: it may name key *ids*, never a path to read a key from (a `key_file`
+field is refused), and the keys it names must come from the user's own
+sources (keys.py).
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ from sealedcfg.errors import InputError
 
 RULES_NAME = ".sealedcfg.yaml"
 _RULE_FIELDS = {"path", "path_regex", "plain", "recipients"}
-_RECIPIENT_FIELDS = {"key_id", "key_file", "passphrase"}
+_RECIPIENT_FIELDS = {"key_id", "passphrase"}
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]")  # canonical base64url of 8 bytes
 
 
 @dataclass(frozen=True)
 class RecipientRule:
     key_id: str | None = None
-    key_file: str | None = None
     passphrase: bool = False
 
 
@@ -54,12 +58,6 @@ class Rules:
             return None
         target = rel.as_posix()
         return next((r for r in self.rules if r.pattern.fullmatch(target)), None)
-
-    def key_file_path(self, recipient: RecipientRule) -> Path | None:
-        if not recipient.key_file:
-            return None
-        path = Path(os.path.expanduser(recipient.key_file))
-        return path if path.is_absolute() else self.root / path
 
 
 def glob_to_regex(glob: str) -> re.Pattern[str]:
@@ -176,16 +174,39 @@ def _rule(node: Any, name: str) -> CreationRule:
             re.compile(plain)
     except re.error as exc:
         raise InputError(f"{name}: invalid regular expression{_line(node)}: {exc.msg}") from None
-    recipients = []
-    for item in node.get("recipients") or []:
-        if not isinstance(item, dict):
-            raise InputError(f"{name}: each recipient must be a mapping{_line(node)}")
-        _no_unknown(item, _RECIPIENT_FIELDS, name)
-        recipients.append(
-            RecipientRule(
-                key_id=str(item["key_id"]) if item.get("key_id") else None,
-                key_file=str(item["key_file"]) if item.get("key_file") else None,
-                passphrase=bool(item.get("passphrase", False)),
-            )
+    raw = node.get("recipients") or []
+    if not isinstance(raw, list):
+        raise InputError(f"{name}: 'recipients' must be a list{_line(node)}")
+    return CreationRule(pattern, source, plain, tuple(_recipient(r, node, name) for r in raw))
+
+
+def _recipient(item: Any, rule: Any, name: str) -> RecipientRule:
+    if not isinstance(item, dict):
+        raise InputError(f"{name}: each recipient must be a mapping{_line(rule)}")
+    if "key_file" in item:
+        from sealedcfg.keys import key_dir
+
+        raise InputError(
+            f"{name}: 'key_file' is not allowed{_line(item)}: "
+            "a key is never read from a path the repository names",
+            hints=(
+                f"move the key to {key_dir()}/ and keep only its key_id here "
+                "(sealedcfg finds it by id)",
+                "or give it with SEALEDCFG_KEY_FILE / --key-file",
+            ),
         )
-    return CreationRule(pattern, source, plain, tuple(recipients))
+    _no_unknown(item, _RECIPIENT_FIELDS, name)
+    key_id, passphrase = item.get("key_id"), item.get("passphrase", False)
+    if key_id is not None and not (isinstance(key_id, str) and _KEY_ID.fullmatch(key_id)):
+        raise InputError(
+            f"{name}: 'key_id' must be a key id (11 characters of base64url){_line(item)}",
+            hints=("`sealedcfg recipients list FILE` shows the ids of a file's keys",),
+        )
+    if not isinstance(passphrase, bool):
+        raise InputError(f"{name}: 'passphrase' must be true or false{_line(item)}")
+    if (key_id is None) == (not passphrase):
+        raise InputError(
+            f"{name}: each recipient needs exactly one of 'key_id' or 'passphrase: true'"
+            f"{_line(item)}"
+        )
+    return RecipientRule(key_id=key_id, passphrase=passphrase)

@@ -14,7 +14,7 @@ import pytest
 from sealedcfg import api, editor, envelope, rotation
 from sealedcfg.encoding import b64e
 from sealedcfg.errors import InputError, OpenError
-from sealedcfg.keys import KeySource, parse_key
+from sealedcfg.keys import KeySource, key_dir, parse_key
 
 from .conftest import FAST, FAST_TEXT, visible, write
 
@@ -274,13 +274,15 @@ def test_sigterm_during_edit_cleans_up(tmp_path: Path, key: str) -> None:
 def test_edit_new_file_from_rule(
     tmp_path: Path, keys: KeySource, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / ".git").mkdir()
-    keyfile = tmp_path / "k.key"
-    api.write_key_file(keyfile, key)
+    # the rule names the key by id; it is found in the user's key directory
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home"))
+    tmp_path = tmp_path / "repo"
+    (tmp_path / ".git").mkdir(parents=True)
+    api.write_key_file(key_dir(), key)
     key_id = b64e(envelope.key_id(parse_key(key, "k")))
     (tmp_path / ".sealedcfg.yaml").write_text(
         "creation_rules:\n  - path: 'config/*.yaml'\n    plain: 'host$'\n"
-        f"    recipients:\n      - key_id: {key_id}\n        key_file: k.key\n"
+        f"    recipients:\n      - key_id: {key_id}\n"
     )
     (tmp_path / "config").mkdir()
     monkeypatch.setenv("EDITOR", fake_editor(tmp_path, 'printf "host: h\\npw: p1\\n" > "$1"'))
@@ -373,29 +375,37 @@ def run(
 
 
 def test_init_then_set_new_file_needs_no_flags(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    tmp_path = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    proc = run(["init", "--plain", r"(^|\.)host$"], tmp_path)
+    proc = run(["init", "--plain", r"(^|\.)host$"], tmp_path, home=home)
     assert proc.returncode == 0, proc.stderr
     assert "next steps" in proc.stdout
     assert "*.key" in (tmp_path / ".gitignore").read_text()
-    keys = list((tmp_path / "home" / ".config" / "sealedcfg" / "keys").glob("*.key"))
+    keys = list((home / ".config" / "sealedcfg" / "keys").glob("*.key"))
     assert len(keys) == 1
     assert oct(keys[0].stat().st_mode & 0o777) == "0o600"
+    rules = (tmp_path / ".sealedcfg.yaml").read_text()
+    assert f'key_id: "{keys[0].stem}"' in rules
+    assert "key_file" not in rules
+    assert str(home) not in rules
     (tmp_path / "config" / "sub").mkdir(parents=True)
-    assert run(["set", "config/prod.yaml", "db.password", SECRET], tmp_path).returncode == 0
+    assert (
+        run(["set", "config/prod.yaml", "db.password", SECRET], tmp_path, home=home).returncode == 0
+    )
     # the rules file is found from a subdirectory too
     sub = run(
         ["set", "../prod.yaml", "db.host", "h1"],
         tmp_path / "config" / "sub",
-        home=tmp_path / "home",
+        home=home,
     )
     assert sub.returncode == 0, sub.stderr
     text = (tmp_path / "config" / "prod.yaml").read_text()
     assert SECRET not in visible(text)
     assert "host: h1" in text
-    got = run(["get", "config/prod.yaml", "db.password"], tmp_path)
+    got = run(["get", "config/prod.yaml", "db.password"], tmp_path, home=home)
     assert got.stdout == SECRET + "\n"
-    assert run(["init"], tmp_path).returncode == 3  # exists: refuses
+    assert run(["init"], tmp_path, home=home).returncode == 3  # exists: refuses
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,361 @@
+"""The trust model for keys: only the user's own sources, never a path the repository names.
+
+The attacker can write every file of the repository (a key file, the rules
+file, a profile sealed with their own key) but holds none of the victim's
+keys.  These tests play that attack in real git repositories, through typer's
+runner and as a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sealedcfg import api, envelope
+from sealedcfg.cli import app
+from sealedcfg.encoding import b64e
+from sealedcfg.errors import ExitCode, NoKeyError
+from sealedcfg.keys import KeySource, parse_key
+
+from .conftest import FAST_TEXT, write
+
+runner = CliRunner()
+EVIL_VALUE = "attacker-chosen-value"
+
+
+def kid(key: str) -> str:
+    return b64e(envelope.key_id(parse_key(key, "k")))
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def sc(
+    cwd: Path, home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SEALEDCFG_", "GIT_"))}
+    base.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), SEALEDCFG_ARGON2=FAST_TEXT)
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "sealedcfg", *args],
+        cwd=cwd,
+        env=base,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def attacked(tmp_path: Path) -> tuple[Path, Path, str]:
+    """(victim's clone, victim's empty home, the attacker's key) after the attack is pushed."""
+    origin = tmp_path / "attacker"
+    (origin / "config").mkdir(parents=True)
+    git(origin, "init", "-q", "-b", "main")
+    evil = api.keygen()
+    (origin / "evil.key").write_text(evil + "\n")
+    prof = write(origin / "config" / "prod.yaml", f"db:\n  password: {EVIL_VALUE}\n")
+    api.encrypt_file(prof, KeySource(key=evil, env={}))
+    (origin / ".sealedcfg.yaml").write_text(
+        "creation_rules:\n  - path: 'config/*.yaml'\n    recipients:\n"
+        f"      - key_id: {kid(evil)}\n        key_file: evil.key\n"
+    )
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "innocent-looking change")
+    victim = tmp_path / "victim"
+    git(tmp_path, "clone", "-q", str(origin), str(victim))
+    home = tmp_path / "victim-home"
+    home.mkdir()
+    return victim, home, evil
+
+
+def test_repository_key_is_never_read_subprocess(attacked: tuple[Path, Path, str]) -> None:
+    victim, home, evil = attacked
+    assert (victim / "evil.key").read_text().strip() == evil  # the key sits right there
+    for command in (["verify", "config/prod.yaml"], ["decrypt", "config/prod.yaml"]):
+        proc = sc(victim, home, *command)
+        assert proc.returncode == ExitCode.NO_KEY, proc.stderr
+        assert EVIL_VALUE not in proc.stdout + proc.stderr
+        assert f"it opens with: key {kid(evil)}" in proc.stderr
+    for command in (["get", "config/prod.yaml", "db.password"], ["export", "config/prod.yaml"]):
+        proc = sc(victim, home, *command)
+        assert proc.returncode == ExitCode.NO_KEY
+        assert EVIL_VALUE not in proc.stdout
+    # the victim's own key does not open it either: one generic error, naming the ids
+    mine = api.keygen()
+    proc = sc(victim, home, "decrypt", "config/prod.yaml", env={"SEALEDCFG_KEY": mine})
+    assert proc.returncode == ExitCode.OPEN
+    assert f"hint: it opens with: key {kid(evil)}" in proc.stderr
+    assert f"the keys given have the ids: {kid(mine)}" in proc.stderr
+    assert mine not in proc.stderr
+    assert evil not in proc.stderr
+
+
+def test_repository_key_is_never_read_runner(
+    attacked: tuple[Path, Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    victim, home, _ = attacked
+    monkeypatch.chdir(victim)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    result = runner.invoke(app, ["verify", "config/prod.yaml"])
+    assert result.exit_code == ExitCode.NO_KEY
+    assert "ok" not in result.stdout
+    result = runner.invoke(app, ["decrypt", "config/prod.yaml"])
+    assert result.exit_code == ExitCode.NO_KEY
+    assert EVIL_VALUE not in result.stdout
+    with pytest.raises(NoKeyError, match="no key to open"):
+        api.load(victim / "config" / "prod.yaml", keys=KeySource(env={}))
+
+
+def test_rules_file_naming_a_key_file_is_refused(attacked: tuple[Path, Path, str]) -> None:
+    """A new file from that rule would have been sealed to the attacker's key."""
+    victim, home, _ = attacked
+    mine = api.keygen()
+    proc = sc(
+        victim, home, "set", "config/new.yaml", "db.password", "s3cret", env={"SEALEDCFG_KEY": mine}
+    )
+    assert proc.returncode == ExitCode.INPUT
+    assert "'key_file' is not allowed (line 4)" in proc.stderr
+    assert "hint: move the key to" in proc.stderr
+    assert not (victim / "config" / "new.yaml").exists()
+
+
+def test_rule_naming_an_unavailable_key_id_seals_nothing(attacked: tuple[Path, Path, str]) -> None:
+    victim, home, evil = attacked
+    (victim / ".sealedcfg.yaml").write_text(
+        "creation_rules:\n  - path: 'config/*.yaml'\n"
+        f"    recipients:\n      - key_id: {kid(evil)}\n"
+    )
+    mine = api.keygen()
+    proc = sc(victim, home, "set", "config/new.yaml", "a", "s3cret", env={"SEALEDCFG_KEY": mine})
+    assert proc.returncode == ExitCode.NO_KEY
+    assert f"needs key {kid(evil)}, which is not available" in proc.stderr
+    assert not (victim / "config" / "new.yaml").exists()
+    # the same key, in the repository and named by the victim, is refused outright
+    proc = sc(victim, home, "decrypt", "config/prod.yaml", "--key-file", "evil.key")
+    assert proc.returncode == ExitCode.INPUT
+    assert "inside the git working tree" in proc.stderr
+    assert EVIL_VALUE not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "variable"),
+    [
+        ("--key-file", "SEALEDCFG_KEY_FILE"),
+        ("--passphrase-file", "SEALEDCFG_PASSPHRASE_FILE"),
+    ],
+)
+def test_key_or_passphrase_file_inside_a_repo_is_refused(
+    tmp_path: Path, option: str, variable: str
+) -> None:
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    (repo / "sub").mkdir(parents=True)
+    git(repo, "init", "-q")
+    key = api.keygen()
+    secret = key if option == "--key-file" else "a long team passphrase"
+    inside = write(repo / "sub" / "k.txt", secret + "\n")
+    outside = write(tmp_path / "k.txt", secret + "\n")
+    prof = write(repo / "p.yaml", "a: value-one\n")
+    assert sc(repo, home, "encrypt", "p.yaml", option, str(outside)).returncode == 0
+    before = prof.read_bytes()
+    for args, env in (
+        ([option, "sub/k.txt"], {}),
+        ([], {variable: str(inside)}),
+        ([], {variable: "sub/k.txt"}),
+    ):
+        proc = sc(repo, home, "decrypt", "p.yaml", *args, env=env)
+        assert proc.returncode == ExitCode.INPUT, proc.stderr
+        assert proc.stderr.startswith("sealedcfg: error: ")
+        assert f"is inside the git working tree {str(repo)!r}" in proc.stderr
+        assert secret not in proc.stderr
+        assert "value-one" not in proc.stdout
+    assert sc(repo, home, "set", "p.yaml", "a", "x", option, "sub/k.txt").returncode == 3
+    assert prof.read_bytes() == before
+    # a symlink in the repository is as replaceable as a file there, wherever it points
+    (repo / "link.txt").symlink_to(outside)
+    assert sc(repo, home, "decrypt", "p.yaml", option, "link.txt").returncode == 3
+    # and a symlink outside pointing into the repository too
+    (tmp_path / "in.txt").symlink_to(inside)
+    assert sc(repo, home, "decrypt", "p.yaml", option, str(tmp_path / "in.txt")).returncode == 3
+    # from outside the repository, the file outside still works
+    assert sc(tmp_path, home, "decrypt", "repo/p.yaml", option, "k.txt").stdout == "a: value-one\n"
+
+
+def test_linked_worktree_counts_as_a_working_tree(tmp_path: Path) -> None:
+    """A `.git` *file* (linked worktree, submodule) marks a working tree too."""
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write(repo / "a.txt", "a\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"))
+    assert (tmp_path / "wt" / ".git").is_file()
+    key = api.keygen()
+    write(tmp_path / "wt" / "k.key", key)
+    proc = sc(tmp_path, home, "keygen", "-o", str(tmp_path / "wt" / "new.key"))
+    assert proc.returncode == ExitCode.INPUT
+    assert not (tmp_path / "wt" / "new.key").exists()
+    prof = write(tmp_path / "p.yaml", "a: 1\n")
+    proc = sc(tmp_path, home, "encrypt", str(prof), "--key-file", "wt/k.key")
+    assert proc.returncode == ExitCode.INPUT
+    assert "inside the git working tree" in proc.stderr
+    assert prof.read_text() == "a: 1\n"
+
+
+def test_key_directory_inside_a_repo_is_refused(tmp_path: Path) -> None:
+    repo = tmp_path / "dotfiles"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    key = api.keygen()
+    home = repo / "home"  # the whole home directory is a repository (dotfiles)
+    (home / ".config" / "sealedcfg" / "keys").mkdir(parents=True)
+    write(home / ".config" / "sealedcfg" / "keys" / f"{kid(key)}.key", key + "\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    prof = write(work / "p.yaml", "a: value-one\n")
+    api.encrypt_file(prof, KeySource(key=key, env={}))
+    proc = sc(work, home, "decrypt", "p.yaml")
+    assert proc.returncode == ExitCode.INPUT
+    assert "the key directory" in proc.stderr
+    assert "inside the git working tree" in proc.stderr
+    assert "hint: set XDG_CONFIG_HOME" in proc.stderr
+    assert "value-one" not in proc.stdout
+    # given explicitly, the key still works: the key directory is only refused when used
+    assert sc(work, home, "decrypt", "p.yaml", env={"SEALEDCFG_KEY": key}).returncode == 0
+
+
+def test_keys_found_by_id_in_the_key_directory(tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    directory = home / ".config" / "sealedcfg" / "keys"
+    # keygen -o into the key directory names the file by id (creating the directory, 0700)
+    proc = sc(work, home, "keygen", "-o", str(directory))
+    assert proc.returncode == 0, proc.stderr
+    (written,) = directory.glob("*.key")
+    key = parse_key(written.read_text(), "k")
+    assert written.name == f"{b64e(envelope.key_id(key))}.key"
+    assert oct(directory.stat().st_mode & 0o777) == "0o700"
+    assert str(written) in proc.stderr
+    prof = write(work / "p.yaml", "a: value-one\n")
+    api.encrypt_file(prof, KeySource(key=key.reveal(), env={}))
+    assert sc(work, home, "decrypt", "p.yaml").stdout == "a: value-one\n"
+    # under another name it is found too (by the id of what it holds)
+    other = api.keygen()
+    write(directory / "prod.key", other + "\n")
+    prof2 = write(work / "q.yaml", "b: value-two\n")
+    api.encrypt_file(prof2, KeySource(key=other, env={}))
+    assert sc(work, home, "decrypt", "q.yaml").stdout == "b: value-two\n"
+    # a file named after one id that holds another key is an error, not a silent skip
+    write(directory / f"{kid(other)}.key", api.keygen() + "\n")
+    proc = sc(work, home, "decrypt", "q.yaml")
+    assert proc.returncode == ExitCode.INPUT
+    assert "does not hold the key it is named after" in proc.stderr
+    # a key-directory entry that is a symlink into a repository is refused like the file
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    write(repo / "k.key", other + "\n")
+    (directory / f"{kid(other)}.key").unlink()
+    (directory / f"{kid(other)}.key").symlink_to(repo / "k.key")
+    (directory / "prod.key").unlink()
+    proc = sc(work, home, "decrypt", "q.yaml")
+    assert proc.returncode == ExitCode.INPUT
+    assert "inside the git working tree" in proc.stderr
+
+
+def test_init_writes_key_ids_and_refuses_a_key_in_the_repo(tmp_path: Path) -> None:
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    proc = sc(repo, home, "init", "--key-file", "team.key")
+    assert proc.returncode == ExitCode.INPUT
+    assert "inside the git working tree" in proc.stderr
+    assert not (repo / "team.key").exists()
+    assert not (repo / ".sealedcfg.yaml").exists()
+    outside = tmp_path / "team.key"
+    proc = sc(repo, home, "init", "--key-file", str(outside))
+    assert proc.returncode == 0, proc.stderr
+    key = parse_key(outside.read_text(), "k")
+    rules = (repo / ".sealedcfg.yaml").read_text()
+    assert f'key_id: "{b64e(envelope.key_id(key))}"' in rules
+    assert "key_file" not in rules
+    assert str(tmp_path) not in rules
+    assert "SEALEDCFG_KEY_FILE" in proc.stdout  # says how the key will be found
+
+
+def test_add_recipient_key_file_inside_repo_is_refused(tmp_path: Path) -> None:
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    key = api.keygen()
+    prof = write(repo / "p.yaml", "a: 1\n")
+    api.encrypt_file(prof, KeySource(key=key, env={}))
+    write(repo / "new.key", api.keygen())
+    before = prof.read_bytes()
+    proc = sc(
+        repo, home, "recipients", "add", "p.yaml", "--add-key-file", "new.key",
+        env={"SEALEDCFG_KEY": key},
+    )  # fmt: skip
+    assert proc.returncode == ExitCode.INPUT
+    assert "inside the git working tree" in proc.stderr
+    assert prof.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("recipient", "message"),
+    [
+        ("key_file: ~/k.key", "'key_file' is not allowed"),
+        ("key_id: not-an-id", "'key_id' must be a key id"),
+        ("key_id: 12345", "'key_id' must be a key id"),
+        ("passphrase: 'yes'", "'passphrase' must be true or false"),
+        ("passphrase: false", "exactly one of 'key_id' or 'passphrase: true'"),
+    ],
+)
+def test_bad_rule_recipients(tmp_path: Path, recipient: str, message: str) -> None:
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / ".sealedcfg.yaml").write_text(
+        f"creation_rules:\n  - path: '*.yaml'\n    recipients:\n      - {recipient}\n"
+    )
+    proc = sc(repo, home, "set", "new.yaml", "a", "1", env={"SEALEDCFG_KEY": api.keygen()})
+    assert proc.returncode == ExitCode.INPUT
+    assert message in proc.stderr
+    first, *rest = proc.stderr.splitlines()
+    assert first.startswith("sealedcfg: error: ")
+    assert all(ln.startswith("hint: ") for ln in rest)
+    assert not (repo / "new.yaml").exists()
+
+
+def test_set_new_file_from_rule_finds_the_key_by_id(tmp_path: Path) -> None:
+    repo, home = tmp_path / "repo", tmp_path / "home"
+    (repo / "config").mkdir(parents=True)
+    git(repo, "init", "-q")
+    key = api.keygen()
+    (home / ".config" / "sealedcfg" / "keys").mkdir(parents=True)
+    write(home / ".config" / "sealedcfg" / "keys" / f"{kid(key)}.key", key + "\n")
+    (repo / ".sealedcfg.yaml").write_text(
+        f"creation_rules:\n  - path: 'config/*.yaml'\n    recipients:\n      - key_id: {kid(key)}\n"
+    )
+    proc = sc(repo, home, "set", "config/new.yaml", "db.password", "s3cret-value")
+    assert proc.returncode == 0, proc.stderr
+    assert "s3cret-value" not in (repo / "config" / "new.yaml").read_text()
+    assert sc(repo, home, "get", "config/new.yaml", "db.password").stdout == "s3cret-value\n"
+    assert api.decrypt_file(repo / "config" / "new.yaml", KeySource(key=key, env={})).startswith(
+        b"db:"
+    )
