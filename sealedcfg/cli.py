@@ -227,6 +227,7 @@ _GROUPS = {
     "git": "sealedcfg.cli_git",
     "check": "sealedcfg.cli_check",
     "run": "sealedcfg.cli_run",
+    "lifecycle": "sealedcfg.cli_lifecycle",
 }
 _GROUP_OF = {
     **dict.fromkeys(
@@ -235,6 +236,7 @@ _GROUP_OF = {
     **dict.fromkeys(("git", "diff", "log"), "git"),
     "check": "check",
     **dict.fromkeys(("exec", "export"), "run"),
+    **dict.fromkeys(("meta", "status", "history", "rollback"), "lifecycle"),
 }
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from sealedcfg.cli_lifecycle import Expires, MetaItems, Note, Provider
 from sealedcfg.cliutil import (
     Files,
     Json,
@@ -105,29 +106,45 @@ def set_(
         str | None,
         typer.Option("--type", help=f"One of {', '.join(VALUE_TYPES)}; default: as YAML reads it."),
     ] = None,
+    provider: Provider = None,
+    expires: Expires = None,
+    note: Note = None,
+    items: MetaItems = None,
     argon2: Argon2 = None,
     key_file: KeyFile = None,
     passphrase_file: PassFile = None,
 ) -> int:
     """Set one value (sealed unless a plain rule matches); create paths and the file.
 
+    Metadata (--provider, --expires, --note, --meta) is sealed with the value;
+    `created` and `rotated` are set automatically.
+
     Examples:
       sealedcfg set config/prod.yaml database.password          # prompts, hidden
       printf %s "$TOKEN" | sealedcfg set config/prod.yaml stripe.api_key --stdin
+      sealedcfg set config/prod.yaml stripe.api_key --stdin --provider stripe --expires 90d
       sealedcfg set config/prod.yaml service.replicas 6 --type int
     """
-    from sealedcfg import api
+    from sealedcfg.cli_lifecycle import meta_changes
+    from sealedcfg.lifecycle import store
 
     if stdin and value is not None:
         raise InputError("give the value as an argument or with --stdin, not both")
+    changes = meta_changes(provider, expires, note, items)  # bad options before a prompt
     if stdin:
         value = sys.stdin.read().removesuffix("\n")
     elif value is None:
         if not sys.stdin.isatty():
             raise InputError("no value given", hints=("pass it as an argument or use --stdin",))
         value = getpass.getpass(f"value for {path}: ", stream=sys.stderr)
-    changed = api.set_value(
-        file, path, value, key_source(key_file, passphrase_file), vtype=vtype, kdf=_params(argon2)
+    changed = store.set_value(
+        file,
+        path,
+        value,
+        key_source(key_file, passphrase_file),
+        vtype=vtype,
+        kdf=_params(argon2),
+        changes=changes,
     )
     print(f"{file}: {path} {'set' if changed else 'unchanged'}", file=sys.stderr)
     return 0

@@ -24,6 +24,7 @@ _U32 = struct.Struct(">I").pack
 # Raw line breaks that YAML 1.1 readers (PyYAML, libyaml) take as line breaks
 # and YAML 1.2 readers (ruamel, Go) as content: one text, two meanings.
 _AMBIGUOUS_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+HISTORY_KEY = "sealedcfg_history"  # lifecycle history (lifecycle/store.py)
 
 
 @dataclass(slots=True)
@@ -126,6 +127,8 @@ def sealable(node: Node) -> bool:
 
 
 def rule_matches(rule: re.Pattern[str] | None, node: Node) -> bool:
+    if len(node.path) > 1 and node.path[1] == HISTORY_KEY:
+        return False  # kept history (FORMAT.md §9.2) is always sealed, whatever the rule
     return rule is not None and rule.search(document.format_path(node.path)) is not None
 
 

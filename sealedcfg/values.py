@@ -163,6 +163,8 @@ def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
 
     profile = sealing.read_profile(read_bytes(path), str(path))
     node = paths.resolve(profile.body, dotted)  # fails early, with suggestions, key-less
+    if len(node.path) > 1 and node.path[1] == sealing.HISTORY_KEY:
+        raise InputError(f"{path}: {dotted!r} is kept history; see: sealedcfg history")
     _, built = open_model(path, keys)
     # The node's own value, found by its path in the authenticated parse: keys
     # are matched as written (`true`, `0x10`, `""`), whatever their type.

@@ -1,0 +1,224 @@
+"""Key lifecycle commands: meta, status, history, rollback, rotate-secret, providers,
+approve, audit.  Options in, one lifecycle call, errors out (cliutil.handle_errors)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sealedcfg.cliutil import (
+    Files,
+    Json,
+    KeyFile,
+    PassFile,
+    emit_json,
+    handle_errors,
+    key_source,
+)
+from sealedcfg.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from sealedcfg.lifecycle.status import Row
+
+File = Annotated[Path, typer.Argument(help="A sealed profile.", show_default=False)]
+DottedPath = Annotated[str, typer.Argument(help="Dotted path, e.g. stripe.api_key.")]
+Provider = Annotated[
+    str | None, typer.Option("--provider", help="Who issued the secret (e.g. stripe).")
+]
+Expires = Annotated[
+    str | None,
+    typer.Option("--expires", metavar="DATE|DURATION", help="2027-03-01, or 90d / 12w / 6m / 1y."),
+]
+Note = Annotated[
+    str | None,
+    typer.Option("--note", help="A short note: letters, digits, _ . - (up to 64)."),
+]
+MetaItems = Annotated[
+    list[str] | None,
+    typer.Option("--meta", metavar="NAME=VALUE", help="Any metadata item; NAME= removes it."),
+]
+
+_COLOURS = {"expired": "31", "expiring": "33", "ok": "32"}
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def meta_changes(
+    provider: str | None, expires: str | None, note: str | None, items: list[str] | None
+) -> dict[str, str]:
+    """The metadata options of `set` and `meta` as item changes (dates resolved today)."""
+    from sealedcfg.lifecycle import meta as m
+
+    changes = m.parse_assignments(items or [])
+    if provider is not None:
+        changes[m.PROVIDER] = m.check_value(m.PROVIDER, provider)
+    if note is not None:
+        changes[m.NOTE] = m.check_value(m.NOTE, note)
+    if expires is not None:
+        changes[m.EXPIRES] = m.resolve_expiry(expires, m.today()).isoformat()
+    return changes
+
+
+def meta(
+    file: File,
+    path: DottedPath,
+    provider: Provider = None,
+    expires: Expires = None,
+    note: Note = None,
+    items: MetaItems = None,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+    as_json: Json = False,
+) -> int:
+    """Show a value's metadata, or change it (the value is re-sealed: needs the key).
+
+    Without options it prints the metadata and needs no key.
+
+    Examples:
+      sealedcfg meta config/prod.yaml stripe.api_key
+      sealedcfg meta config/prod.yaml stripe.api_key --expires 90d --provider stripe
+      sealedcfg meta config/prod.yaml stripe.api_key --meta note=
+    """
+    from sealedcfg.lifecycle import store
+
+    changes = meta_changes(provider, expires, note, items)
+    if changes:
+        result = store.change_meta(file, path, changes, key_source(key_file, passphrase_file))
+        shown = result.meta
+        verb = "metadata updated" if result.changed else "metadata unchanged"
+        print(f"{file}: {path} {verb}", file=sys.stderr)
+    else:
+        shown = store.versions(file, path)[0].meta
+    if as_json:
+        emit_json(shown)
+    else:
+        for k, v in shown.items():
+            print(f"{k}={v}")
+    return 0
+
+
+def status(
+    files: Files,
+    as_json: Json = False,
+    summary: Annotated[bool, typer.Option("--summary", help="One summary line only.")] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            metavar="expired|expiring[:14d]",
+            help="Exit 1 if any value is expired, or expires within the window.",
+        ),
+    ] = None,
+    warn: Annotated[
+        str, typer.Option("--warn", metavar="DURATION", help="What counts as expiring.")
+    ] = "30d",
+) -> int:
+    """Provider, age, expiry and state of every sealed value, most urgent first; no key.
+
+    States: expired, expiring (within --warn, default 30d), ok, no expiry.
+    SEALEDCFG_TODAY=2027-01-01 evaluates as of another day.
+
+    Examples:
+      sealedcfg status config/*.yaml
+      sealedcfg status config/*.yaml --fail-on expiring:14d --summary   # scheduled CI
+      sealedcfg status config/prod.yaml --json | jq '.[] | select(.state != "ok")'
+    """
+    from sealedcfg.lifecycle import meta as m
+    from sealedcfg.lifecycle import status as st
+
+    window = m.parse_duration(warn, "--warn")
+    rule = st.parse_fail_on(fail_on) if fail_on else None
+    rows = st.status(list(files), warn=window)
+    if as_json:
+        emit_json(rows)
+    elif summary:
+        print(st.summary(rows, window))
+    else:
+        _table(rows)
+        print(st.summary(rows, window), file=sys.stderr)
+    bad = st.failing(rows, rule, window) if rule else []
+    for r in bad if not as_json else []:
+        print(f"sealedcfg: {r.file}: {r.path}: {r.state}", file=sys.stderr)
+    return int(ExitCode.FINDINGS) if bad else 0
+
+
+def _table(rows: list[Row]) -> None:
+    colour = _colour()
+    header = ("STATE", "EXPIRES", "LEFT", "AGE", "PROVIDER", "FILE", "PATH")
+    lines = [header]
+    for r in rows:
+        lines.append(
+            (
+                r.state,
+                r.expires or "-",
+                "-" if r.days_left is None else f"{r.days_left}d",
+                "-" if r.age_days is None else f"{r.age_days}d",
+                r.provider or "-",
+                r.file,
+                r.path,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    for line in lines:
+        cells = [c.ljust(w) for c, w in zip(line, widths, strict=False)]
+        code = _COLOURS.get(line[0]) if colour else None
+        if code:
+            cells[0] = f"\x1b[{code}m{cells[0]}\x1b[0m"
+        print("  ".join([*cells, line[-1]]))
+
+
+def history(file: File, path: DottedPath, as_json: Json = False) -> int:
+    """List the current and kept versions of a value: metadata only, no key needed.
+
+    Examples:
+      sealedcfg history config/prod.yaml stripe.api_key
+    """
+    from sealedcfg.lifecycle import store
+
+    found = store.versions(file, path)
+    if as_json:
+        emit_json(found)
+        return 0
+    for v in found:
+        label = "current" if v.version == 0 else f"-{v.version}"
+        items = " ".join(f"{k}={val}" for k, val in v.meta.items())
+        print(f"{label:<8} line {v.line:<5} {items}".rstrip())
+    return 0
+
+
+def rollback(
+    file: File, path: DottedPath, key_file: KeyFile = None, passphrase_file: PassFile = None
+) -> int:
+    """Restore the previous value and its metadata; the current one is kept instead,
+    so a second rollback undoes the first.
+
+    Examples:
+      sealedcfg rollback config/prod.yaml stripe.api_key
+    """
+    from sealedcfg.lifecycle import store
+
+    store.rollback(file, path, key_source(key_file, passphrase_file))
+    print(f"{file}: {path} rolled back (run again to undo)", file=sys.stderr)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    names = {getattr(c, "name", None) for c in app.registered_commands}
+    if "status" in names:
+        return
+    for func, name in (
+        (meta, "meta"),
+        (status, "status"),
+        (history, "history"),
+        (rollback, "rollback"),
+    ):
+        app.command(name)(handle_errors(func))
+
+
+__all__ = ["InputError", "meta_changes", "register"]

@@ -1,0 +1,378 @@
+"""Metadata and kept history, written through the engine (FORMAT.md §9).
+
+Every change here is one locked read-modify-write (`access.opened`): the file
+is authenticated, edited as text, re-sealed by `sealing.reseal` (new values,
+moved tokens), then the values that carry lifecycle metadata are sealed with
+it by `sealing.seal_node`, and the MAC is recomputed once.
+
+History of the value at `a.b` lives in the same document under the reserved
+top-level key `sealedcfg_history`, as a flow list keyed by the value's dotted
+path: `sealedcfg_history: {a.b: [<newest>, <older>, ...]}`.  Each entry is an
+ordinary token, so its AAD binds it to *that* history slot: it cannot be moved
+over the current value, into another value's history or to another index
+without failing to open, and the MAC covers deletions.  Only entries that
+carry `superseded` (which no other code path writes) are ever restored, so a
+plaintext entry an attacker added (which a later re-seal would adopt) is not.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sealedcfg import crypto, document, paths, scalars, sealing, textops
+from sealedcfg import token as tokens
+from sealedcfg.access import opened
+from sealedcfg.document import Body, Node
+from sealedcfg.encoding import Path as NodePath
+from sealedcfg.errors import InputError, OpenError
+from sealedcfg.fileio import read_bytes, write_atomic
+from sealedcfg.kdf import Argon2Params
+from sealedcfg.keys import KeySource
+from sealedcfg.lifecycle import meta as m
+
+HISTORY_KEY = sealing.HISTORY_KEY
+MAX_KEEP = 10
+_PLACEHOLDER = "x"  # stands where a history entry goes until its token is spliced in
+
+
+def is_history(path: NodePath) -> bool:
+    return len(path) > 1 and path[1] == HISTORY_KEY
+
+
+def history_name(path: NodePath) -> str:
+    """The key of a value's history: its dotted path without the document prefix."""
+    return document.format_path((0, *path[1:]), 1)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of a value: 0 is current, 1 the newest kept one.  Never the value."""
+
+    version: int
+    meta: dict[str, str]
+    line: int
+
+
+@dataclass
+class Outcome:
+    """What a change did; `old_value` is for a provider's revoke only, never shown."""
+
+    file: str
+    path: str
+    meta: dict[str, str]
+    changed: bool = True
+    old_value: str | None = field(default=None, repr=False)
+    new_value: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class _Want:
+    source: str
+    vtype: str | None  # None: the type the re-seal gave the spliced source
+    meta: m.Meta
+
+
+def _meta_of(node: Node) -> dict[str, str]:
+    if not sealing.is_token(node):
+        return {}
+    try:
+        return dict(tokens.parse(node.value).meta)
+    except tokens.TokenError:
+        return {}
+
+
+def _vtype(node: Node) -> str:
+    return tokens.parse(node.value).vtype
+
+
+def _history_nodes(body: Body, path: NodePath) -> list[Node]:
+    prefix = (path[0], HISTORY_KEY, history_name(path))
+    found = [n for n in body.nodes if len(n.path) == 4 and n.path[:3] == prefix]
+    return sorted(found, key=lambda n: int(n.path[3]))
+
+
+def _value_node(body: Body, dotted: str, header_plain: str | None, name: str) -> Node:
+    node = paths.resolve(body, dotted)
+    if is_history(node.path):
+        raise InputError(f"{name}: {dotted!r} is kept history, not a value")
+    if node.kind != "scalar":
+        raise InputError(f"{name}: {dotted!r} holds a mapping, list or alias, not a value")
+    if sealing.rule_matches(sealing.compile_rule(header_plain), node):
+        raise InputError(
+            f"{name}: {dotted!r} is plaintext by rule; only sealed values carry metadata"
+        )
+    return node
+
+
+def _open(data_key: bytes, file_id: bytes, node: Node, name: str) -> str:
+    try:
+        return sealing.open_token(data_key, file_id, node)
+    except crypto.AuthError:
+        raise OpenError(name) from None
+
+
+def _commit(
+    profile: sealing.Profile,
+    data_key: bytes,
+    new_text: str,
+    wants: Mapping[NodePath, _Want],
+    target: Path,
+) -> None:
+    """Re-seal the edited text, seal `wants` with their metadata, write once."""
+    header = profile.header
+    assert header is not None
+    try:
+        body = sealing.reseal(profile, data_key, new_text, sealing.compile_rule(header.plain))
+        index = {n.path: n for n in body.nodes}
+        replacements = []
+        for path, want in wants.items():
+            node = index[path]
+            vtype = want.vtype or _vtype(node)
+            token = sealing.seal_node(data_key, header.file_id, node, want.source, want.meta, vtype)
+            replacements.append((node, token))
+        body = sealing.splice_tokens(profile.name, body, replacements)
+    except crypto.AuthError:
+        raise OpenError(str(target)) from None
+    data = profile.to_bytes(body.text, sealing.finish_header(header, data_key, body))
+    write_atomic(target, data)
+
+
+def _with_history(text: str, name: str, path: NodePath, entries: int, newline: str) -> str:
+    """`text` with the history slot of `path` holding `entries` placeholders (0: removed)."""
+    body = document.parse(text, name)
+    index = {n.path: n for n in body.nodes}
+    key = history_name(path)
+    holder = index.get((path[0], HISTORY_KEY))
+    slot = index.get((path[0], HISTORY_KEY, key))
+    if slot is not None:
+        assert holder is not None
+        only = sum(1 for p in index if len(p) == 3 and p[:2] == holder.path) == 1
+        victim, parent = (holder, index[(path[0],)]) if only else (slot, holder)
+        text = textops.delete(body, victim, parent)
+        body = document.parse(text, name)
+        index = {n.path: n for n in body.nodes}
+        holder = index.get((path[0], HISTORY_KEY))
+    if entries == 0:
+        return text
+    value = "[" + ", ".join([_PLACEHOLDER] * entries) + "]"
+    if holder is not None and holder.kind == "map":
+        return textops.insert(body, holder, [key], value, newline)
+    root = index.get((path[0],))
+    if root is None or root.kind != "map":
+        raise InputError(f"{name}: document {path[0]} has no mapping to keep history in")
+    return textops.insert(body, root, [HISTORY_KEY, key], value, newline)
+
+
+# ---------------------------------------------------------------- set and meta
+
+
+def set_value(
+    file: str | os.PathLike[str],
+    dotted: str,
+    value: str,
+    keys: KeySource,
+    *,
+    vtype: str | None = None,
+    kdf: Argon2Params | None = None,
+    changes: Mapping[str, str] | None = None,
+    now: date | None = None,
+) -> bool:
+    """`sealedcfg set` with lifecycle metadata: `created` on a new value, `rotated`
+    when a value changes, given `changes` applied; existing metadata kept."""
+    from sealedcfg import values
+
+    target = Path(file)
+    now = now or m.today()
+    changes = dict(changes or {})
+    if not target.exists() and not target.is_symlink():
+        values.set_value(target, dotted, value, keys, vtype=vtype, kdf=kdf)
+        change_meta(target, dotted, {m.CREATED: now.isoformat(), **changes}, keys)
+        return True
+    source = scalars.render(value, vtype)
+    with opened(target, keys) as (profile, data_key, header):
+        body = profile.body
+        parent, missing = values._missing_path(body, dotted)
+        rule = sealing.compile_rule(header.plain)
+        if missing:
+            new_text = textops.insert(body, parent, missing, source, profile.newline)
+            items = {m.CREATED: now.isoformat(), **changes}
+            path = _inserted_path(new_text, profile.name, dotted)
+        else:
+            assert parent is not None
+            node = parent
+            if node.kind != "scalar":
+                raise InputError(f"{target}: {dotted!r} holds a mapping or list, not a value")
+            if is_history(node.path):
+                raise InputError(f"{target}: {dotted!r} is kept history, not a value")
+            path = node.path
+            if sealing.is_token(node):
+                old_source = _open(data_key, header.file_id, node, str(target))
+            else:
+                old_source = body.text[node.start : node.end]
+            old_meta = _meta_of(node)
+            items = m.apply_changes(old_meta, changes)
+            if old_source == source and items == old_meta:
+                return False
+            if old_source != source and sealing.is_token(node):
+                items[m.ROTATED] = now.isoformat()
+            elif old_source != source:  # a plaintext value sealed for the first time
+                items.setdefault(m.CREATED, now.isoformat())
+            if node.start == node.end and not body.text[node.start - 1 : node.start].isspace():
+                source = " " + source  # an empty value sits right after `key:` or a tag
+            new_text = document.splice(body.text, [(node.start, node.end, source)])
+        new_body = document.parse(new_text, profile.name)
+        node = next(n for n in new_body.nodes if n.path == path)
+        if sealing.rule_matches(rule, node) or not sealing.sealable(node):
+            if changes:
+                raise InputError(
+                    f"{target}: {dotted!r} is plaintext by rule; only sealed values carry metadata"
+                )
+            wants = {}
+        else:
+            wants = {path: _Want(new_text[node.start : node.end], None, m.normalise(items))}
+        _commit(profile, data_key, new_text, wants, target)
+    return True
+
+
+def _inserted_path(text: str, name: str, dotted: str) -> NodePath:
+    body = document.parse(text, name)
+    return paths.resolve(body, dotted).path
+
+
+def change_meta(
+    file: str | os.PathLike[str], dotted: str, changes: Mapping[str, str], keys: KeySource
+) -> Outcome:
+    """Change metadata alone: the value is opened and sealed again with the new items."""
+    target = Path(file)
+    with opened(target, keys) as (profile, data_key, header):
+        node = _value_node(profile.body, dotted, header.plain, str(target))
+        if not sealing.is_token(node):
+            raise InputError(f"{target}: {dotted!r} is not sealed; seal it with sealedcfg encrypt")
+        old = _meta_of(node)
+        items = m.apply_changes(old, changes)
+        items = dict(m.normalise(items))
+        if items == old:
+            return Outcome(str(target), dotted, old, changed=False)
+        source = _open(data_key, header.file_id, node, str(target))
+        want = _Want(source, _vtype(node), m.normalise(items))
+        _commit(profile, data_key, profile.body.text, {node.path: want}, target)
+    return Outcome(str(target), dotted, items)
+
+
+# ---------------------------------------------------------------- history
+
+
+def versions(file: str | os.PathLike[str], dotted: str) -> list[Version]:
+    """The current version and the kept ones, newest first: metadata only, no key."""
+    profile = sealing.read_profile(read_bytes(file), str(file))
+    if profile.header is None:
+        raise InputError(f"{file}: not a sealed file (no sealedcfg header)")
+    node = _value_node(profile.body, dotted, profile.header.plain, str(file))
+    out = [Version(0, _meta_of(node), node.line)]
+    for i, entry in enumerate(_history_nodes(profile.body, node.path), start=1):
+        out.append(Version(i, _meta_of(entry), entry.line))
+    return out
+
+
+def _decoded(source: str) -> str:
+    """A scalar's value from its source text (what a provider sees as the old secret)."""
+    from sealedcfg.typed import load_text
+
+    loaded = load_text(source, "<value>")
+    value = loaded[0] if loaded else ""
+    return "" if value is None else str(value)
+
+
+def rotate(
+    file: str | os.PathLike[str],
+    dotted: str,
+    new_value: str,
+    keys: KeySource,
+    *,
+    changes: Mapping[str, str] | None = None,
+    keep: int = 1,
+    now: date | None = None,
+) -> Outcome:
+    """Seal `new_value` at `dotted`; the previous value becomes history entry 1."""
+    if not 0 <= keep <= MAX_KEEP:
+        raise InputError(f"history to keep must be 0 to {MAX_KEEP}")
+    target = Path(file)
+    today = (now or m.today()).isoformat()
+    with opened(target, keys) as (profile, data_key, header):
+        name = str(target)
+        node = _value_node(profile.body, dotted, header.plain, name)
+        if not sealing.is_token(node):
+            raise InputError(f"{name}: {dotted!r} is not sealed; seal it with sealedcfg encrypt")
+        old_source = _open(data_key, header.file_id, node, name)
+        old_meta = _meta_of(node)
+        kept = _history_nodes(profile.body, node.path)[: max(keep - 1, 0)]
+        entries = [
+            (old_source, _vtype(node), {**old_meta, m.SUPERSEDED: today}),
+            *[(_open(data_key, header.file_id, h, name), _vtype(h), _meta_of(h)) for h in kept],
+        ][:keep]
+        items = dict(m.normalise(m.apply_changes({**old_meta, m.ROTATED: today}, changes or {})))
+        source = scalars.render(new_value, "str")
+        _rewrite(profile, data_key, node, (source, "str", items), entries, target)
+    return Outcome(name, dotted, items, old_value=_decoded(old_source), new_value=new_value)
+
+
+def rollback(
+    file: str | os.PathLike[str], dotted: str, keys: KeySource, *, now: date | None = None
+) -> Outcome:
+    """Swap the current value with the newest kept one (so a second rollback undoes it)."""
+    target = Path(file)
+    with opened(target, keys) as (profile, data_key, header):
+        name = str(target)
+        node = _value_node(profile.body, dotted, header.plain, name)
+        history = _history_nodes(profile.body, node.path)
+        if not history:
+            raise InputError(f"{name}: {dotted!r} has no kept history to roll back to")
+        newest = history[0]
+        newest_meta = _meta_of(newest)
+        if not sealing.is_token(newest) or m.SUPERSEDED not in newest_meta:
+            raise InputError(
+                f"{name}: the kept history of {dotted!r} was not written by rotate-secret; "
+                "refusing to restore it",
+                hints=("inspect it with: sealedcfg history", "remove it with: sealedcfg unset"),
+            )
+        if not sealing.is_token(node):
+            raise InputError(f"{name}: {dotted!r} is not sealed; seal it with sealedcfg encrypt")
+        today = (now or m.today()).isoformat()
+        current = (
+            _open(data_key, header.file_id, node, name),
+            _vtype(node),
+            {**_meta_of(node), m.SUPERSEDED: today},
+        )
+        restored_meta = {k: v for k, v in newest_meta.items() if k != m.SUPERSEDED}
+        restored = (_open(data_key, header.file_id, newest, name), _vtype(newest), restored_meta)
+        rest = [
+            (_open(data_key, header.file_id, h, name), _vtype(h), _meta_of(h)) for h in history[1:]
+        ]
+        _rewrite(profile, data_key, node, restored, [current, *rest], target)
+    return Outcome(name, dotted, restored_meta, old_value=_decoded(current[0]))
+
+
+def _rewrite(
+    profile: sealing.Profile,
+    data_key: bytes,
+    node: Node,
+    current: tuple[str, str, dict[str, str]],
+    entries: list[tuple[str, str, dict[str, str]]],
+    target: Path,
+) -> None:
+    """The value at `node` and its whole history slot, sealed in one write.
+
+    Sources are never spliced as plaintext: placeholders take their places,
+    and the tokens sealed with metadata replace them.
+    """
+    text = document.splice(profile.body.text, [(node.start, node.end, _PLACEHOLDER)])
+    text = _with_history(text, profile.name, node.path, len(entries), profile.newline)
+    wants = {node.path: _Want(current[0], current[1], m.normalise(current[2]))}
+    slot = (node.path[0], HISTORY_KEY, history_name(node.path))
+    for i, (source, vtype, items) in enumerate(entries):
+        wants[(*slot, i)] = _Want(source, vtype, m.normalise(items))
+    _commit(profile, data_key, text, wants, target)
