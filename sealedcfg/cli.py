@@ -236,7 +236,10 @@ _GROUP_OF = {
     **dict.fromkeys(("git", "diff", "log"), "git"),
     "check": "check",
     **dict.fromkeys(("exec", "export"), "run"),
-    **dict.fromkeys(("meta", "status", "history", "rollback"), "lifecycle"),
+    **dict.fromkeys(
+        ("meta", "status", "history", "rollback", "rotate-secret", "providers", "approve"),
+        "lifecycle",
+    ),
 }
 
 

@@ -201,10 +201,148 @@ def rollback(
     Examples:
       sealedcfg rollback config/prod.yaml stripe.api_key
     """
-    from sealedcfg.lifecycle import store
+    from sealedcfg.lifecycle import rotate_secret
 
-    store.rollback(file, path, key_source(key_file, passphrase_file))
+    rotate_secret.rollback(file, path, key_source(key_file, passphrase_file))
     print(f"{file}: {path} rolled back (run again to undo)", file=sys.stderr)
+    return 0
+
+
+def rotate_secret(
+    args: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE PATH | FILE...", help="A file and a path, or files."),
+    ],
+    via: Annotated[
+        str | None, typer.Option("--via", help="The provider (default: the value's provider).")
+    ] = None,
+    expiring: Annotated[
+        str | None,
+        typer.Option("--expiring", metavar="DURATION", help="Every value expiring within it."),
+    ] = None,
+    options: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", metavar="NAME=VALUE", help="Passed to the provider."),
+    ] = None,
+    expires: Expires = None,
+    keep: Annotated[int, typer.Option("--keep", help="Previous values kept as history.")] = 1,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+    as_json: Json = False,
+) -> int:
+    """Mint a new secret with a provider, seal it, keep the old one as history, then revoke
+    the old secret and run the on_rotate callbacks.
+
+    A provider that fails, hangs or prints nothing leaves the file byte-identical.
+    Commands declared in .sealedcfg.yaml run only once approved (sealedcfg approve).
+
+    Examples:
+      sealedcfg rotate-secret config/prod.yaml stripe.api_key
+      sealedcfg rotate-secret config/prod.yaml app.session_key --via random -o length=64
+      sealedcfg rotate-secret config/*.yaml --expiring 14d
+    """
+    from sealedcfg.lifecycle import meta as m
+    from sealedcfg.lifecycle import rotate_secret as rs
+
+    opts = {}
+    for item in options or []:
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise InputError(f"bad --option {item!r}: expected NAME=VALUE")
+        opts[k] = v
+    keys = key_source(key_file, passphrase_file)
+    if expiring is not None:
+        targets = rs.expiring(list(args), m.parse_duration(expiring, "--expiring"))
+    elif len(args) == 2:
+        targets = [(args[0], args[1])]
+    else:
+        raise InputError(
+            "give FILE PATH, or files with --expiring DURATION",
+            hints=("sealedcfg rotate-secret config/prod.yaml stripe.api_key",),
+        )
+    done = []
+    for file, path in targets:
+        result = rs.rotate_secret(
+            file, path, keys, via=via, options=opts, expires=expires, keep=keep
+        )
+        done.append(result)
+        if not as_json:
+            until = result.meta.get(m.EXPIRES)
+            print(
+                f"{file}: {path} rotated via {result.provider}"
+                + (f", expires {until}" if until else "")
+                + (", old secret revoked" if result.revoked else ""),
+                file=sys.stderr,
+            )
+    if as_json:
+        emit_json(done)
+    elif not targets:
+        print("nothing expiring", file=sys.stderr)
+    return 0
+
+
+def providers(as_json: Json = False) -> int:
+    """List the providers rotate-secret can use and where each comes from.
+
+    Built-ins (random, manual), plug-ins (entry-point group sealedcfg.providers)
+    and command providers declared in the nearest .sealedcfg.yaml.
+
+    Examples:
+      sealedcfg providers
+      sealedcfg providers --json
+    """
+    from sealedcfg import rules
+    from sealedcfg.lifecycle import providers as p
+
+    found = p.available(rules.find_rules_file())
+    if as_json:
+        emit_json(found)
+        return 0
+    width = max(len(a.name) for a in found)
+    for a in found:
+        print(f"{a.name:<{width}}  {a.source}" + ("  (revokes)" if a.can_revoke else ""))
+    return 0
+
+
+def approve(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve without asking.")] = False,
+) -> int:
+    """Review and approve the commands the nearest .sealedcfg.yaml declares.
+
+    Providers' mint/revoke commands and on_rotate callbacks never run until
+    approved; an approval pins the command and the contents of every script it
+    names, so any change needs a new approval.  Exit 1 if some stay unapproved.
+
+    Examples:
+      sealedcfg approve          # shows each new or changed command, asks
+      sealedcfg approve --yes
+    """
+    import shlex
+
+    from sealedcfg import rules
+    from sealedcfg.lifecycle import commands
+
+    rules_file = rules.find_rules_file()
+    declared = commands.load(rules_file)
+    if declared is None:
+        raise InputError("no .sealedcfg.yaml here or above (up to the repository root)")
+    every = [c for pair in declared.providers.values() for c in pair if c is not None]
+    every += list(declared.callbacks)
+    pins = commands.approved()
+    new = [c for c in every if c.digest() not in pins]
+    for c in every:
+        mark = "new/changed" if c in new else "approved"
+        print(f"{mark:<12} {c.label}: {' '.join(shlex.quote(w) for w in c.argv)}")
+    if not new:
+        return 0
+    if not yes:
+        if not sys.stdin.isatty():
+            print("sealedcfg: not approved (run on a terminal, or with --yes)", file=sys.stderr)
+            return int(ExitCode.FINDINGS)
+        if not typer.confirm(f"approve {len(new)} command(s) from {rules_file}?", err=True):
+            return int(ExitCode.FINDINGS)
+    commands.approve(new)
+    print(f"approved {len(new)} command(s)", file=sys.stderr)
     return 0
 
 
@@ -217,6 +355,9 @@ def register(app: typer.Typer) -> None:
         (status, "status"),
         (history, "history"),
         (rollback, "rollback"),
+        (rotate_secret, "rotate-secret"),
+        (providers, "providers"),
+        (approve, "approve"),
     ):
         app.command(name)(handle_errors(func))
 

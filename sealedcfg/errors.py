@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     OPEN = 4  # wrong key or tampered file: one code, no hint which
     NO_KEY = 5  # no key source available
     LOCKED = 6  # another sealedcfg process holds the file
+    COMMAND = 7  # a provider or callback command failed (lifecycle/commands.py)
     BUG = 70  # an unexpected exception: a bug in sealedcfg (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C
 

@@ -27,6 +27,7 @@ from typing import Any
 from sealedcfg.errors import InputError
 
 RULES_NAME = ".sealedcfg.yaml"
+LIFECYCLE_FIELDS = ("providers", "on_rotate")  # read by lifecycle/commands.py
 _RULE_FIELDS = {"path", "path_regex", "plain", "recipients"}
 _RECIPIENT_FIELDS = {"key_id", "passphrase"}
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]")  # canonical base64url of 8 bytes
@@ -134,7 +135,7 @@ def parse(text: str, name: str, root: Path) -> Rules:
         return Rules(root, ())
     if not isinstance(data, dict):
         raise InputError(f"{name}: expected a mapping with 'creation_rules'")
-    _no_unknown(data, {"creation_rules"}, name)
+    _no_unknown(data, {"creation_rules", *LIFECYCLE_FIELDS}, name)
     raw_rules = data.get("creation_rules") or []
     if not isinstance(raw_rules, list):
         raise InputError(f"{name}: 'creation_rules' must be a list")

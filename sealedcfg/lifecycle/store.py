@@ -376,3 +376,21 @@ def _rewrite(
     for i, (source, vtype, items) in enumerate(entries):
         wants[(*slot, i)] = _Want(source, vtype, m.normalise(items))
     _commit(profile, data_key, text, wants, target)
+
+
+def current_value(
+    file: str | os.PathLike[str], dotted: str, keys: KeySource, *, reveal: bool
+) -> str | None:
+    """Authenticate the file and check `dotted` can rotate; its value only if `reveal`.
+
+    Run before a provider mints anything, so a wrong key or a bad path never
+    leaves a freshly issued secret unrecorded.
+    """
+    target = Path(file)
+    with opened(target, keys) as (profile, data_key, header):
+        node = _value_node(profile.body, dotted, header.plain, str(target))
+        if not sealing.is_token(node):
+            raise InputError(f"{target}: {dotted!r} is not sealed; seal it with sealedcfg encrypt")
+        if not reveal:
+            return None
+        return _decoded(_open(data_key, header.file_id, node, str(target)))

@@ -1,0 +1,150 @@
+"""`rotate-secret` and the `on_rotate` callbacks: mint, write, then revoke and notify.
+
+The order is what keeps a failure harmless:
+1. authenticate the file (and read the old value only if the provider asks);
+2. check every command that will run is approved, before any runs;
+3. mint: a failure, a timeout or bad output stops here, the file untouched;
+4. write the new value, the old one kept as history (one atomic write);
+5. only then revoke the old secret, then run the callbacks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from sealedcfg import rules
+from sealedcfg.keys import KeySource
+from sealedcfg.lifecycle import commands, providers, store
+from sealedcfg.lifecycle import meta as m
+from sealedcfg.lifecycle.providers import Provider, Request
+
+
+@dataclass(frozen=True)
+class Rotated:
+    file: str
+    path: str
+    provider: str
+    meta: dict[str, str]
+    revoked: bool
+
+
+def rules_file_for(file: str | os.PathLike[str]) -> Path | None:
+    return rules.find_rules_file(os.path.dirname(os.path.abspath(file)))
+
+
+def _new_expiry(old: Mapping[str, str], lifetime: str | None, now: date) -> str | None:
+    """A minted secret's expiry: the provider's lifetime, else the old value's lifetime."""
+    if lifetime:
+        return (now + m.parse_duration(lifetime, "provider lifetime")).isoformat()
+    try:
+        expires = date.fromisoformat(old[m.EXPIRES])
+        since = date.fromisoformat(old.get(m.ROTATED) or old[m.CREATED])
+    except (KeyError, ValueError):
+        return None
+    span = expires - since
+    return (now + span).isoformat() if span > timedelta(0) else None
+
+
+def _callbacks(rules_file: Path | None) -> list[commands.Command]:
+    declared = commands.load(rules_file)
+    return list(declared.callbacks) if declared is not None else []
+
+
+def _all_commands(provider: Provider, callbacks: list[commands.Command]) -> list[commands.Command]:
+    own = provider.commands() if isinstance(provider, providers.CommandProvider) else []
+    return [*own, *callbacks]
+
+
+def run_callbacks(
+    callbacks: list[commands.Command],
+    event: str,
+    file: str,
+    path: str,
+    meta: Mapping[str, str],
+    value: str | None,
+) -> None:
+    """Run each callback (all of them, even after one fails); raise the first failure."""
+    env = {"SEALEDCFG_EVENT": event, "SEALEDCFG_FILE": file, "SEALEDCFG_PATH": path}
+    env.update({f"SEALEDCFG_META_{k.upper()}": v for k, v in meta.items()})
+    first: commands.CommandFailed | None = None
+    for cb in callbacks:
+        try:
+            commands.run(cb, env, value if cb.stdin_value else None)
+        except commands.CommandFailed as exc:
+            first = first or exc
+    if first is not None:
+        first.message += f"; the {event} itself is written"
+        raise first
+
+
+def rotate_secret(
+    file: str | os.PathLike[str],
+    dotted: str,
+    keys: KeySource,
+    *,
+    via: str | None = None,
+    options: Mapping[str, str] | None = None,
+    expires: str | None = None,
+    keep: int = 1,
+    now: date | None = None,
+) -> Rotated:
+    name = str(file)
+    now = now or m.today()
+    current = store.versions(file, dotted)[0].meta  # key-less: path and token exist
+    provider_name = via or current.get(m.PROVIDER)
+    if not provider_name:
+        from sealedcfg.errors import InputError
+
+        raise InputError(
+            f"{name}: {dotted!r} names no provider",
+            hints=("give --via PROVIDER, or record one: sealedcfg meta FILE PATH --provider NAME",),
+        )
+    rules_file = rules_file_for(file)
+    provider = providers.get(provider_name, rules_file)
+    callbacks = _callbacks(rules_file)
+    commands.require_approved(_all_commands(provider, callbacks))
+    old = store.current_value(file, dotted, keys, reveal=provider.wants_old_value)
+    request = Request(name, dotted, current, dict(options or {}), old)
+    new_value = providers.check_secret(provider.mint(request), provider_name)
+    changes = {m.PROVIDER: provider_name}
+    expiry = m.resolve_expiry(expires, now).isoformat() if expires else None
+    expiry = expiry or _new_expiry(current, provider.lifetime, now)
+    changes[m.EXPIRES] = expiry or ""
+    outcome = store.rotate(file, dotted, new_value, keys, changes=changes, keep=keep, now=now)
+    if provider.can_revoke:
+        try:
+            provider.revoke(Request(name, dotted, current, dict(options or {}), outcome.old_value))
+        except commands.CommandFailed as exc:
+            exc.message += "; the new value is written and the old one kept in history"
+            raise
+    run_callbacks(callbacks, "rotate-secret", name, dotted, outcome.meta, new_value)
+    return Rotated(name, dotted, provider_name, outcome.meta, provider.can_revoke)
+
+
+def rollback(file: str | os.PathLike[str], dotted: str, keys: KeySource) -> store.Outcome:
+    """`store.rollback`, then the `on_rotate` callbacks (a restored value is a change too)."""
+    callbacks = _callbacks(rules_file_for(file))
+    commands.require_approved(callbacks)
+    outcome = store.rollback(file, dotted, keys)
+    if callbacks:
+        value = None
+        if any(cb.stdin_value for cb in callbacks):
+            value = store.current_value(file, dotted, keys, reveal=True)
+        run_callbacks(callbacks, "rollback", str(file), dotted, outcome.meta, value)
+    return outcome
+
+
+def expiring(
+    files: list[str | os.PathLike[str]], within: timedelta, now: date | None = None
+) -> list[tuple[str, str]]:
+    """(file, path) of every sealed value expired or expiring within `within`."""
+    from sealedcfg.lifecycle import status
+
+    rows = status.status(files, now=now, warn=within)
+    return [
+        (r.file, r.path) for r in rows if r.days_left is not None and r.days_left <= within.days
+    ]
