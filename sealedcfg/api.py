@@ -248,7 +248,10 @@ def load_all(
     (`sealedcfg.model`), so every reader sees exactly what was sealed.
     `text_keys` keeps mapping keys as written (`0x10`, not 16).
     """
-    docs = open_model(path, keys or _keys(passphrase, key), text_keys=text_keys)[1].documents
+    from sealedcfg.lifecycle import audit
+
+    with audit.library_call("load", [str(path)]):
+        docs = open_model(path, keys or _keys(passphrase, key), text_keys=text_keys)[1].documents
     for doc in docs:  # kept history is the file's, not the application's (FORMAT.md §9.2)
         if isinstance(doc, dict):
             doc.pop(sealing.HISTORY_KEY, None)

@@ -43,6 +43,14 @@ def _main(
             "--version", "-V", callback=_version, is_eager=True, help="Print the version."
         ),
     ] = False,
+    audit_required: Annotated[
+        bool,
+        typer.Option(
+            "--audit-required",
+            envvar="SEALEDCFG_AUDIT_REQUIRED",
+            help="Refuse any operation that cannot be written to the audit log.",
+        ),
+    ] = False,
 ) -> None:
     """Seal secret values of YAML profiles in place; decrypt them at deploy time.
 
@@ -50,6 +58,9 @@ def _main(
     key) or a passphrase (--passphrase-file, SEALEDCFG_PASSPHRASE /
     SEALEDCFG_PASSPHRASE_FILE, or a prompt on a terminal).
     """
+    from sealedcfg.lifecycle import audit
+
+    audit.required_flag = audit_required
 
 
 @handle_errors
@@ -237,7 +248,16 @@ _GROUP_OF = {
     "check": "check",
     **dict.fromkeys(("exec", "export"), "run"),
     **dict.fromkeys(
-        ("meta", "status", "history", "rollback", "rotate-secret", "providers", "approve"),
+        (
+            "meta",
+            "status",
+            "history",
+            "rollback",
+            "rotate-secret",
+            "providers",
+            "approve",
+            "audit",
+        ),
         "lifecycle",
     ),
 }

@@ -346,6 +346,65 @@ def approve(
     return 0
 
 
+def audit(
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the hash chain; exit 1 if broken.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="DATE|DURATION", help="2026-11-01, or 7d for a week."),
+    ] = None,
+    path: Annotated[str | None, typer.Option("--path", help="Only this dotted path.")] = None,
+    op: Annotated[str | None, typer.Option("--op", help="Only this operation, e.g. get.")] = None,
+    as_json: Json = False,
+) -> int:
+    """Read the audit trail of operations that revealed or changed secrets (never values).
+
+    The log is $XDG_STATE_HOME/sealedcfg/audit.log, or SEALEDCFG_AUDIT_LOG
+    (off to disable).  --verify checks that no line was edited or removed
+    (except at the end: keep the printed head hash to check that).
+
+    Examples:
+      sealedcfg audit --since 7d --path stripe.api_key
+      sealedcfg audit --op rotate-secret --json
+      sealedcfg audit --verify
+    """
+    from sealedcfg.lifecycle import audit as log
+    from sealedcfg.lifecycle import meta as m
+
+    where = log.log_path()
+    if where is None:
+        raise InputError(f"auditing is off ({log.LOG_ENV}=off)")
+    if verify:
+        result = log.verify(where)
+        if as_json:
+            emit_json(result)
+        elif result.ok:
+            print(f"{where}: {result.lines} line(s), chain intact, head {result.head}")
+        if not result.ok:
+            print(f"sealedcfg: {where}: {result.problem}", file=sys.stderr)
+            return int(ExitCode.FINDINGS)
+        return 0
+    first = None
+    if since is not None:
+        try:
+            first = m.today() - m.parse_duration(since, "--since")
+        except InputError:
+            first = m.parse_date(since, "--since")
+    items = log.read(where, since=first, dotted=path, op=op)
+    if as_json:
+        emit_json(items)
+        return 0
+    for item in items:
+        files = ",".join(item.get("files", []))
+        paths = ",".join(item.get("paths", []))
+        print(
+            f"{item.get('time')}  {item.get('user')}@{item.get('host')}  {item.get('op')}  "
+            f"{files}  {paths}  {item.get('outcome')}"
+        )
+    return 0
+
+
 def register(app: typer.Typer) -> None:
     names = {getattr(c, "name", None) for c in app.registered_commands}
     if "status" in names:
@@ -358,6 +417,7 @@ def register(app: typer.Typer) -> None:
         (rotate_secret, "rotate-secret"),
         (providers, "providers"),
         (approve, "approve"),
+        (audit, "audit"),
     ):
         app.command(name)(handle_errors(func))
 

@@ -143,6 +143,9 @@ def _run(argv: list[str], env: dict[str, str]) -> int:
 
     if shutil.which(argv[0], path=env.get("PATH", os.defpath)) is None:
         raise InputError(f"command not found (or not executable): {argv[0]}")
+    from sealedcfg.lifecycle import audit
+
+    audit.finish("ok")  # the values are handed over now; exec never returns
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name != "posix":  # no exec that keeps the process: wait and pass the code on

@@ -7,6 +7,7 @@ runner and a real process behave the same.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -39,11 +40,32 @@ def report_interrupt() -> None:
         error("interrupted")
 
 
+def _audited(func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    """Run a command; if it reveals or changes a secret, log it (lifecycle/audit.py)."""
+    from sealedcfg.lifecycle import audit
+
+    op = audit.command_op(func.__name__, kwargs)
+    if op is None:
+        return func(*args, **kwargs)
+    audit.begin(*op)
+    try:
+        code = func(*args, **kwargs)
+    except BaseException as exc:
+        failed = f"exit {int(exc.code)}" if isinstance(exc, SealedcfgError) else "interrupted"
+        if isinstance(exc, Exception) and not isinstance(exc, SealedcfgError):
+            failed = "error"
+        with contextlib.suppress(SealedcfgError):  # the command's own error comes first
+            audit.finish(failed)
+        raise
+    audit.finish("ok" if not code else f"exit {int(code)}")
+    return code
+
+
 def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            code = func(*args, **kwargs)
+            code = _audited(func, args, kwargs)
         except SealedcfgError as exc:
             error(exc.message, exc.hints)
             raise typer.Exit(int(exc.code)) from None
