@@ -13,8 +13,12 @@ $(BIN)/python:
 		{ echo "sealedcfg needs Python 3.11+"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+PLUGIN := fixtures/plugins/sealedcfg-demo-provider
+
+$(STAMP): pyproject.toml $(PLUGIN)/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	# a real provider plug-in for the lifecycle tests (entry point sealedcfg.providers)
+	$(BIN)/python -m pip install -q --disable-pip-version-check ./$(PLUGIN)
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -11,16 +11,20 @@ The order is what keeps a failure harmless:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from sealedcfg import rules
+from sealedcfg.errors import InputError, SealedcfgError
 from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import commands, providers, store
 from sealedcfg.lifecycle import meta as m
 from sealedcfg.lifecycle.providers import Provider, Request
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,19 @@ def run_callbacks(
         raise first
 
 
+def _call(method: Callable[[Request], T], request: Request, what: str, name: str) -> T:
+    """A provider call; a plug-in's exception is its failure, named without its message."""
+    try:
+        return method(request)
+    except SealedcfgError:
+        raise
+    except Exception as exc:
+        raise commands.CommandFailed(
+            f"provider {name!r} failed to {what} ({type(exc).__name__})"
+            + ("; nothing was changed" if what == "mint" else "")
+        ) from None
+
+
 def rotate_secret(
     file: str | os.PathLike[str],
     dotted: str,
@@ -97,8 +114,6 @@ def rotate_secret(
     current = store.versions(file, dotted)[0].meta  # key-less: path and token exist
     provider_name = via or current.get(m.PROVIDER)
     if not provider_name:
-        from sealedcfg.errors import InputError
-
         raise InputError(
             f"{name}: {dotted!r} names no provider",
             hints=("give --via PROVIDER, or record one: sealedcfg meta FILE PATH --provider NAME",),
@@ -109,7 +124,9 @@ def rotate_secret(
     commands.require_approved(_all_commands(provider, callbacks))
     old = store.current_value(file, dotted, keys, reveal=provider.wants_old_value)
     request = Request(name, dotted, current, dict(options or {}), old)
-    new_value = providers.check_secret(provider.mint(request), provider_name)
+    new_value = providers.check_secret(
+        _call(provider.mint, request, "mint", provider_name), provider_name
+    )
     changes = {m.PROVIDER: provider_name}
     expiry = m.resolve_expiry(expires, now).isoformat() if expires else None
     expiry = expiry or _new_expiry(current, provider.lifetime, now)
@@ -117,7 +134,8 @@ def rotate_secret(
     outcome = store.rotate(file, dotted, new_value, keys, changes=changes, keep=keep, now=now)
     if provider.can_revoke:
         try:
-            provider.revoke(Request(name, dotted, current, dict(options or {}), outcome.old_value))
+            revoke = Request(name, dotted, current, dict(options or {}), outcome.old_value)
+            _call(provider.revoke, revoke, "revoke", provider_name)
         except commands.CommandFailed as exc:
             exc.message += "; the new value is written and the old one kept in history"
             raise
