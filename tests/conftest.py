@@ -21,11 +21,13 @@ FAST_TEXT = f"m={FLOOR_M},t={FLOOR_T},p={FLOOR_P}"
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for name in list(os.environ):
         if name.startswith("SEALEDCFG_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SEALEDCFG_ARGON2", FAST_TEXT)
+    # The audit trail of every test (and its subprocesses) stays out of the real home.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture
