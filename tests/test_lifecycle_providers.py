@@ -262,3 +262,39 @@ def test_rotate_secret_expiring_over_files(repo: Path, key: str) -> None:
     assert "staging.yaml: b" not in proc.stderr
     assert api.load(second, keys=keys)["b"] == "y" * 20
     assert api.load(second, keys=keys)["a"] != "x" * 20
+
+
+def test_the_readme_worked_example_runs(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import FAST_TEXT, ROOT
+
+    section = (ROOT / "README.md").read_text().split("### Worked example", 1)[1]
+    script = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "lifecycle", repo)
+    (repo / ".git").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        SEALEDCFG_ARGON2=FAST_TEXT,
+    )
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "expires=2027-03-01" in out
+    assert "time to rotate" in out  # the CI check failed, 9 days before expiry
+    assert "stripe: previous key of stripe.api_key revoked" in proc.stderr
+    assert "deploy triggered: rollback of stripe.api_key" in proc.stderr
+    assert "sk_live_51ExampleOnlyKey\n" in out  # rollback brought the original back
+    assert "chain intact" in out
+    audit_ops = [line.split()[2] for line in out.splitlines() if line.startswith("20")]
+    assert audit_ops == ["set", "rotate-secret", "rollback", "get"]
