@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sealedcfg import document, sealing
 from sealedcfg import token as tokens
@@ -36,8 +37,11 @@ class Row:
 
 def _day(meta: dict[str, str], name: str) -> date | None:
     text = meta.get(name)
-    if text is None:
-        return None
+    return None if text is None else _parse_day(text)
+
+
+@lru_cache(maxsize=4096)  # a few hundred distinct days across thousands of values
+def _parse_day(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:  # authenticated only with a key; here it is just unreadable
