@@ -333,3 +333,50 @@ def test_history_command_lists_metadata_only(profile: Path, keys: KeySource) -> 
     assert "superseded=2026-11-30" in lines[1]
     assert OLD not in proc.stdout
     assert NEW not in proc.stdout
+
+
+def test_metadata_on_values_in_every_position(tmp_path: Path, keys: KeySource) -> None:
+    text = (
+        "empty:\n"
+        "flow: {x: old-flow, y: 2}\n"
+        "tagged: !Ref old-tagged\n"
+        "anchored: &a old-anchor\n"
+        "alias: *a\n"
+        "items:\n- old-item\n- 7\n"
+    )
+    target = write(tmp_path / "p.yaml", text)
+    api.encrypt_file(target, keys)
+    day = date(2026, 11, 30)
+    for dotted, value in (
+        ("empty", "new-empty"),
+        ("flow.x", "new-flow"),
+        ("tagged", "new-tagged"),
+        ("anchored", "new-anchor"),
+        ("items.1", "8"),
+        ("fresh.deep", "new-fresh"),
+    ):
+        store.set_value(target, dotted, value, keys, changes={"provider": "p1"}, now=day)
+        assert token_meta(target, dotted)["provider"] == "p1", dotted
+    loaded = api.load(target, keys=keys)
+    assert loaded["flow"] == {"x": "new-flow", "y": 2}
+    assert loaded["alias"] == "new-anchor"
+    assert loaded["items"] == ["old-item", 8]  # still an int
+    assert loaded["fresh"] == {"deep": "new-fresh"}
+    assert token_meta(target, "fresh.deep") == {"created": TODAY, "provider": "p1"}
+    assert "!Ref sealedcfg;v1;str;" in target.read_text()
+    for dotted in ("flow.x", "tagged", "items.1"):
+        store.rotate(target, dotted, f"rotated-{dotted}", keys)
+        store.rollback(target, dotted, keys)
+    assert api.load(target, keys=keys)["flow"]["x"] == "new-flow"
+    assert api.verify_file(target, keys).ok
+
+
+def test_history_in_a_multi_document_stream(tmp_path: Path, keys: KeySource) -> None:
+    target = write(tmp_path / "m.yaml", "a: one\n---\nb: two\n")
+    api.encrypt_file(target, keys)
+    store.rotate(target, "1:b", "three", keys)
+    docs = api.load_all(target, keys=keys)
+    assert docs == [{"a": "one"}, {"b": "three"}]
+    assert len(store.versions(target, "1:b")) == 2
+    store.rollback(target, "1:b", keys)
+    assert api.load_all(target, keys=keys)[1] == {"b": "two"}

@@ -18,8 +18,9 @@ plaintext entry an attacker added (which a later re-seal would adopt) is not.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -141,6 +142,31 @@ def _commit(
     write_atomic(target, data)
 
 
+def _source_type(source: str, node: Node) -> str:
+    """The type YAML gives `source` written where `node` is (its tag and %YAML version)."""
+    tiny = document.parse(f"v: {source}\n", "<value>")
+    probe = next(n for n in tiny.nodes if n.path == (0, "v"))
+    return sealing.value_type(replace(probe, tag=node.tag, version=node.version))
+
+
+def _replace_one(
+    profile: sealing.Profile,
+    data_key: bytes,
+    node: Node,
+    source: str,
+    vtype: str,
+    items: m.Meta,
+    target: Path,
+) -> None:
+    """Seal `source` with `items` over one non-empty scalar's span: nothing moves, so no
+    re-seal is needed, and the file is parsed once more (by splice_tokens), not thrice."""
+    header = profile.header
+    assert header is not None
+    token = sealing.seal_node(data_key, header.file_id, node, source, items, vtype)
+    body = sealing.splice_tokens(profile.name, profile.body, [(node, token)])
+    write_atomic(target, profile.to_bytes(body.text, sealing.finish_header(header, data_key, body)))
+
+
 def _with_history(text: str, name: str, path: NodePath, entries: int, newline: str) -> str:
     """`text` with the history slot of `path` holding `entries` placeholders (0: removed)."""
     body = document.parse(text, name)
@@ -200,7 +226,8 @@ def set_value(
         if missing:
             new_text = textops.insert(body, parent, missing, source, profile.newline)
             items = {m.CREATED: now.isoformat(), **changes}
-            path = _inserted_path(new_text, profile.name, dotted)
+            base = parent.path if parent is not None else (paths.split(dotted)[0] or 0,)
+            path: NodePath = (*base, *missing)
         else:
             assert parent is not None
             node = parent
@@ -221,26 +248,30 @@ def set_value(
                 items[m.ROTATED] = now.isoformat()
             elif old_source != source:  # a plaintext value sealed for the first time
                 items.setdefault(m.CREATED, now.isoformat())
+            if node.start < node.end and not _plain_by_rule(rule, path):
+                vtype_now = _source_type(source, node)
+                _replace_one(profile, data_key, node, source, vtype_now, m.normalise(items), target)
+                return True
+            spliced = source
             if node.start == node.end and not body.text[node.start - 1 : node.start].isspace():
-                source = " " + source  # an empty value sits right after `key:` or a tag
-            new_text = document.splice(body.text, [(node.start, node.end, source)])
-        new_body = document.parse(new_text, profile.name)
-        node = next(n for n in new_body.nodes if n.path == path)
-        if sealing.rule_matches(rule, node) or not sealing.sealable(node):
+                spliced = " " + source  # an empty value sits right after `key:` or a tag
+            new_text = document.splice(body.text, [(node.start, node.end, spliced)])
+        if _plain_by_rule(rule, path):
             if changes:
                 raise InputError(
                     f"{target}: {dotted!r} is plaintext by rule; only sealed values carry metadata"
                 )
             wants = {}
         else:
-            wants = {path: _Want(new_text[node.start : node.end], None, m.normalise(items))}
+            wants = {path: _Want(source, None, m.normalise(items))}
         _commit(profile, data_key, new_text, wants, target)
     return True
 
 
-def _inserted_path(text: str, name: str, dotted: str) -> NodePath:
-    body = document.parse(text, name)
-    return paths.resolve(body, dotted).path
+def _plain_by_rule(rule: re.Pattern[str] | None, path: NodePath) -> bool:
+    if rule is None or is_history(path):
+        return False
+    return rule.search(document.format_path(path)) is not None
 
 
 def change_meta(
@@ -258,8 +289,7 @@ def change_meta(
         if items == old:
             return Outcome(str(target), dotted, old, changed=False)
         source = _open(data_key, header.file_id, node, str(target))
-        want = _Want(source, _vtype(node), m.normalise(items))
-        _commit(profile, data_key, profile.body.text, {node.path: want}, target)
+        _replace_one(profile, data_key, node, source, _vtype(node), m.normalise(items), target)
     return Outcome(str(target), dotted, items)
 
 
