@@ -234,6 +234,7 @@ def rotate_secret(
     the old secret and run the on_rotate callbacks.
 
     A provider that fails, hangs or prints nothing leaves the file byte-identical.
+    With --expiring, values that name no provider (and no --via) are skipped: exit 1.
     Commands declared in .sealedcfg.yaml run only once approved (sealedcfg approve).
 
     Examples:
@@ -251,8 +252,11 @@ def rotate_secret(
             raise InputError(f"bad --option {item!r}: expected NAME=VALUE")
         opts[k] = v
     keys = key_source(key_file, passphrase_file)
+    skipped = []
     if expiring is not None:
-        targets = rs.expiring(list(args), m.parse_duration(expiring, "--expiring"))
+        found = rs.expiring(list(args), m.parse_duration(expiring, "--expiring"))
+        targets = [(f, p) for f, p, provider in found if provider or via]
+        skipped = [(f, p) for f, p, provider in found if not (provider or via)]
     elif len(args) == 2:
         targets = [(args[0], args[1])]
     else:
@@ -276,9 +280,13 @@ def rotate_secret(
             )
     if as_json:
         emit_json(done)
-    elif not targets:
+    elif not targets and not skipped:
         print("nothing expiring", file=sys.stderr)
-    return 0
+    for file, path in skipped:
+        print(
+            f"sealedcfg: {file}: {path} skipped: it names no provider (use --via)", file=sys.stderr
+        )
+    return int(ExitCode.FINDINGS) if skipped else 0
 
 
 def providers(as_json: Json = False) -> int:

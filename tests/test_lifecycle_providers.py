@@ -262,6 +262,12 @@ def test_rotate_secret_expiring_over_files(repo: Path, key: str) -> None:
     assert "staging.yaml: b" not in proc.stderr
     assert api.load(second, keys=keys)["b"] == "y" * 20
     assert api.load(second, keys=keys)["a"] != "x" * 20
+    # a value that names no provider is skipped, and said so (exit 1)
+    store.set_value(second, "c", "z" * 20, keys, changes={"expires": "2026-12-02"}, now=day)
+    proc = run(repo, key, "rotate-secret", "config/staging.yaml", "--expiring", "14d")
+    assert proc.returncode == ExitCode.FINDINGS
+    assert "staging.yaml: c skipped: it names no provider" in proc.stderr
+    assert api.load(second, keys=keys)["c"] == "z" * 20
 
 
 def test_the_readme_worked_example_runs(tmp_path: Path) -> None:

@@ -158,11 +158,14 @@ def rollback(file: str | os.PathLike[str], dotted: str, keys: KeySource) -> stor
 
 def expiring(
     files: list[str | os.PathLike[str]], within: timedelta, now: date | None = None
-) -> list[tuple[str, str]]:
-    """(file, path) of every sealed value expired or expiring within `within`."""
+) -> list[tuple[str, str, str | None]]:
+    """(file, path, provider) of every sealed value expired or expiring within `within`."""
     from sealedcfg.lifecycle import status
 
     rows = status.status(files, now=now, warn=within)
+    limit = within.days
     return [
-        (r.file, r.path) for r in rows if r.days_left is not None and r.days_left <= within.days
+        (r.file, r.path, r.provider)
+        for r in rows
+        if r.days_left is not None and r.days_left <= limit
     ]
