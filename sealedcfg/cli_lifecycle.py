@@ -143,8 +143,8 @@ def status(
         _table(rows)
         print(st.summary(rows, window), file=sys.stderr)
     bad = st.failing(rows, rule, window) if rule else []
-    for r in bad if not as_json else []:
-        print(f"sealedcfg: {r.file}: {r.path}: {r.state}", file=sys.stderr)
+    if bad and not as_json:
+        sys.stderr.write("".join(f"sealedcfg: {r.file}: {r.path}: {r.state}\n" for r in bad))
     return int(ExitCode.FINDINGS) if bad else 0
 
 
@@ -164,13 +164,16 @@ def _table(rows: list[Row]) -> None:
                 r.path,
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    widths = [max(map(len, column)) for column in list(zip(*lines, strict=True))[:-1]]
+    out = []
     for line in lines:
         cells = [c.ljust(w) for c, w in zip(line, widths, strict=False)]
         code = _COLOURS.get(line[0]) if colour else None
         if code:
             cells[0] = f"\x1b[{code}m{cells[0]}\x1b[0m"
-        print("  ".join([*cells, line[-1]]))
+        cells.append(line[-1])
+        out.append("  ".join(cells))
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 def history(file: File, path: DottedPath, as_json: Json = False) -> int:
