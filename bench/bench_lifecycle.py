@@ -55,7 +55,9 @@ def make_profiles(root: Path, files: int, values: int, key: str) -> list[Path]:
                 (node, sealing.seal_node(data_key, header.file_id, node, source, meta))
             )
         body = sealing.splice_tokens(profile.name, profile.body, replacements)
-        path.write_bytes(profile.to_bytes(body.text, sealing.finish_header(header, data_key, body)))
+        opened = sealing.opened_body(profile.name, body, header, data_key)
+        final = sealing.finish_header(header, data_key, opened, profile.name)
+        path.write_bytes(profile.to_bytes(body.text, final))
         out.append(path)
     return out
 

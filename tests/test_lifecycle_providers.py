@@ -74,7 +74,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> Path:
 
 
 def run(repo: Path, key: str, *args: str, **env: str):  # type: ignore[no-untyped-def]
-    return cli(*args, env={"SEALEDCFG_KEY": key, **env}, cwd=repo)
+    return cli(*args, env={"SEALEDCFG_KEY": key, "SEALEDCFG_TODAY": TODAY, **env}, cwd=repo)
 
 
 def set_broken(repo: Path, body: str) -> None:
@@ -214,7 +214,8 @@ def test_builtin_random_and_manual(repo: Path, key: str) -> None:
     assert_one_error(proc, ExitCode.INPUT, "length must be 16 to 1024")
     proc = cli(
         "rotate-secret", "config/prod.yaml", "stripe.api_key", "--via", "manual", "--keep", "2",
-        env={"SEALEDCFG_KEY": key}, cwd=repo, input="typed-by-hand-value\n",
+        env={"SEALEDCFG_KEY": key, "SEALEDCFG_TODAY": TODAY}, cwd=repo,
+        input="typed-by-hand-value\n",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert api.load(target, key=key)["stripe"]["api_key"] == "typed-by-hand-value"

@@ -127,19 +127,24 @@ def _commit(
     header = profile.header
     assert header is not None
     try:
-        body = sealing.reseal(profile, data_key, new_text, sealing.compile_rule(header.plain))
+        rule = sealing.compile_rule(header.plain)
+        body, plain = sealing.reseal(profile, data_key, new_text, rule)
         index = {n.path: n for n in body.nodes}
-        replacements = []
+        plain_index = {n.path: n for n in plain.nodes}
+        replacements, sources = [], []
         for path, want in wants.items():
             node = index[path]
             vtype = want.vtype or _vtype(node)
             token = sealing.seal_node(data_key, header.file_id, node, want.source, want.meta, vtype)
             replacements.append((node, token))
+            spot = plain_index[path]  # a placeholder in the plaintext: its real source
+            sources.append((spot.start, spot.end, want.source))
         body = sealing.splice_tokens(profile.name, body, replacements)
     except crypto.AuthError:
         raise OpenError(str(target)) from None
-    data = profile.to_bytes(body.text, sealing.finish_header(header, data_key, body))
-    write_atomic(target, data)
+    opened = document.parse(document.splice(plain.text, sources), profile.name)
+    final = sealing.finish_header(header, data_key, opened, profile.name)
+    write_atomic(target, profile.to_bytes(body.text, final))
 
 
 def _source_type(source: str, node: Node) -> str:
@@ -162,9 +167,14 @@ def _replace_one(
     re-seal is needed, and the file is parsed once more (by splice_tokens), not thrice."""
     header = profile.header
     assert header is not None
+    assert profile.opened is not None  # authenticated by access.opened
     token = sealing.seal_node(data_key, header.file_id, node, source, items, vtype)
     body = sealing.splice_tokens(profile.name, profile.body, [(node, token)])
-    write_atomic(target, profile.to_bytes(body.text, sealing.finish_header(header, data_key, body)))
+    spot = next(n for n in profile.opened.body.nodes if n.path == node.path)
+    text = document.splice(profile.opened.text, [(spot.start, spot.end, source)])
+    opened = document.parse(text, profile.name)
+    final = sealing.finish_header(header, data_key, opened, profile.name)
+    write_atomic(target, profile.to_bytes(body.text, final))
 
 
 def _with_history(text: str, name: str, path: NodePath, entries: int, newline: str) -> str:
@@ -310,10 +320,10 @@ def versions(file: str | os.PathLike[str], dotted: str) -> list[Version]:
 
 def _decoded(source: str) -> str:
     """A scalar's value from its source text (what a provider sees as the old secret)."""
-    from sealedcfg.typed import load_text
+    from sealedcfg import model
 
-    loaded = load_text(source, "<value>")
-    value = loaded[0] if loaded else ""
+    built = model.build(document.parse(f"v: {source}\n", "<value>"), "<value>")
+    value = built.documents[0]["v"]
     return "" if value is None else str(value)
 
 
