@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from sealedcfg import api
+from sealedcfg.cli import app
 from sealedcfg.errors import ExitCode
 from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import audit
@@ -17,6 +19,7 @@ from sealedcfg.lifecycle import audit
 from .conftest import FAST_TEXT, write
 from .test_cli import assert_one_error, cli
 
+runner = CliRunner()
 SECRETS = ("pw-Alpha-7781", "sk_live_Bravo4410", "Charlie-value-99", "sk_live_Delta-0042")
 
 
@@ -114,9 +117,9 @@ def test_verify_finds_an_edited_removed_or_torn_line(tmp_path: Path, log: Path) 
     }
     for what, data in cases.items():
         log.write_bytes(data)
-        proc = cli("audit", "--verify", env=env)
-        assert proc.returncode == ExitCode.FINDINGS, what
-        assert "line" in proc.stderr, what
+        result = runner.invoke(app, ["audit", "--verify"], env=env)
+        assert result.exit_code == ExitCode.FINDINGS, what
+        assert "line" in result.stderr, what
     # a torn last line stays visible: the next append starts a new line after it
     log.write_bytes(good[:-5])
     audit_append(log, "after")
@@ -125,13 +128,9 @@ def test_verify_finds_an_edited_removed_or_torn_line(tmp_path: Path, log: Path) 
 
 
 def audit_append(log: Path, path: str) -> None:
-    code = "from sealedcfg.lifecycle import audit; "
-    code += f"audit.append('get', ['f.yaml'], [{path!r}], 'ok')"
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"SEALEDCFG_AUDIT_LOG": str(log), "PATH": "/usr/bin:/bin"}, check=True,
-    )  # fmt: skip
-    assert proc.returncode == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(audit.LOG_ENV, str(log))
+        audit.append("get", ["f.yaml"], [path], "ok")
 
 
 def test_unwritable_log_warns_or_refuses_with_audit_required(tmp_path: Path, key: str) -> None:
