@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from sealedcfg import api
 from sealedcfg.cli import app
-from sealedcfg.errors import ExitCode
+from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import status as st
 from sealedcfg.lifecycle import store
@@ -102,7 +102,7 @@ def test_bad_metadata_is_one_error_and_leaves_the_file(
 
 def test_metadata_on_a_plaintext_by_rule_value_is_refused(profile: Path, keys: KeySource) -> None:
     before = profile.read_bytes()
-    with pytest.raises(Exception, match="plaintext by rule"):
+    with pytest.raises(InputError, match="plaintext by rule"):
         store.set_value(profile, "database.host", "db2", keys, changes={"provider": "x"})
     assert profile.read_bytes() == before
 
@@ -307,14 +307,16 @@ def test_a_history_token_swapped_in_as_current_does_not_open(
 def test_rollback_never_restores_history_a_key_holder_did_not_write(
     profile: Path, keys: KeySource, key: str
 ) -> None:
-    # The attacker adds a plaintext "history" entry; the victim's re-seal adopts it...
+    # The attacker adds a plaintext "history" entry; the victim's re-seal adopts it.
     text = profile.read_text()
     body, header = text.split("sealedcfg:\n", 1)
     write(
         profile,
         body + "sealedcfg_history:\n  stripe.api_key: [sk_live_ATTACKER]\nsealedcfg:\n" + header,
     )
-    api.encrypt_file(profile, keys)
+    with pytest.raises(InputError, match="not sealed by a key holder"):
+        api.encrypt_file(profile, keys)  # refused unless adopted explicitly...
+    api.encrypt_file(profile, keys, adopt=True)  # ...which a victim may do without looking
     assert "sk_live_ATTACKER" not in profile.read_text()  # now sealed, by the victim's key
     before = profile.read_bytes()
     proc = cli("rollback", str(profile), "stripe.api_key", env={"SEALEDCFG_KEY": key})
