@@ -56,7 +56,7 @@ def make_profiles(root: Path, files: int, values: int, key: str) -> list[Path]:
             )
         body = sealing.splice_tokens(profile.name, profile.body, replacements)
         opened = sealing.opened_body(profile.name, body, header, data_key)
-        final = sealing.finish_header(header, data_key, opened, profile.name)
+        final = sealing.finish_header(header, data_key, opened, profile.name, sealed=body)
         path.write_bytes(profile.to_bytes(body.text, final))
         out.append(path)
     return out

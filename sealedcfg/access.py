@@ -121,7 +121,9 @@ def with_header(profile: sealing.Profile, header: Header, data_key: bytes) -> by
     assert profile.opened is not None  # authenticated: its plaintext parse is known
     return profile.to_bytes(
         profile.body.text,
-        sealing.finish_header(header, data_key, profile.opened.body, profile.name),
+        sealing.finish_header(
+            header, data_key, profile.opened.body, profile.name, sealed=profile.body
+        ),
     )
 
 
@@ -232,4 +234,5 @@ def seal_new_text(
     header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
     rule = sealing.compile_rule(header.plain)
     body = sealing.seal_nodes(profile, data_key, header.file_id, sealing.to_seal(profile, rule))
-    return profile.to_bytes(body.text, sealing.finish_header(header, data_key, profile.body, name))
+    final = sealing.finish_header(header, data_key, profile.body, name, sealed=body)
+    return profile.to_bytes(body.text, final)

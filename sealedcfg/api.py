@@ -133,7 +133,7 @@ def encrypt_file(
             except crypto.AuthError:
                 raise OpenError(name) from None
         new_body = sealing.seal_nodes(profile, data_key, header.file_id, nodes)
-        header = sealing.finish_header(header, data_key, plain_body, name)
+        header = sealing.finish_header(header, data_key, plain_body, name, sealed=new_body)
         write_atomic(path, profile.to_bytes(new_body.text, header))
     return EncryptResult(name, len(nodes), created, True, adopted)
 

@@ -192,7 +192,7 @@ def edit_file(
         if edited is None:
             return False
         body, plain_body = sealing.reseal_plain(str(target), header, data_key, edited, previous)
-        final = sealing.finish_header(header, data_key, plain_body, str(target))
+        final = sealing.finish_header(header, data_key, plain_body, str(target), sealed=body)
         write_atomic(target, profile.to_bytes(body.text, final))
     return True
 

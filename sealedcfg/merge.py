@@ -260,7 +260,7 @@ def _seal_merged(
         plain = sealing.opened_body(name, body, target.header, dk)
     except crypto.AuthError:
         raise OpenError(name) from None
-    header = sealing.finish_header(target.header, dk, plain, name)
+    header = sealing.finish_header(target.header, dk, plain, name, sealed=body)
     out = ours.to_bytes(body.text, header)
     check = sealing.read_profile(out, name)  # the result must open as a whole
     try:

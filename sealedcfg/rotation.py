@@ -112,7 +112,8 @@ def _rotate_profile(
     body, plain = sealing.reseal_plain(
         profile.name, header, new_key, plain_body, previous, keep_tokens=False
     )
-    return profile.to_bytes(body.text, sealing.finish_header(header, new_key, plain, profile.name))
+    final = sealing.finish_header(header, new_key, plain, profile.name, sealed=body)
+    return profile.to_bytes(body.text, final)
 
 
 def rebind(path: str | os.PathLike[str], keys: KeySource) -> tuple[str, str]:

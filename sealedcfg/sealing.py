@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from sealedcfg import crypto, document, envelope, model
 from sealedcfg import token as tokens
 from sealedcfg.document import Body, Node
-from sealedcfg.encoding import Path
+from sealedcfg.encoding import Path, lp_all
 from sealedcfg.envelope import Header
 from sealedcfg.errors import InputError
 
@@ -172,7 +172,7 @@ def open_checked(profile: Profile, data_key: bytes, skip: set[Path] | None = Non
     if any(n.path not in skipped for n in to_seal(profile, rule)):
         raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
     opened = decrypt_tokens(profile, data_key)
-    check_meaning(data_key, header, opened.body, skip or ())
+    check_meaning(data_key, header, opened.body, profile.body, skip or ())
     profile.opened = opened
     return opened
 
@@ -213,8 +213,26 @@ def parse_opened(text: str, name: str) -> Body:
     return body
 
 
-def check_meaning(data_key: bytes, header: Header, opened: Body, skip: Iterable[Path] = ()) -> None:
-    envelope.check_mac(data_key, header, model.meaning_records(opened, skip))
+def check_meaning(
+    data_key: bytes, header: Header, opened: Body, sealed: Body, skip: Iterable[Path] = ()
+) -> None:
+    records = model.meaning_records(opened, skip)
+    envelope.check_mac(data_key, header, records + token_records(sealed))
+
+
+def token_records(sealed: Body) -> list[bytes]:
+    """lp_all("token", path, type, metadata) for each token of the sealed body.
+
+    The meaning records cover each value; these cover what its token says about
+    it, so an older token of the same value (other `expires`, say) taken from
+    git history does not open in its place.
+    """
+    out = []
+    for node in sealed.nodes:
+        if is_token(node):
+            fields = node.value.split(";", 4)
+            out.append(lp_all((b"token", node.epath, fields[2].encode(), fields[3].encode())))
+    return out
 
 
 def open_token(data_key: bytes, file_id: bytes, node: Node) -> str:
@@ -417,14 +435,18 @@ def new_join(body: Body, newline: str) -> str:
     return join
 
 
-def finish_header(header: Header, data_key: bytes, opened: Body, name: str = "") -> Header:
-    """The header with its MAC over the meaning of `opened`, the plaintext body.
+def finish_header(
+    header: Header, data_key: bytes, opened: Body, name: str = "", *, sealed: Body
+) -> Header:
+    """The header with its MAC over the meaning of `opened`, the plaintext body,
+    and the type and metadata of each token of `sealed`, the body written.
 
     The plaintext is first built as typed values, so that what seals is what
     every reader can load (a bad !!binary, keys 0x10 and 16 in one mapping).
     """
     model.build(opened, name or "<text>")
-    mac = envelope.compute_mac(data_key, header, model.meaning_records(opened))
+    records = model.meaning_records(opened) + token_records(sealed)
+    mac = envelope.compute_mac(data_key, header, records)
     return replace(header, mac=mac)
 
 

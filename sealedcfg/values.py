@@ -44,7 +44,7 @@ def _reseal_and_write(profile: sealing.Profile, data_key: bytes, new_text: str, 
         body, plain = sealing.reseal(profile, data_key, new_text, rule)
     except crypto.AuthError:
         raise OpenError(str(path)) from None
-    final = sealing.finish_header(header, data_key, plain, str(path))
+    final = sealing.finish_header(header, data_key, plain, str(path), sealed=body)
     write_atomic(path, profile.to_bytes(body.text, final))
 
 

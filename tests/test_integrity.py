@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from sealedcfg import api, rotation, values
+from sealedcfg import api, document, rotation, values
 from sealedcfg import token as tokens
 from sealedcfg.errors import InputError, OpenError, SealedcfgError
 from sealedcfg.keys import KeySource
@@ -354,7 +354,6 @@ _RefLoader.add_constructor("!Ref", lambda loader, node: loader.construct_scalar(
 def test_metadata_is_kept_by_rotate_reseal_and_edit(work: Path, keys: KeySource) -> None:
     target = seal(work, keys, "items:\n- a\n- b\nkey: v\n")
     meta = (("expires", "2027-03-01"), ("provider", "stripe"))
-    text = target.read_text()
     # Give two values metadata the way a key holder would: re-seal them with it.
     from sealedcfg import access, sealing
     from sealedcfg.document import splice
@@ -367,8 +366,9 @@ def test_metadata_is_kept_by_rotate_reseal_and_edit(work: Path, keys: KeySource)
                 source = profile.opened.by_path[node.path][1]
                 tok = sealing.seal_node(data_key, header.file_id, node, source, meta)
                 repl.append((node.start, node.end, tok))
-        text = splice(profile.body.text, repl)  # same meaning: the MAC still holds
-        target.write_bytes(profile.to_bytes(text, header))
+        sealed = document.parse(splice(profile.body.text, repl), "p.yaml")
+        final = sealing.finish_header(header, data_key, profile.opened.body, sealed=sealed)
+        target.write_bytes(profile.to_bytes(sealed.text, final))
 
     def metas() -> dict[str, dict[str, str]]:
         return {e.path: e.meta for e in api.ls(target) if e.kind == "sealed"}
@@ -478,3 +478,19 @@ def test_encrypt_does_not_adopt_values_it_did_not_seal(
     assert proc.returncode == 0, proc.stderr
     assert "adopted: admins.eve" in proc.stderr
     assert api.load(target, keys=keys) == {"admins": {"eve": "e", "alice": "a"}}
+
+
+def test_an_older_token_of_the_same_value_does_not_open(work: Path, keys: KeySource) -> None:
+    """The MAC covers each token's type and metadata, not only the value."""
+    from sealedcfg.lifecycle import store
+
+    target = seal(work, keys, "api_key: sk-123\nother: x\n")
+    store.change_meta(target, "api_key", {"expires": "2027-01-01"}, keys)
+    first = target.read_text()
+    store.change_meta(target, "api_key", {"expires": "2030-01-01"}, keys)
+    second = target.read_text()
+    old_token = next(t for t in TOKEN.findall(first) if "expires=2027" in t)
+    new_token = next(t for t in TOKEN.findall(second) if "expires=2030" in t)
+    target.write_text(second.replace(new_token, old_token))  # same value, same key, same path
+    with pytest.raises(OpenError):
+        api.load(target, keys=keys)

@@ -116,17 +116,17 @@ CASES: dict[str, Callable[[str], str]] = {
     "tag changed": lambda t: t.replace("!Ref", "!Sub"),
     "key renamed": lambda t: t.replace("  user:", "  usr:"),
     "mac altered": lambda t: re.sub(
-        r"mac: (\w)", lambda m: "mac: " + ("A" if m.group(1) != "A" else "B"), t
+        r"mac: ([A-Za-z0-9_-])", lambda m: "mac: " + ("A" if m.group(1) != "A" else "B"), t
     ),
     "commit altered": lambda t: re.sub(
-        r"commit: (\w)", lambda m: "commit: " + ("A" if m.group(1) != "A" else "B"), t
+        r"commit: ([A-Za-z0-9_-])", lambda m: "commit: " + ("A" if m.group(1) != "A" else "B"), t
     ),
     "file id altered": lambda t: re.sub(
-        r"file_id: (\w)", lambda m: "file_id: " + ("A" if m.group(1) != "A" else "B"), t
+        r"file_id: ([A-Za-z0-9_-])", lambda m: "file_id: " + ("A" if m.group(1) != "A" else "B"), t
     ),
     "plain rule widened": lambda t: t.replace('plain: "(^|\\\\.)host$"', 'plain: "host|user"'),
     "wrapped key altered": lambda t: re.sub(
-        r"wrapped: (\w)", lambda m: "wrapped: " + ("A" if m.group(1) != "A" else "B"), t
+        r"wrapped: ([A-Za-z0-9_-])", lambda m: "wrapped: " + ("A" if m.group(1) != "A" else "B"), t
     ),
 }
 

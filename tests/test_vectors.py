@@ -119,7 +119,8 @@ def test_header_valid(case: dict[str, Any]) -> None:
     assert crypto.key_commitment(data_key, header.file_id) == b64d(case["commit"])
     # The MAC covers the meaning of the plaintext (FORMAT.md §5.5), not the sealed text.
     meaning = model.meaning_records(document.parse(case["plaintext"], "vector.yaml"))
-    assert envelope.compute_mac(data_key, header, meaning) == b64d(case["mac"])
+    records = meaning + sealing.token_records(profile.body)
+    assert envelope.compute_mac(data_key, header, records) == b64d(case["mac"])
     for node in profile.body.nodes:
         if sealing.is_token(node):
             assert tokens.parse(node.value).format() == node.value

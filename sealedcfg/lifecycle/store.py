@@ -143,7 +143,7 @@ def _commit(
     except crypto.AuthError:
         raise OpenError(str(target)) from None
     opened = document.parse(document.splice(plain.text, sources), profile.name)
-    final = sealing.finish_header(header, data_key, opened, profile.name)
+    final = sealing.finish_header(header, data_key, opened, profile.name, sealed=body)
     write_atomic(target, profile.to_bytes(body.text, final))
 
 
@@ -173,7 +173,7 @@ def _replace_one(
     spot = next(n for n in profile.opened.body.nodes if n.path == node.path)
     text = document.splice(profile.opened.text, [(spot.start, spot.end, source)])
     opened = document.parse(text, profile.name)
-    final = sealing.finish_header(header, data_key, opened, profile.name)
+    final = sealing.finish_header(header, data_key, opened, profile.name, sealed=body)
     write_atomic(target, profile.to_bytes(body.text, final))
 
 
