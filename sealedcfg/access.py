@@ -204,7 +204,11 @@ def new_header(
         matched = ruleset.match(profile.name) if ruleset else None
         if matched is not None and ruleset is not None:
             rule = (matched, ruleset)
-            if plain is None:
+            if plain is None and matched.plain is not None:
+                from sealedcfg import approvals, rules
+
+                rules_file = ruleset.root / rules.RULES_NAME
+                approvals.require_plain_rule(rules_file, matched.source, matched.plain)
                 plain = matched.plain
     sealing.compile_rule(plain)
     for node in profile.body.nodes:

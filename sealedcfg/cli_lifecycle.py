@@ -318,11 +318,13 @@ def providers(as_json: Json = False) -> int:
 def approve(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve without asking.")] = False,
 ) -> int:
-    """Review and approve the commands the nearest .sealedcfg.yaml declares.
+    """Review and approve what the nearest .sealedcfg.yaml asks you to trust.
 
     Providers' mint/revoke commands and on_rotate callbacks never run until
     approved; an approval pins the command and the contents of every script it
-    names, so any change needs a new approval.  Exit 1 if some stay unapproved.
+    names, so any change needs a new approval.  A creation rule's plaintext
+    pattern (values of a new file it matches are never sealed) is used only once
+    approved too.  Exit 1 if some stay unapproved.
 
     Examples:
       sealedcfg approve          # shows each new or changed command, asks
@@ -330,12 +332,12 @@ def approve(
     """
     import shlex
 
-    from sealedcfg import rules
+    from sealedcfg import approvals, rules
     from sealedcfg.lifecycle import commands
 
     rules_file = rules.find_rules_file()
     declared = commands.load(rules_file)
-    if declared is None:
+    if declared is None or rules_file is None:
         raise InputError("no .sealedcfg.yaml here or above (up to the repository root)")
     every = [c for pair in declared.providers.values() for c in pair if c is not None]
     every += list(declared.callbacks)
@@ -344,16 +346,31 @@ def approve(
     for c in every:
         mark = "new/changed" if c in new else "approved"
         print(f"{mark:<12} {c.label}: {' '.join(shlex.quote(w) for w in c.argv)}")
-    if not new:
+    # Plaintext patterns of creation rules: values they match in a new file stay unsealed.
+    ruleset = rules.load(rules_file)
+    plains = [(r.source, r.plain) for r in (ruleset.rules if ruleset else ()) if r.plain]
+    plain_pins = approvals.pinned(approvals.PLAIN_RULES)
+    new_plains = [
+        (src, pat)
+        for src, pat in plains
+        if approvals.plain_rule_digest(rules_file, src, pat) not in plain_pins
+    ]
+    for src, pat in plains:
+        mark = "new/changed" if (src, pat) in new_plains else "approved"
+        print(f"{mark:<12} plaintext rule for {src!r}: {pat!r} (matching values stay unsealed)")
+    if not new and not new_plains:
         return 0
+    count = len(new) + len(new_plains)
     if not yes:
         if not sys.stdin.isatty():
             print("sealedcfg: not approved (run on a terminal, or with --yes)", file=sys.stderr)
             return int(ExitCode.FINDINGS)
-        if not typer.confirm(f"approve {len(new)} command(s) from {rules_file}?", err=True):
+        if not typer.confirm(f"approve {count} item(s) from {rules_file}?", err=True):
             return int(ExitCode.FINDINGS)
     commands.approve(new)
-    print(f"approved {len(new)} command(s)", file=sys.stderr)
+    for src, pat in new_plains:
+        approvals.pin_plain_rule(rules_file, src, pat)
+    print(f"approved {count} item(s)", file=sys.stderr)
     return 0
 
 

@@ -89,6 +89,10 @@ def init(
         key_path, kid, created = _key(key_file)
         lines.append(f"      - key_id: {_yaml_str(kid)}   # found by id in your key directory")
     write_atomic(rules_file, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o644)
+    if plain:  # the user wrote this rule here: approved (sealedcfg.approvals)
+        from sealedcfg import approvals
+
+        approvals.pin_plain_rule(rules_file, pattern, plain)
     ignore = root / ".gitignore"
     _append_missing(ignore, list(IGNORE_BLOCK))
     steps = [

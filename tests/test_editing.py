@@ -287,6 +287,17 @@ def test_edit_new_file_from_rule(
     (tmp_path / "config").mkdir()
     monkeypatch.setenv("EDITOR", fake_editor(tmp_path, 'printf "host: h\\npw: p1\\n" > "$1"'))
     target = tmp_path / "config" / "new.yaml"
+    # The rule's plaintext pattern comes from the repository: used once approved.
+    with pytest.raises(InputError, match="not approved"):
+        editor.edit_file(target, KeySource(env={}), interactive=False)
+    assert not target.exists()
+    monkeypatch.chdir(tmp_path)
+    from typer.testing import CliRunner
+
+    from sealedcfg.cli import make_app
+
+    approved = CliRunner().invoke(make_app(), ["approve", "--yes"])
+    assert approved.exit_code == 0, approved.output
     assert editor.edit_file(target, KeySource(env={}), interactive=False)
     assert "host: h" in target.read_text()
     assert "p1" not in visible(target.read_text())

@@ -494,3 +494,42 @@ def test_an_older_token_of_the_same_value_does_not_open(work: Path, keys: KeySou
     target.write_text(second.replace(new_token, old_token))  # same value, same key, same path
     with pytest.raises(OpenError):
         api.load(target, keys=keys)
+
+
+def test_a_plaintext_rule_from_the_repository_needs_approval(
+    work: Path, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker widens a creation rule's `plain:` to '.*': new values would be
+    written unsealed.  The pattern is used only once the user approved that text."""
+    home = work / "home"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    repo = work / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "config").mkdir()
+    rules_file = repo / ".sealedcfg.yaml"
+    rules_file.write_text("creation_rules:\n  - path: 'config/*.yaml'\n    plain: 'host$'\n")
+    env = {"SEALEDCFG_KEY": key, "XDG_CONFIG_HOME": str(home)}
+    ok = cli_in(repo, ["approve", "--yes"], env)
+    assert ok.returncode == 0, ok.stderr
+    assert cli_in(repo, ["set", "config/a.yaml", "db.host", "h1"], env).returncode == 0
+    rules_file.write_text("creation_rules:\n  - path: 'config/*.yaml'\n    plain: '.*'\n")
+    leak = cli_in(repo, ["set", "config/new.yaml", "stripe.api_key", "sk_live_123"], env)
+    assert leak.returncode == 3
+    assert "not approved" in leak.stderr
+    assert not (repo / "config" / "new.yaml").exists()
+    assert "sk_live_123" not in leak.stderr
+
+
+def cli_in(cwd: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
+    full.update(env)
+    full["SEALEDCFG_ARGON2"] = os.environ["SEALEDCFG_ARGON2"]
+    return subprocess.run(
+        [sys.executable, "-m", "sealedcfg", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )

@@ -226,6 +226,16 @@ def set_value(
     changes = dict(changes or {})
     if not target.exists() and not target.is_symlink():
         values.set_value(target, dotted, value, keys, vtype=vtype, kdf=kdf)
+        created = sealing.read_profile(target.read_bytes(), str(target))
+        assert created.header is not None
+        node = paths.resolve(created.body, dotted)
+        if _plain_by_rule(sealing.compile_rule(created.header.plain), node.path):
+            if changes:  # nothing half-written: the file this call created goes again
+                target.unlink()
+                raise InputError(
+                    f"{target}: {dotted!r} is plaintext by rule; only sealed values carry metadata"
+                )
+            return True
         change_meta(target, dotted, {m.CREATED: now.isoformat(), **changes}, keys)
         return True
     source = scalars.render(value, vtype)
