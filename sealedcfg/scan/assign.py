@@ -30,8 +30,9 @@ GENERIC = "generic-secret-assignment"
 
 _ASSIGN_RE = re.compile(
     r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?:\s*\])?
-    (?P<op>\s*(?::=|=>|\|\|=|\?\?=|(?<![=!<>:])=(?![=>~])
+    (?P<op>\s*(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
         |:\s*[A-Za-z_][\w\[\].,|?* ]*?\s*=(?![=>~])
+        |[ \t]+(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
         |:(?=\s|$|["'`])))[ \t]*""",
     re.VERBOSE,
 )
@@ -137,8 +138,8 @@ def _quoted_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     if i >= len(line) or line[i] not in "\"'`":
         return None
     quote = line[i]
-    if quote == "`" and kind is not Kind.QUOTED:
-        return None
+    if quote == "`" and kind is Kind.WORD:
+        return None  # shell command substitution
     if line.startswith(quote * 3, i):
         return None  # docstring / heredoc-style block: not a one-line value
     j = i + 1
@@ -176,14 +177,17 @@ def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
     q = _quoted_at(line, pos, kind)
     if q is not None:
         return q[0], q[1], True
-    if kind is Kind.QUOTED or pos >= len(line):
+    if pos >= len(line):
         return None
     if line[pos] in "\"'":
         return None  # an unterminated string: a multi-line value we do not follow
-    b = _bare_at(line, pos, kind)
+    # In code a bare value is usually a variable; `judge` then asks for a random-looking one.
+    b = _bare_at(line, pos, Kind.WORD if kind is Kind.QUOTED else kind)
     if b is None or not b[0]:
         return None
     val, col = b
+    if _BLOCK_SCALAR_RE.match(val):
+        return None
     if val in _AUTH_SCHEMES:  # `Authorization: Bearer abc` written bare: take the credential
         m = re.match(r"[ \t]+([^\s\"'`]+)", line[col + len(val) :])
         if m:
@@ -214,10 +218,17 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         return None
     if "auth" in name.lower() and v.endswith("=") and _basic_placeholder(v):
         return None  # `Authorization: Basic base64(user:password)`
+    if values.is_digits_key(v):
+        return GENERIC  # numeric PINs and account keys in a secret-named field
+    if values.is_uuid(v):
+        # Heroku, Snyk, HubSpot, ... keys are UUIDs: a secret when the name says key/token.
+        ok = tier is not names.Tier.NONE and not values.is_placeholder(v)
+        return GENERIC if ok and names.holds_key(name) else None
     if (
         values.is_encrypted(v)
         or values.is_public_material(v)
         or values.is_hash_or_id(v)
+        or values.is_regex(v)
         or PROVIDER_PREFIX_RE.match(v)
         or values.is_reference(v)
         or values.is_placeholder(v)
@@ -235,8 +246,10 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         return "aws-secret-access-key" if values.looks_random(v) else None
     if len(v) == 32 and values.is_hex(v) and names.is_twilio_token_name(name, line_lower):
         return "twilio-auth-token"
+    if kind is Kind.QUOTED and not quoted:
+        return GENERIC if values.looks_random(v) else None  # else a variable or a constant
     if tier is names.Tier.PASSWORD and kind is not Kind.DOC:
-        return GENERIC if len(v) >= 4 else None
+        return GENERIC if values.could_be_password(v) else None
     return GENERIC if values.looks_random(v) else None
 
 
@@ -395,6 +408,26 @@ def _block_value(lines: list[str], idx: int) -> tuple[int, str, int] | None:
     return j, body.strip(), body_indent
 
 
+_CSV_RE = re.compile(
+    r"(?:^|,)[ \t]*(?P<name>[A-Za-z_][\w.\-]*),[ \t]*(?P<v>[^\s,\"'`]{10,})(?=,|$)"
+)
+_OPEN_TAG_RE = re.compile(r"<(?P<name>[A-Za-z_][\w.\-:]*)(?:\s[^<>]*)?>\s*$")
+
+
+def _xml_multiline(lines: list[str], idx: int) -> Iterator[Hit]:
+    """`<apiToken>` / one value line / `</apiToken>`: an element written over three lines."""
+    m = _OPEN_TAG_RE.search(lines[idx])
+    if m is None or names.tier(m.group("name")) is names.Tier.NONE:
+        return
+    body, close = lines[idx + 1], lines[idx + 2].strip()
+    if not close.startswith(f"</{m.group('name')}>"):
+        return
+    v = body.strip()
+    if v and "<" not in v:
+        col = len(body) - len(body.lstrip())
+        yield from _emit(m.group("name"), (v, col, False), idx + 1, Kind.LINE, body.lower())
+
+
 def assignment_hits(
     lines: list[str],
     idx: int,
@@ -405,7 +438,7 @@ def assignment_hits(
     spaced: bool = False,
 ) -> Iterator[Hit]:
     line = lines[idx]
-    if kind is Kind.QUOTED and ('\\"' in line or "\\'" in line):
+    if '\\"' in line or "\\'" in line:
         text, cols = _unescape_quotes(line)
         for h_idx, col, rule, secret in _assignment_hits(
             lines, idx, text, kind, netrc, dockerfile, spaced
@@ -438,11 +471,7 @@ def _assignment_hits(
                 continue
             name = pair_name
         found = value_at(line, m.end(), kind)
-        if (
-            found is None
-            and (kind is Kind.LINE or kind is Kind.DOC)
-            and _BLOCK_SCALAR_RE.match(line, m.end())
-        ):
+        if found is None and _BLOCK_SCALAR_RE.match(line, m.end()):
             block = _block_value(lines, idx)
             if block is not None:
                 j, text, col = block
@@ -476,6 +505,14 @@ def _assignment_hits(
         found = (text, m.start("v") + (1 if quoted else 0), quoted)
         flag_kind = kind if quoted or kind is Kind.DOC else Kind.WORD
         yield from _emit(m.group("name"), found, idx, flag_kind, low)
+    if "," in line:
+        # CSV rows and argument lists: `name,value,` - the value must look random.
+        for m in _CSV_RE.finditer(line):
+            v = m.group("v")
+            if names.tier(m.group("name")) is not names.Tier.NONE and values.looks_random(v):
+                yield from _emit(m.group("name"), (v, m.start("v"), False), idx, Kind.WORD, low)
+    if line.rstrip().endswith(">") and idx + 2 < len(lines):
+        yield from _xml_multiline(lines, idx)
     if "</" in line:
         for m in _ELEM_RE.finditer(line):
             name = m.group("name")
@@ -484,7 +521,7 @@ def _assignment_hits(
             if names.tier(name) is names.Tier.NONE and inner:
                 name = inner.group("n")
             yield from _emit(name, (m.group("v"), m.start("v"), False), idx, Kind.LINE, low)
-    if dockerfile:
+    if dockerfile or line.lstrip().startswith(("ENV ", "ARG ")):
         dm = _DOCKER_ENV_RE.match(line)
         if dm:
             yield from _emit(

@@ -297,5 +297,14 @@ def is_twilio_token_name(name: str, line_lower: str) -> bool:
     )
 
 
+_KEY_WORDS = frozenset({"key", "token", "secret", "apikey", "pat", "credential", "creds"})
+
+
+def holds_key(name: str) -> bool:
+    """The name says it holds a key or token itself (UUID-shaped values are keys only then)."""
+    ws = words(name)
+    return any(w in _KEY_WORDS or w.endswith(("token", "key", "secret")) for w in ws)
+
+
 def is_passphrase_name(name: str) -> bool:
     return "passphrase" in "".join(words(name))

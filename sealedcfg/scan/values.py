@@ -183,6 +183,42 @@ def is_encrypted(value: str) -> bool:
     return value.startswith(_ENCRYPTED_PREFIXES) or bool(SEALED_RE.search(value))
 
 
+def is_uuid(value: str) -> bool:
+    return bool(_UUID_RE.match(value))
+
+
+# A validation pattern, not a value: `^.{8,32}$`, `(?=.*\d)`, `[A-Za-z0-9]+`.
+_REGEX_RE = re.compile(
+    r"^\^|(?<!\\)\$$|\\[dwsbDWS]|\.[*+]|\.\{\d|\][*+?{]|\(\?[=!:<]|\[\^?[\w\\]-\w"
+)
+
+
+def is_regex(value: str) -> bool:
+    return bool(_REGEX_RE.search(value))
+
+
+def is_digits_key(value: str) -> bool:
+    """A long run of digits that varies like a random number: `738291046653`, not `20240101`."""
+    return (
+        8 <= len(value) <= 64
+        and value.isdigit()
+        and len(set(value)) >= 5
+        and not is_placeholder(value)
+        and shannon_entropy(value) >= min(2.6, 0.6 * math.log2(len(value)))
+    )
+
+
+_SLUG_RE = re.compile(r"^[a-z]+(?:[-_.][a-z]+)+$")
+
+
+def could_be_password(value: str) -> bool:
+    """A human-chosen password: short and low-entropy is fine, but not symbols only
+    (`,.:-@*?!`, a separator list) and not a lower-case slug (`read-only`, `shorter-version`)."""
+    if len(value) < 4 or not any(c.isalnum() for c in value):
+        return False
+    return not _SLUG_RE.match(value)
+
+
 def is_hash_or_id(value: str) -> bool:
     return bool(_UUID_RE.match(value) or _HASH_RE.match(value))
 
@@ -244,6 +280,8 @@ def looks_random(value: str) -> bool:
     has_digit = any(c.isdigit() for c in value)
     if not ((has_digit and (has_lower or has_upper)) or (has_lower and has_upper)):
         return False
+    if is_hex(value):  # 16 symbols: a random hex string scores lower than base62
+        return shannon_entropy(value) >= min(3.1, 0.62 * math.log2(n))
     return shannon_entropy(value) >= min(3.2, 0.8 * math.log2(n))
 
 
