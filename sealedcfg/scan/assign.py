@@ -20,7 +20,7 @@ import binascii
 import re
 from collections.abc import Iterator
 
-from . import names, values
+from . import checks, names, values
 from .filetypes import Kind
 from .providers import PROVIDER_PREFIX_RE
 
@@ -218,12 +218,14 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         return None
     if "auth" in name.lower() and v.endswith("=") and _basic_placeholder(v):
         return None  # `Authorization: Basic base64(user:password)`
+    if v.startswith("eyJ") and checks.jwt_header_ok(v):
+        return "jwt"  # in a secret-named field even the tutorial tokens count
     if values.is_digits_key(v):
         return GENERIC  # numeric PINs and account keys in a secret-named field
     if values.is_uuid(v):
         # Heroku, Snyk, HubSpot, ... keys are UUIDs: a secret when the name says key/token.
-        ok = tier is not names.Tier.NONE and not values.is_placeholder(v)
-        return GENERIC if ok and names.holds_key(name) else None
+        ok = names.holds_key(name) and not values.is_placeholder(v)
+        return GENERIC if ok else None
     if (
         values.is_encrypted(v)
         or values.is_public_material(v)

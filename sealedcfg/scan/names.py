@@ -260,6 +260,7 @@ _EXCLUDE_WORDS = frozenset(
         "stdin",
         "dialog",
         "csrf",
+        "authenticity",  # Rails' per-form CSRF token
         "xsrf",
     }
 )

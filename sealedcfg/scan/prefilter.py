@@ -9,44 +9,13 @@ from __future__ import annotations
 
 import re
 
-# Literal starts of provider tokens, lower-cased.
+from .catalog import RULES
+
+# Literal starts of provider tokens, lower-cased, from the catalogue.  `sk` alone would
+# match `task` and `ask`: Twilio keys get their own pattern below.
+_COMMON = frozenset({"sk"})
 PROVIDER_TERMS = (
-    "akia",
-    "asia",
-    "abia",
-    "acca",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "gloas-",
-    "gldt-",
-    "glrt-",
-    "glcbt-",
-    "glptt-",
-    "glft-",
-    "glimt-",
-    "glagent-",
-    "glsoat-",
-    "glffct-",
-    "gltst-",
-    "glwt-",
-    "glsa-",
-    "hooks.slack.com",
-    "xapp-",
-    "xox",
-    "sk_",
-    "rk_",
-    "sk-",
-    "aiza",
-    "sg.",
-    "npm_",
-    "pypi-",
-    "age-secret-key-",
-    "eyj",
+    *sorted({t for r in RULES for t in r.terms if t not in _COMMON}),
     "://",
     "-----begin",
 )

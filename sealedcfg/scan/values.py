@@ -120,8 +120,19 @@ SEALED_RE = re.compile(r"sealedcfg;v1;[a-z]+;[A-Za-z0-9_.=+-]*;[A-Za-z0-9_-]+")
 ENCRYPTED_SPAN_RE = re.compile(
     r"sealedcfg;v1;[a-z]+;[A-Za-z0-9_.=+-]*;[A-Za-z0-9_-]+|ENC\[[^\]]*\]|ENC\([^)]*\)"
     r"|\{cipher\}[A-Za-z0-9+/=]+|vault:v\d+:[A-Za-z0-9+/=]+|\$ANSIBLE_VAULT;[\w.;]+"
+    r"|encrypted:[A-Za-z0-9+/=]+"
 )
-_ENCRYPTED_PREFIXES = ("sealedcfg;", "ENC[", "ENC(", "{cipher}", "$ANSIBLE_VAULT", "!vault")
+# dotenvx writes `encrypted:<base64 ECIES>`; `age` armour starts `-----BEGIN AGE ENCRYPTED`.
+_ENCRYPTED_PREFIXES = (
+    "sealedcfg;",
+    "ENC[",
+    "ENC(",
+    "{cipher}",
+    "$ANSIBLE_VAULT",
+    "!vault",
+    "encrypted:",
+    "-----BEGIN AGE ENCRYPTED",
+)
 
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -163,10 +174,21 @@ def is_placeholder(value: str) -> bool:
     low = value.lower()
     if low in _PLACEHOLDER_WORDS or any(m in low for m in _PLACEHOLDER_MARKERS):
         return True
-    if _RUN_RE.search(low) or any(s in low for s in _SEQUENCES):
+    return is_patterned(value)
+
+
+def is_patterned(value: str) -> bool:
+    """Runs (`aaaaaa`) and typed sequences (`123456789`, `qwertyuiop`) make up half of it.
+
+    Only half: a real key may contain a run (Twitter's leading `AAAA...`, repeated digits
+    in a Slack id) or a typed test value next to its random part.
+    """
+    if len(set(value)) <= 2:  # '********', '----', 'abababab'
         return True
-    # A value made of one repeated character class of one symbol: '********', '----'.
-    return len(set(value)) <= 2
+    low = value.lower()
+    covered = sum(len(m.group()) for m in _RUN_RE.finditer(low))
+    covered += sum(len(s) for s in _SEQUENCES if s in low)
+    return covered * 2 >= len(value)
 
 
 def is_reference(value: str) -> bool:
