@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from . import assign, checks, filetypes, kube, prefilter, providers, values
+from . import assign, checks, filetypes, kube, pem, prefilter, providers, values
 from .filetypes import Kind
 from .model import Finding, fingerprint, redact
 
@@ -20,9 +20,7 @@ _URL_CRED_RE = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]*)"
     r":(?P<pw>[^\s/@'\"`]+)@(?P<host>[^\s/'\"`?#@:]+)"
 )
-_PEM_BEGIN_RE = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_ANY_RE = re.compile(r"^\s*[\"']?-----BEGIN ([A-Z0-9 ]+)-----\s*[\"',]*\s*$")
-_B64_CHARS_RE = re.compile(r"[A-Za-z0-9+/=]")
 _ALLOW_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow(?!-)\b")
 _ALLOW_NEXT_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow-next-line\b")
 _VAULT_HEX_RE = re.compile(r"^\s*[0-9a-f]+\s*$")
@@ -73,18 +71,6 @@ def _masked_lines(lines: list[str], text: str) -> set[int]:
     return masked
 
 
-def _pem_body(lines: list[str], idx: int, start: int) -> str | None:
-    """The key material after a private key header; None for code constants and doc stubs."""
-    window = lines[idx][start:] + "\n" + "\n".join(lines[idx + 1 : idx + 8])
-    window = window.replace("\\n", "\n").replace("\\r", "")
-    body = window.split("-----", 1)[0]  # up to the END line
-    body_lines = [ln for ln in body.splitlines() if ":" not in ln]  # skip Proc-Type headers
-    material = "".join(_B64_CHARS_RE.findall("".join(body_lines)))
-    if len(material) < 64 or values.is_placeholder(material):
-        return None
-    return material
-
-
 def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
     hits: list[assign.Hit] = []
     for m in _URL_CRED_RE.finditer(line):
@@ -115,8 +101,8 @@ def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign
     for col, rule, token in providers.infix_hits(line):
         hits.append((idx, col, rule.rule_id, token))
     if "PRIVATE KEY" in line:
-        for m in _PEM_BEGIN_RE.finditer(line):
-            body = _pem_body(lines, idx, m.end())
+        for m in pem.BEGIN_RE.finditer(line):
+            body = pem.body(lines, idx, m.end())
             if body is not None:
                 # The fingerprint hashes the key material; the span covers the header only.
                 hits.append((idx, m.start(), "private-key", body[: m.end() - m.start()]))
