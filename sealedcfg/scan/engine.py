@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from . import assign, checks, filetypes, kube, pem, prefilter, providers, values
+from . import assign, checks, custom, filetypes, kube, pem, prefilter, providers, values
 from .filetypes import Kind
 from .model import Finding, fingerprint, redact
 
@@ -23,6 +23,10 @@ _URL_CRED_RE = re.compile(
 _PEM_ANY_RE = re.compile(r"^\s*[\"']?-----BEGIN ([A-Z0-9 ]+)-----\s*[\"',]*\s*$")
 _ALLOW_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow(?!-)\b")
 _ALLOW_NEXT_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow-next-line\b")
+# The markers other scanners honour, so a repository moving over keeps its annotations:
+# gitleaks' `gitleaks:allow`, detect-secrets' `pragma: allowlist secret` (and `nextline`).
+_FOREIGN_ALLOW_RE = re.compile(r"gitleaks:allow|pragma:\s*allowlist[ -]secret")
+_FOREIGN_NEXT_RE = re.compile(r"pragma:\s*allowlist[ -]nextline[ -]secret")
 _VAULT_HEX_RE = re.compile(r"^\s*[0-9a-f]+\s*$")
 
 _DESCRIPTIONS = {r.rule_id: r.description for r in reversed(providers.RULES)} | {
@@ -137,7 +141,14 @@ def _allowed(lines: list[str], idx: int) -> bool:
     line = lines[idx]
     if "sealedcfg" in line and _ALLOW_RE.search(line):
         return True
-    return idx > 0 and "sealedcfg" in lines[idx - 1] and bool(_ALLOW_NEXT_RE.search(lines[idx - 1]))
+    if ("gitleaks" in line or "pragma" in line) and _FOREIGN_ALLOW_RE.search(line):
+        return True
+    if idx == 0:
+        return False
+    above = lines[idx - 1]
+    if "sealedcfg" in above and _ALLOW_NEXT_RE.search(above):
+        return True
+    return "pragma" in above and bool(_FOREIGN_NEXT_RE.search(above))
 
 
 def _encrypted_spans(line: str) -> list[tuple[int, int]]:
@@ -147,8 +158,11 @@ def _encrypted_spans(line: str) -> list[tuple[int, int]]:
     return [m.span() for m in values.ENCRYPTED_SPAN_RE.finditer(line)]
 
 
-def scan_text(text: str, path: str) -> list[Finding]:
-    """Findings in `text`; `path` picks the file-type heuristics and keys the fingerprints."""
+def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> list[Finding]:
+    """Findings in `text`; `path` picks the file-type heuristics and keys the fingerprints.
+
+    `config` adds a team's own rules and allowlists (the rules file's `scan:` section).
+    """
     kind = filetypes.kind_of(path)
     lines = text.split("\n")
     masked = _masked_lines(lines, text)
@@ -171,6 +185,11 @@ def scan_text(text: str, path: str) -> list[Finding]:
     for idx in candidates:
         if idx not in masked:
             found.extend(_line_hits(lines, idx, kind, path))
+    descriptions = _DESCRIPTIONS
+    if config is not None and config.rules:
+        extra = custom.rule_hits(config, lines, lower.split("\n"), path)
+        descriptions = _DESCRIPTIONS | {r.rule_id: r.description for _, _, r, _ in extra}
+        found.extend((i, c, r.rule_id, secret) for i, c, r, secret in extra)
     relaxed = filetypes.is_test_path(path)
     for h_idx, col, rule, secret in found:
         if relaxed and rule in _HUMAN_RULES and not values.looks_random(secret):
@@ -186,17 +205,19 @@ def scan_text(text: str, path: str) -> list[Finding]:
         taken.append(span)
         hits[(h_idx, col)] = (rule, secret)
     findings: list[Finding] = []
+    allow = config.allow if config is not None else ()
     for (h_idx, col), (rule, secret) in sorted(hits.items()):
         if _allowed(lines, h_idx):
             continue
-        findings.append(
-            Finding(
-                path=path,
-                line=h_idx + 1,
-                col=col + 1,
-                rule_id=rule,
-                message=f"{_DESCRIPTIONS[rule]}: {redact(secret)}",
-                fingerprint=fingerprint(rule, path, secret),
-            )
+        finding = Finding(
+            path=path,
+            line=h_idx + 1,
+            col=col + 1,
+            rule_id=rule,
+            message=f"{descriptions[rule]}: {redact(secret)}",
+            fingerprint=fingerprint(rule, path, secret),
         )
+        if any(a.allows(finding, secret, lines[h_idx]) for a in allow):
+            continue
+        findings.append(finding)
     return findings
