@@ -10,6 +10,8 @@ is searched.  Formats are from the providers' documentation and public scanner r
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,8 +48,6 @@ def _r(
     end: str = _END,
 ) -> Rule:
     """A token made of a literal prefix and a body pattern."""
-    import re
-
     return Rule(
         rule_id,
         description,
@@ -59,7 +59,7 @@ def _r(
 
 
 # Order matters where prefixes overlap: the first rule that matches and validates wins.
-RULES: tuple[Rule, ...] = (
+_RULES: tuple[Rule, ...] = (
     Rule(
         "aws-access-key-id",
         "AWS access key id",
@@ -336,7 +336,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "jwt",
         "JSON Web Token",
-        NBD + r"eyJ[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.(?:[A-Za-z0-9_-]{16,})?",
+        NBD + r"eyJ[A-Za-z0-9_-]{8,512}\.ey[A-Za-z0-9_-]{8,}\.(?:[A-Za-z0-9_-]{16,})?",
         0,
         checks.jwt,
         ("eyj",),
@@ -735,3 +735,16 @@ RULES: tuple[Rule, ...] = (
         ("aaaaaaaaaaaaaaaaaaaaaa",),
     ),
 )
+
+
+def _bounded(rule: Rule) -> Rule:
+    """Every open repetition `{n,}` gets an upper bound.
+
+    An unbounded run followed by a required character (`eyJ...` then `.`) makes the regex
+    re-read the rest of the line from each start: quadratic on a minified one-line file.
+    """
+    return dataclasses.replace(rule, pattern=_OPEN_REPEAT_RE.sub(r"{\1,4096}", rule.pattern))
+
+
+_OPEN_REPEAT_RE = re.compile(r"\{(\d+),\}")
+RULES: tuple[Rule, ...] = tuple(_bounded(r) for r in _RULES)

@@ -8,6 +8,7 @@ password is reported once, as the provider token.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from . import assign, checks, custom, filetypes, kube, pem, prefilter, providers, values
@@ -151,6 +152,20 @@ def _allowed(lines: list[str], idx: int) -> bool:
     return "pragma" in above and bool(_FOREIGN_NEXT_RE.search(above))
 
 
+def _claim(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Add [start, end) to the sorted, disjoint spans of a line unless it overlaps one.
+
+    Binary search, so a minified one-line file with thousands of hits stays linear-ish.
+    """
+    i = bisect.bisect_left(taken, (start, end))
+    if i > 0 and taken[i - 1][1] > start:
+        return False
+    if i < len(taken) and taken[i][0] < end:
+        return False
+    taken.insert(i, (start, end))
+    return True
+
+
 def _encrypted_spans(line: str) -> list[tuple[int, int]]:
     keys = ("sealedcfg;", "ENC[", "ENC(", "{cipher}", "vault:v", "$ANSI", "encrypted:")
     if not any(k in line for k in keys):
@@ -198,16 +213,19 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
             continue  # the jwt.io tutorial token as a test fixture
         if h_idx in masked:
             continue
-        span = (col, col + len(secret))
-        taken = spans.setdefault(h_idx, _encrypted_spans(lines[h_idx]))
-        if any(a < span[1] and span[0] < b for a, b in taken):
+        taken = spans.get(h_idx)
+        if taken is None:
+            taken = spans[h_idx] = _encrypted_spans(lines[h_idx])
+        if not _claim(taken, col, col + len(secret)):
             continue
-        taken.append(span)
         hits[(h_idx, col)] = (rule, secret)
     findings: list[Finding] = []
     allow = config.allow if config is not None else ()
+    allowed: dict[int, bool] = {}
     for (h_idx, col), (rule, secret) in sorted(hits.items()):
-        if _allowed(lines, h_idx):
+        if h_idx not in allowed:
+            allowed[h_idx] = _allowed(lines, h_idx)
+        if allowed[h_idx]:
             continue
         finding = Finding(
             path=path,

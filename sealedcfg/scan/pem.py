@@ -16,12 +16,15 @@ from . import values
 BEGIN_RE = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
 _B64_LINE_RE = re.compile(r"^[A-Za-z0-9+/=]+$")
 _MIN_MATERIAL = 64
-_WINDOW = 12  # lines read after the header: enough for 64 characters in any layout
+_WINDOW = 12
+_MAX_READ = 8192  # lines read after the header: enough for 64 characters in any layout
 
 
 def body(lines: list[str], idx: int, start: int) -> str | None:
     """The key material after a header at (idx, start); None when there is none."""
-    window = lines[idx][start:] + "\n" + "\n".join(lines[idx + 1 : idx + _WINDOW])
+    # Bounded: a header repeated through a one-line file must not re-read the line each time.
+    head = lines[idx][start : start + _MAX_READ]
+    window = head + "\n" + "\n".join(ln[:_MAX_READ] for ln in lines[idx + 1 : idx + _WINDOW])
     window = window.replace("\\r", "").replace("\\n", "\n")
     material = ""
     for raw in window.split("-----", 1)[0].split("\n"):
