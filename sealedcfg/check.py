@@ -101,7 +101,8 @@ def check_bytes(
         report.profiles += 1
         report.findings += check_profile(data, path, has_header)
         return
-    result = scan.scan_bytes(data, path, max_bytes=MAX_BYTES)
+    config = ruleset.scan if ruleset is not None else None
+    result = scan.scan_bytes(data, path, max_bytes=MAX_BYTES, config=config)
     if isinstance(result, Skipped):
         report.skipped.append(result)
     else:

@@ -71,6 +71,14 @@ def check_command(
         bool,
         typer.Option("--write-allow", help="Append every finding to .sealedcfg-allow (accept)."),
     ] = False,
+    import_gitleaks: Annotated[
+        Path | None,
+        typer.Option(
+            "--import-gitleaks",
+            help="Print a .gitleaks.toml's custom rules and allowlists as a `scan:` section.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Refuse plaintext secrets: unsealed values in sealed profiles, keys pasted anywhere.
 
@@ -83,9 +91,12 @@ def check_command(
       sealedcfg check config/prod.yaml src/settings.py
       sealedcfg check --staged          # as a plain git pre-commit hook
       sealedcfg check --all --format sarif > sealedcfg.sarif
+      sealedcfg check --import-gitleaks .gitleaks.toml >> .sealedcfg.yaml
     """
     from sealedcfg import check, rules, scan
 
+    if import_gitleaks is not None:
+        return _import_gitleaks(import_gitleaks, bool(files or staged or all_files))
     try:
         if fmt not in ("text", "json", "sarif"):
             raise SealedcfgError(f"unknown format {fmt!r} (text, json or sarif)")
@@ -107,7 +118,7 @@ def check_command(
         print(
             json.dumps(
                 {
-                    "findings": [f.__dict__ for f in report.findings],
+                    "findings": [{**f.__dict__, "fix": scan.fix_hint(f)} for f in report.findings],
                     "skipped": [s.__dict__ for s in report.skipped],
                     "scanned": report.scanned,
                 },
@@ -119,6 +130,7 @@ def check_command(
     else:
         for f in report.findings:
             print(f"{f.path}:{f.line}:{f.col}: {f.rule_id}: {f.message}")
+            print(f"    fix: {scan.fix_hint(f)}")
     for s in report.skipped:
         print(f"sealedcfg: note: {s.path}: skipped ({s.reason})", file=sys.stderr)
     print(
@@ -132,6 +144,34 @@ def check_command(
             fh.writelines(scan.allow_line(f) + "\n" for f in report.findings)
         print(f"sealedcfg: added {len(report.findings)} fingerprint(s) to {allow}", file=sys.stderr)
     return FINDINGS if report.findings else 0
+
+
+def _import_gitleaks(path: Path, other: bool) -> int:
+    from sealedcfg.scan import gitleaks_import
+
+    if other:
+        error("--import-gitleaks takes no files, --staged or --all")
+        return ERROR
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        error(f"{path}: cannot read ({type(exc).__name__})")
+        return ERROR
+    try:
+        section, notes = gitleaks_import.convert(text, str(path))
+    except SealedcfgError as exc:
+        error(exc.message, exc.hints)
+        return ERROR
+    print(gitleaks_import.to_yaml(section), end="")
+    for note in notes:
+        print(f"sealedcfg: note: {note}", file=sys.stderr)
+    rules, allow = len(section.get("rules", [])), len(section.get("allowlist", []))
+    print(
+        f"sealedcfg: converted {rules} rule(s) and {allow} allowlist(s); "
+        "add the section to .sealedcfg.yaml",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ sources (keys.py).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ class CreationRule:
 class Rules:
     root: Path  # the directory holding .sealedcfg.yaml
     rules: tuple[CreationRule, ...]
+    # The `scan:` section (team rules, allowlists) as a sealedcfg.scan.custom.ScanConfig.
+    scan: Any = dataclasses.field(default=None, compare=False)
 
     def match(self, file: str | os.PathLike[str]) -> CreationRule | None:
         try:
@@ -135,11 +138,16 @@ def parse(text: str, name: str, root: Path) -> Rules:
         return Rules(root, ())
     if not isinstance(data, dict):
         raise InputError(f"{name}: expected a mapping with 'creation_rules'")
-    _no_unknown(data, {"creation_rules", *LIFECYCLE_FIELDS}, name)
+    _no_unknown(data, {"creation_rules", "scan", *LIFECYCLE_FIELDS}, name)
     raw_rules = data.get("creation_rules") or []
     if not isinstance(raw_rules, list):
         raise InputError(f"{name}: 'creation_rules' must be a list")
-    return Rules(root, tuple(_rule(r, name) for r in raw_rules))
+    rules = tuple(_rule(r, name) for r in raw_rules)
+    if data.get("scan") is None:
+        return Rules(root, rules)
+    from sealedcfg.scan import custom
+
+    return Rules(root, rules, custom.parse(data["scan"], name))
 
 
 def _line(node: Any) -> str:

@@ -8,7 +8,14 @@ No finding, message or repr ever contains a secret: only a redacted preview.
 
 from __future__ import annotations
 
-from .allowlist import ALLOW_FILE, allow_line, filter_allowed, load_allowlist, parse_allowlist
+from .allowlist import (
+    ALLOW_FILE,
+    allow_line,
+    filter_allowed,
+    fix_hint,
+    load_allowlist,
+    parse_allowlist,
+)
 from .engine import RULE_IDS, scan_text
 from .files import scan_bytes, scan_file
 from .model import Finding, Skipped
@@ -20,6 +27,7 @@ __all__ = [
     "Skipped",
     "allow_line",
     "filter_allowed",
+    "fix_hint",
     "load_allowlist",
     "parse_allowlist",
     "scan_bytes",

@@ -44,6 +44,26 @@ def filter_allowed(findings: Iterable[Finding], allow: frozenset[str]) -> list[F
     return [f for f in findings if f.fingerprint not in allow]
 
 
+# Findings of the sealed-profile checks (sealedcfg.check), and how to clear them.
+_PROFILE_FIXES = {
+    "unsealed-value": "seal it: sealedcfg encrypt {path}",
+    "unsealed-profile": "seal the file: sealedcfg encrypt {path}",
+    "malformed-token": "restore the value from git, or set it again: sealedcfg set {path} KEY",
+    "invalid-sealed-file": "restore the file from git (git checkout -- {path})",
+}
+
+
+def fix_hint(finding: Finding) -> str:
+    """One line saying how to clear a finding: seal it, move it, or accept it exactly."""
+    if finding.rule_id in _PROFILE_FIXES:
+        return _PROFILE_FIXES[finding.rule_id].format(path=finding.path)
+    return (
+        "move the value into a sealed profile (sealedcfg set PROFILE KEY --stdin) and read it "
+        "from there (sealedcfg exec); revoke it if it was ever pushed. Not a secret? append "
+        f"`# sealedcfg: allow` to the line, or add to {ALLOW_FILE}: {allow_line(finding)}"
+    )
+
+
 def allow_line(finding: Finding) -> str:
     """The line to append to the allow file for a finding (the CLI's `--write-allow`)."""
     return f"{finding.fingerprint}  {finding.rule_id}  {finding.path}"

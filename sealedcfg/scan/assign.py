@@ -19,8 +19,9 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
+from itertools import islice
 
-from . import names, values
+from . import checks, names, values
 from .filetypes import Kind
 from .providers import PROVIDER_PREFIX_RE
 
@@ -30,8 +31,9 @@ GENERIC = "generic-secret-assignment"
 
 _ASSIGN_RE = re.compile(
     r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?:\s*\])?
-    (?P<op>\s*(?::=|=>|\|\|=|\?\?=|(?<![=!<>:])=(?![=>~])
+    (?P<op>\s*(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
         |:\s*[A-Za-z_][\w\[\].,|?* ]*?\s*=(?![=>~])
+        |[ \t]+(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
         |:(?=\s|$|["'`])))[ \t]*""",
     re.VERBOSE,
 )
@@ -126,6 +128,12 @@ _BASIC_CALL_RE = re.compile(
 # `key value` lines of space-separated configs (redis.conf `requirepass x`, .properties).
 _SPACED_RE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.-]*)[ \t]+(?P<v>[^\s=:\"'#;]+);?\s*$")
 _BLOCK_SCALAR_RE = re.compile(r"[|>][-+]?\d?\s*(?:#.*)?$")
+_MAX_VALUE = 2048
+_MAX_SECRET = 512
+# Work per line is bounded: a minified one-line bundle can hold 100,000 `x=` pairs.
+# Provider, URL and key rules still read the whole line; the name heuristics read the
+# first _MAX_MATCHES assignments of it.
+_MAX_MATCHES = 2000
 _FALSEY = frozenset({"yes", "no", "on", "off", "enabled", "disabled", "0", "1", "-", "~"})
 
 
@@ -137,12 +145,13 @@ def _quoted_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     if i >= len(line) or line[i] not in "\"'`":
         return None
     quote = line[i]
-    if quote == "`" and kind is not Kind.QUOTED:
-        return None
+    if quote == "`" and kind is Kind.WORD:
+        return None  # shell command substitution
     if line.startswith(quote * 3, i):
         return None  # docstring / heredoc-style block: not a one-line value
     j = i + 1
-    while j < len(line):
+    stop = min(len(line), i + 1 + _MAX_VALUE)
+    while j < stop:
         c = line[j]
         if c == "\\":
             j += 2
@@ -154,7 +163,7 @@ def _quoted_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
 
 
 def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
-    rest = line[pos:]
+    rest = line[pos : pos + _MAX_VALUE]  # bounded: a minified line holds thousands
     if kind is Kind.WORD:
         m = re.match(r"[^\s\"'`]+", rest)
         if not m:
@@ -176,14 +185,17 @@ def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
     q = _quoted_at(line, pos, kind)
     if q is not None:
         return q[0], q[1], True
-    if kind is Kind.QUOTED or pos >= len(line):
+    if pos >= len(line):
         return None
     if line[pos] in "\"'":
         return None  # an unterminated string: a multi-line value we do not follow
-    b = _bare_at(line, pos, kind)
+    # In code a bare value is usually a variable; `judge` then asks for a random-looking one.
+    b = _bare_at(line, pos, Kind.WORD if kind is Kind.QUOTED else kind)
     if b is None or not b[0]:
         return None
     val, col = b
+    if _BLOCK_SCALAR_RE.match(val):
+        return None
     if val in _AUTH_SCHEMES:  # `Authorization: Bearer abc` written bare: take the credential
         m = re.match(r"[ \t]+([^\s\"'`]+)", line[col + len(val) :])
         if m:
@@ -214,10 +226,21 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         return None
     if "auth" in name.lower() and v.endswith("=") and _basic_placeholder(v):
         return None  # `Authorization: Basic base64(user:password)`
+    if v.startswith("eyJ") and checks.jwt_header_ok(v):
+        return "jwt"  # in a secret-named field even the tutorial tokens count
+    if len(v) > _MAX_SECRET:
+        return None  # a document or a bundle, not one credential (keys have their own rule)
+    if values.is_digits_key(v):
+        return GENERIC  # numeric PINs and account keys in a secret-named field
+    if values.is_uuid(v):
+        # Heroku, Snyk, HubSpot, ... keys are UUIDs: a secret when the name says key/token.
+        ok = names.holds_key(name) and not values.is_placeholder(v)
+        return GENERIC if ok else None
     if (
         values.is_encrypted(v)
         or values.is_public_material(v)
         or values.is_hash_or_id(v)
+        or values.is_regex(v)
         or PROVIDER_PREFIX_RE.match(v)
         or values.is_reference(v)
         or values.is_placeholder(v)
@@ -235,8 +258,10 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         return "aws-secret-access-key" if values.looks_random(v) else None
     if len(v) == 32 and values.is_hex(v) and names.is_twilio_token_name(name, line_lower):
         return "twilio-auth-token"
+    if kind is Kind.QUOTED and not quoted:
+        return GENERIC if values.looks_random(v) else None  # else a variable or a constant
     if tier is names.Tier.PASSWORD and kind is not Kind.DOC:
-        return GENERIC if len(v) >= 4 else None
+        return GENERIC if values.could_be_password(v) else None
     return GENERIC if values.looks_random(v) else None
 
 
@@ -253,15 +278,15 @@ def _password_value_ok(v: str, kind: Kind) -> bool:
 
 def connection_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
     if ";" in line and _CONN_CTX_RE.search(line):
-        for m in _CONN_PW_RE.finditer(line):
+        for m in islice(_CONN_PW_RE.finditer(line), _MAX_MATCHES):
             v = m.group("v").rstrip()
             if _password_value_ok(v, kind):
                 yield idx, m.start("v"), "connection-string-password", v
-    for m in _JDBC_PW_RE.finditer(line):
+    for m in islice(_JDBC_PW_RE.finditer(line), _MAX_MATCHES):
         if _password_value_ok(m.group("v"), kind):
             yield idx, m.start("v"), "connection-string-password", m.group("v")
     if "password=" in line and _LIBPQ_CTX_RE.search(line):
-        for m in _LIBPQ_PW_RE.finditer(line):
+        for m in islice(_LIBPQ_PW_RE.finditer(line), _MAX_MATCHES):
             v = m.group("v")
             col = m.start("v")
             if v[:1] == "'":
@@ -284,11 +309,11 @@ def cli_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
     if " -" in line:
         for words, rx in _CLI_RES:
             if any(w in low for w in words):
-                for m in rx.finditer(line):
+                for m in islice(rx.finditer(line), _MAX_MATCHES):
                     yield from _emit("password", _word_value(m), idx, judge_kind, low)
     if " -u" not in line and "--user" not in line:
         return
-    for m in _CURL_USER_RE.finditer(line):
+    for m in islice(_CURL_USER_RE.finditer(line), _MAX_MATCHES):
         text, col, quoted = _word_value(m)
         user, sep, pw = text.partition(":")
         if sep and pw and user and not values.is_reference(user):
@@ -315,7 +340,7 @@ def _basic_placeholder(cred: str) -> bool:
 
 def header_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
     low = line.lower()
-    for m in _AUTH_HEADER_RE.finditer(line):
+    for m in islice(_AUTH_HEADER_RE.finditer(line), _MAX_MATCHES):
         v = m.group("v")
         if m.group("scheme").lower() == "basic" and _basic_placeholder(v):
             continue
@@ -326,7 +351,7 @@ def sql_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
     if not _SQL_CTX_RE.search(line):
         return
     low = line.lower()
-    for m in _SQL_PW_RE.finditer(line):
+    for m in islice(_SQL_PW_RE.finditer(line), _MAX_MATCHES):
         v = m.group("v")
         if v.startswith("*") and values.is_hex(v[1:]):
             continue  # MySQL `IDENTIFIED BY PASSWORD '*hash'`
@@ -334,7 +359,7 @@ def sql_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
 
 
 def aws_hits(line: str, idx: int) -> Iterator[Hit]:
-    for m in _AWS_SECRET_RE.finditer(line):
+    for m in islice(_AWS_SECRET_RE.finditer(line), _MAX_MATCHES):
         v = m.group("v")
         if values.looks_random(v) and not values.is_placeholder(v) and "EXAMPLE" not in v:
             yield idx, m.start("v"), "aws-secret-access-key", v
@@ -351,6 +376,8 @@ def _emit(
     if found is None:
         return
     value, col, quoted = found
+    if len(low) > 2 * _MAX_VALUE:  # the context the name tests need is near the value
+        low = low[max(0, col - _MAX_VALUE) : col + _MAX_VALUE]
     rule = judge(name, value, quoted, kind, low)
     if rule is None:
         return
@@ -395,6 +422,26 @@ def _block_value(lines: list[str], idx: int) -> tuple[int, str, int] | None:
     return j, body.strip(), body_indent
 
 
+_CSV_RE = re.compile(
+    r"(?:^|,)[ \t]*(?P<name>[A-Za-z_][\w.\-]*),[ \t]*(?P<v>[^\s,\"'`]{10,})(?=,|$)"
+)
+_OPEN_TAG_RE = re.compile(r"<(?P<name>[A-Za-z_][\w.\-:]*)(?:\s[^<>]*)?>\s*$")
+
+
+def _xml_multiline(lines: list[str], idx: int) -> Iterator[Hit]:
+    """`<apiToken>` / one value line / `</apiToken>`: an element written over three lines."""
+    m = _OPEN_TAG_RE.search(lines[idx])
+    if m is None or names.tier(m.group("name")) is names.Tier.NONE:
+        return
+    body, close = lines[idx + 1], lines[idx + 2].strip()
+    if not close.startswith(f"</{m.group('name')}>"):
+        return
+    v = body.strip()
+    if v and "<" not in v:
+        col = len(body) - len(body.lstrip())
+        yield from _emit(m.group("name"), (v, col, False), idx + 1, Kind.LINE, body.lower())
+
+
 def assignment_hits(
     lines: list[str],
     idx: int,
@@ -405,7 +452,7 @@ def assignment_hits(
     spaced: bool = False,
 ) -> Iterator[Hit]:
     line = lines[idx]
-    if kind is Kind.QUOTED and ('\\"' in line or "\\'" in line):
+    if '\\"' in line or "\\'" in line:
         text, cols = _unescape_quotes(line)
         for h_idx, col, rule, secret in _assignment_hits(
             lines, idx, text, kind, netrc, dockerfile, spaced
@@ -430,7 +477,7 @@ def _assignment_hits(
     pair = _PAIR_NAME_RE.search(line)
     pair_name = pair.group("n") if pair else None
     saw_value_key = False
-    for m in _ASSIGN_RE.finditer(line):
+    for m in islice(_ASSIGN_RE.finditer(line), _MAX_MATCHES):
         name = m.group("name")
         if name in _PAIR_VALUE_NAMES:
             saw_value_key = True
@@ -438,11 +485,7 @@ def _assignment_hits(
                 continue
             name = pair_name
         found = value_at(line, m.end(), kind)
-        if (
-            found is None
-            and (kind is Kind.LINE or kind is Kind.DOC)
-            and _BLOCK_SCALAR_RE.match(line, m.end())
-        ):
+        if found is None and _BLOCK_SCALAR_RE.match(line, m.end()):
             block = _block_value(lines, idx)
             if block is not None:
                 j, text, col = block
@@ -456,42 +499,50 @@ def _assignment_hits(
                 sm.group("name"), (sm.group("v"), sm.start("v"), False), idx, kind, low
             )
     if "(" in line:
-        for bm in _BASIC_CALL_RE.finditer(line):
+        for bm in islice(_BASIC_CALL_RE.finditer(line), _MAX_MATCHES):
             q = _quoted_at(line, bm.end(), kind)
             if q is not None:
                 yield from _emit("password", (q[0], q[1], True), idx, kind, low)
-        for cm in _CALL_PAIR_RE.finditer(line):
+        for cm in islice(_CALL_PAIR_RE.finditer(line), _MAX_MATCHES):
             yield from _emit(cm.group("name"), value_at(line, cm.end(), kind), idx, kind, low)
-        for sm in _SETTER_RE.finditer(line):
+        for sm in islice(_SETTER_RE.finditer(line), _MAX_MATCHES):
             q = _quoted_at(line, sm.end(), kind)
             if q is not None:
                 yield from _emit(sm.group("name"), (q[0], q[1], True), idx, kind, low)
     if kind is Kind.QUOTED and ("var " in line or "const " in line):
-        for gm in _GO_VAR_RE.finditer(line):
+        for gm in islice(_GO_VAR_RE.finditer(line), _MAX_MATCHES):
             yield from _emit(gm.group("name"), value_at(line, gm.end(), kind), idx, kind, low)
-    for m in _FLAG_RE.finditer(line):
+    for m in islice(_FLAG_RE.finditer(line), _MAX_MATCHES):
         v = m.group("v")
         quoted = v[:1] in "\"'"
         text = v[1:-1] if quoted else v.rstrip(")")
         found = (text, m.start("v") + (1 if quoted else 0), quoted)
         flag_kind = kind if quoted or kind is Kind.DOC else Kind.WORD
         yield from _emit(m.group("name"), found, idx, flag_kind, low)
+    if "," in line:
+        # CSV rows and argument lists: `name,value,` - the value must look random.
+        for m in islice(_CSV_RE.finditer(line), _MAX_MATCHES):
+            v = m.group("v")
+            if names.tier(m.group("name")) is not names.Tier.NONE and values.looks_random(v):
+                yield from _emit(m.group("name"), (v, m.start("v"), False), idx, Kind.WORD, low)
+    if line.rstrip().endswith(">") and idx + 2 < len(lines):
+        yield from _xml_multiline(lines, idx)
     if "</" in line:
-        for m in _ELEM_RE.finditer(line):
+        for m in islice(_ELEM_RE.finditer(line), _MAX_MATCHES):
             name = m.group("name")
             attrs = m.group("attrs") or ""
             inner = _PAIR_NAME_RE.search(attrs)
             if names.tier(name) is names.Tier.NONE and inner:
                 name = inner.group("n")
             yield from _emit(name, (m.group("v"), m.start("v"), False), idx, Kind.LINE, low)
-    if dockerfile:
+    if dockerfile or line.lstrip().startswith(("ENV ", "ARG ")):
         dm = _DOCKER_ENV_RE.match(line)
         if dm:
             yield from _emit(
                 dm.group("name"), value_at(line, dm.end(), Kind.WORD), idx, Kind.WORD, low
             )
     if netrc:
-        for nm in _NETRC_RE.finditer(line):
+        for nm in islice(_NETRC_RE.finditer(line), _MAX_MATCHES):
             yield from _emit("password", value_at(line, nm.end(), Kind.WORD), idx, Kind.WORD, low)
     if pair_name is not None and not saw_value_key and names.tier(pair_name) is not names.Tier.NONE:
         # `- name: DB_PASSWORD` / `  value: ...` on one of the next lines.

@@ -8,9 +8,10 @@ password is reported once, as the provider token.
 
 from __future__ import annotations
 
+import bisect
 import re
 
-from . import assign, filetypes, prefilter, providers, values
+from . import assign, checks, custom, filetypes, kube, pem, prefilter, providers, values
 from .filetypes import Kind
 from .model import Finding, fingerprint, redact
 
@@ -20,21 +21,26 @@ _URL_CRED_RE = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]*)"
     r":(?P<pw>[^\s/@'\"`]+)@(?P<host>[^\s/'\"`?#@:]+)"
 )
-_PEM_BEGIN_RE = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_ANY_RE = re.compile(r"^\s*[\"']?-----BEGIN ([A-Z0-9 ]+)-----\s*[\"',]*\s*$")
-_B64_CHARS_RE = re.compile(r"[A-Za-z0-9+/=]")
 _ALLOW_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow(?!-)\b")
 _ALLOW_NEXT_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow-next-line\b")
+# The markers other scanners honour, so a repository moving over keeps its annotations:
+# gitleaks' `gitleaks:allow`, detect-secrets' `pragma: allowlist secret` (and `nextline`).
+_FOREIGN_ALLOW_RE = re.compile(r"gitleaks:allow|pragma:\s*allowlist[ -]secret")
+_FOREIGN_NEXT_RE = re.compile(r"pragma:\s*allowlist[ -]nextline[ -]secret")
 _VAULT_HEX_RE = re.compile(r"^\s*[0-9a-f]+\s*$")
 
-_DESCRIPTIONS = {r.rule_id: r.description for r in providers.RULES} | {
+_DESCRIPTIONS = {r.rule_id: r.description for r in reversed(providers.RULES)} | {
     "aws-secret-access-key": "AWS secret access key",
     "twilio-auth-token": "Twilio auth token",
     "private-key": "private key",
     "url-credentials": "password in URL",
     "connection-string-password": "password in connection string",
+    kube.RULE: "Kubernetes Secret data value (base64 is not encryption)",
     assign.GENERIC: "secret assigned to a secret-like name",
 }
+# Rules that also catch human-chosen passwords (low entropy by nature).
+_HUMAN_RULES = frozenset({assign.GENERIC, "connection-string-password", "url-credentials"})
 RULE_IDS: tuple[str, ...] = tuple(sorted(_DESCRIPTIONS))
 
 
@@ -70,18 +76,6 @@ def _masked_lines(lines: list[str], text: str) -> set[int]:
     return masked
 
 
-def _pem_body(lines: list[str], idx: int, start: int) -> str | None:
-    """The key material after a private key header; None for code constants and doc stubs."""
-    window = lines[idx][start:] + "\n" + "\n".join(lines[idx + 1 : idx + 8])
-    window = window.replace("\\n", "\n").replace("\\r", "")
-    body = window.split("-----", 1)[0]  # up to the END line
-    body_lines = [ln for ln in body.splitlines() if ":" not in ln]  # skip Proc-Type headers
-    material = "".join(_B64_CHARS_RE.findall("".join(body_lines)))
-    if len(material) < 64 or values.is_placeholder(material):
-        return None
-    return material
-
-
 def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
     hits: list[assign.Hit] = []
     for m in _URL_CRED_RE.finditer(line):
@@ -109,9 +103,11 @@ def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign
         found = providers.match_at(line, m.start())
         if found is not None:
             hits.append((idx, m.start(), found[0].rule_id, found[1]))
+    for col, rule, token in providers.infix_hits(line):
+        hits.append((idx, col, rule.rule_id, token))
     if "PRIVATE KEY" in line:
-        for m in _PEM_BEGIN_RE.finditer(line):
-            body = _pem_body(lines, idx, m.end())
+        for m in pem.BEGIN_RE.finditer(line):
+            body = pem.body(lines, idx, m.end())
             if body is not None:
                 # The fingerprint hashes the key material; the span covers the header only.
                 hits.append((idx, m.start(), "private-key", body[: m.end() - m.start()]))
@@ -146,17 +142,42 @@ def _allowed(lines: list[str], idx: int) -> bool:
     line = lines[idx]
     if "sealedcfg" in line and _ALLOW_RE.search(line):
         return True
-    return idx > 0 and "sealedcfg" in lines[idx - 1] and bool(_ALLOW_NEXT_RE.search(lines[idx - 1]))
+    if ("gitleaks" in line or "pragma" in line) and _FOREIGN_ALLOW_RE.search(line):
+        return True
+    if idx == 0:
+        return False
+    above = lines[idx - 1]
+    if "sealedcfg" in above and _ALLOW_NEXT_RE.search(above):
+        return True
+    return "pragma" in above and bool(_FOREIGN_NEXT_RE.search(above))
+
+
+def _claim(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Add [start, end) to the sorted, disjoint spans of a line unless it overlaps one.
+
+    Binary search, so a minified one-line file with thousands of hits stays linear-ish.
+    """
+    i = bisect.bisect_left(taken, (start, end))
+    if i > 0 and taken[i - 1][1] > start:
+        return False
+    if i < len(taken) and taken[i][0] < end:
+        return False
+    taken.insert(i, (start, end))
+    return True
 
 
 def _encrypted_spans(line: str) -> list[tuple[int, int]]:
-    if not any(k in line for k in ("sealedcfg;", "ENC[", "ENC(", "{cipher}", "vault:v", "$ANSI")):
+    keys = ("sealedcfg;", "ENC[", "ENC(", "{cipher}", "vault:v", "$ANSI", "encrypted:")
+    if not any(k in line for k in keys):
         return []
     return [m.span() for m in values.ENCRYPTED_SPAN_RE.finditer(line)]
 
 
-def scan_text(text: str, path: str) -> list[Finding]:
-    """Findings in `text`; `path` picks the file-type heuristics and keys the fingerprints."""
+def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> list[Finding]:
+    """Findings in `text`; `path` picks the file-type heuristics and keys the fingerprints.
+
+    `config` adds a team's own rules and allowlists (the rules file's `scan:` section).
+    """
     kind = filetypes.kind_of(path)
     lines = text.split("\n")
     masked = _masked_lines(lines, text)
@@ -175,30 +196,46 @@ def scan_text(text: str, path: str) -> list[Finding]:
         pos = last = nl  # the next search starts on the following line
     hits: dict[tuple[int, int], tuple[str, str]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
+    found = kube.hits(lines, text) if kind is Kind.LINE else []
     for idx in candidates:
-        if idx in masked:
+        if idx not in masked:
+            found.extend(_line_hits(lines, idx, kind, path))
+    descriptions = _DESCRIPTIONS
+    if config is not None and config.rules:
+        extra = custom.rule_hits(config, lines, lower.split("\n"), path)
+        descriptions = _DESCRIPTIONS | {r.rule_id: r.description for _, _, r, _ in extra}
+        found.extend((i, c, r.rule_id, secret) for i, c, r, secret in extra)
+    relaxed = filetypes.is_test_path(path)
+    for h_idx, col, rule, secret in found:
+        if relaxed and rule in _HUMAN_RULES and not values.looks_random(secret):
+            continue  # `password="pw123"` in a unit test
+        if relaxed and rule == "jwt" and not checks.jwt(secret):
+            continue  # the jwt.io tutorial token as a test fixture
+        if h_idx in masked:
             continue
-        for h_idx, col, rule, secret in _line_hits(lines, idx, kind, path):
-            if h_idx in masked:
-                continue
-            span = (col, col + len(secret))
-            taken = spans.setdefault(h_idx, _encrypted_spans(lines[h_idx]))
-            if any(a < span[1] and span[0] < b for a, b in taken):
-                continue
-            taken.append(span)
-            hits[(h_idx, col)] = (rule, secret)
+        taken = spans.get(h_idx)
+        if taken is None:
+            taken = spans[h_idx] = _encrypted_spans(lines[h_idx])
+        if not _claim(taken, col, col + len(secret)):
+            continue
+        hits[(h_idx, col)] = (rule, secret)
     findings: list[Finding] = []
+    allow = config.allow if config is not None else ()
+    allowed: dict[int, bool] = {}
     for (h_idx, col), (rule, secret) in sorted(hits.items()):
-        if _allowed(lines, h_idx):
+        if h_idx not in allowed:
+            allowed[h_idx] = _allowed(lines, h_idx)
+        if allowed[h_idx]:
             continue
-        findings.append(
-            Finding(
-                path=path,
-                line=h_idx + 1,
-                col=col + 1,
-                rule_id=rule,
-                message=f"{_DESCRIPTIONS[rule]}: {redact(secret)}",
-                fingerprint=fingerprint(rule, path, secret),
-            )
+        finding = Finding(
+            path=path,
+            line=h_idx + 1,
+            col=col + 1,
+            rule_id=rule,
+            message=f"{descriptions[rule]}: {redact(secret)}",
+            fingerprint=fingerprint(rule, path, secret),
         )
+        if any(a.allows(finding, secret, lines[h_idx]) for a in allow):
+            continue
+        findings.append(finding)
     return findings

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from .custom import ScanConfig
 from .engine import scan_text
 from .model import Finding, Skipped
 
@@ -33,14 +34,16 @@ def decode(data: bytes) -> str | None:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def scan_bytes(data: bytes, path: str, *, max_bytes: int = 1 << 20) -> list[Finding] | Skipped:
+def scan_bytes(
+    data: bytes, path: str, *, max_bytes: int = 1 << 20, config: ScanConfig | None = None
+) -> list[Finding] | Skipped:
     """Scan an in-memory blob (e.g. a staged file from the git index)."""
     if len(data) > max_bytes:
         return Skipped(path, f"larger than {_size_label(max_bytes)}")
     text = decode(data)
     if text is None:
         return Skipped(path, "binary file")
-    return scan_text(text, path)
+    return scan_text(text, path, config)
 
 
 def scan_file(

@@ -140,6 +140,23 @@ def is_dockerfile(path: str) -> bool:
     return base.startswith(("dockerfile", "containerfile")) or base.endswith(".dockerfile")
 
 
+_TEST_DIRS = ("test", "tests", "spec", "specs", "__tests__", "testdata", "fixtures", "testing")
+
+
+@lru_cache(maxsize=256)
+def is_test_path(path: str) -> bool:
+    """Unit tests and their fixtures: short made-up passwords are the norm there."""
+    norm = path.replace("\\", "/").lower()
+    parts = norm.split("/")
+    base = parts[-1]
+    stem = base.rsplit(".", 1)[0]
+    return (
+        any(p in _TEST_DIRS for p in parts[:-1])
+        or stem.startswith("test_")
+        or stem.endswith(("_test", "_spec", ".test", ".spec", "tests", "test"))
+    )
+
+
 _SPACED_EXT = frozenset({"conf", "cfg", "cnf", "properties"})
 
 

@@ -260,6 +260,7 @@ _EXCLUDE_WORDS = frozenset(
         "stdin",
         "dialog",
         "csrf",
+        "authenticity",  # Rails' per-form CSRF token
         "xsrf",
     }
 )
@@ -295,6 +296,15 @@ def is_twilio_token_name(name: str, line_lower: str) -> bool:
     return "authtoken" in joined or (
         ("twilio" in joined or "twilio" in line_lower) and ("token" in joined or "secret" in joined)
     )
+
+
+_KEY_WORDS = frozenset({"key", "token", "secret", "apikey", "pat", "credential", "creds"})
+
+
+def holds_key(name: str) -> bool:
+    """The name says it holds a key or token itself (UUID-shaped values are keys only then)."""
+    ws = words(name)
+    return any(w in _KEY_WORDS or w.endswith(("token", "key", "secret")) for w in ws)
 
 
 def is_passphrase_name(name: str) -> bool:

@@ -9,46 +9,32 @@ from __future__ import annotations
 
 import re
 
-# Literal starts of provider tokens, lower-cased.
-PROVIDER_TERMS = (
-    "akia",
-    "asia",
-    "abia",
-    "acca",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "gloas-",
-    "gldt-",
-    "glrt-",
-    "glcbt-",
-    "glptt-",
-    "glft-",
-    "glimt-",
-    "glagent-",
-    "glsoat-",
-    "glffct-",
-    "gltst-",
-    "glwt-",
-    "glsa-",
-    "hooks.slack.com",
-    "xapp-",
-    "xox",
-    "sk_",
-    "rk_",
-    "sk-",
-    "aiza",
-    "sg.",
-    "npm_",
-    "pypi-",
-    "age-secret-key-",
-    "eyj",
-    "://",
-    "-----begin",
+from .catalog import RULES
+
+# Literal starts of provider tokens, lower-cased, from the catalogue.  `re` runs the trie
+# fastest when few characters can start a term, so each token is represented by a piece
+# of its prefix that starts on a character rare in code (`_v1_` for `dop_v1_`, `_api_`
+# for `lin_api_`); a prefix with no such piece and a common first letter (`dapi`, `oy2`)
+# is left to the keyword terms: those tokens are found on lines that name a key or token.
+_FIRST = frozenset("aghxsrnpe:-tkcbji qzkx0123456789_.~$")
+
+
+def _piece(term: str) -> str | None:
+    if term[0] in _FIRST:
+        return term
+    for i in range(1, len(term) - 2):
+        piece = term[i:]
+        # a short piece that starts a word (`api`, `tai`) would match ordinary code
+        if piece[0] in _FIRST and (len(piece) >= 4 or not piece[0].isalpha()):
+            return piece
+    return None
+
+
+PROVIDER_TERMS = tuple(
+    sorted(
+        {p for r in RULES for t in r.terms if t != "sk" and (p := _piece(t)) is not None}
+        | {"://", "-----begin"}
+    )
 )
 # Words in the names the generic, connection-string and AWS-secret rules look at.
 KEYWORD_TERMS = (

@@ -120,8 +120,19 @@ SEALED_RE = re.compile(r"sealedcfg;v1;[a-z]+;[A-Za-z0-9_.=+-]*;[A-Za-z0-9_-]+")
 ENCRYPTED_SPAN_RE = re.compile(
     r"sealedcfg;v1;[a-z]+;[A-Za-z0-9_.=+-]*;[A-Za-z0-9_-]+|ENC\[[^\]]*\]|ENC\([^)]*\)"
     r"|\{cipher\}[A-Za-z0-9+/=]+|vault:v\d+:[A-Za-z0-9+/=]+|\$ANSIBLE_VAULT;[\w.;]+"
+    r"|encrypted:[A-Za-z0-9+/=]+"
 )
-_ENCRYPTED_PREFIXES = ("sealedcfg;", "ENC[", "ENC(", "{cipher}", "$ANSIBLE_VAULT", "!vault")
+# dotenvx writes `encrypted:<base64 ECIES>`; `age` armour starts `-----BEGIN AGE ENCRYPTED`.
+_ENCRYPTED_PREFIXES = (
+    "sealedcfg;",
+    "ENC[",
+    "ENC(",
+    "{cipher}",
+    "$ANSIBLE_VAULT",
+    "!vault",
+    "encrypted:",
+    "-----BEGIN AGE ENCRYPTED",
+)
 
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -163,10 +174,21 @@ def is_placeholder(value: str) -> bool:
     low = value.lower()
     if low in _PLACEHOLDER_WORDS or any(m in low for m in _PLACEHOLDER_MARKERS):
         return True
-    if _RUN_RE.search(low) or any(s in low for s in _SEQUENCES):
+    return is_patterned(value)
+
+
+def is_patterned(value: str) -> bool:
+    """Runs (`aaaaaa`) and typed sequences (`123456789`, `qwertyuiop`) make up half of it.
+
+    Only half: a real key may contain a run (Twitter's leading `AAAA...`, repeated digits
+    in a Slack id) or a typed test value next to its random part.
+    """
+    if len(set(value)) <= 2:  # '********', '----', 'abababab'
         return True
-    # A value made of one repeated character class of one symbol: '********', '----'.
-    return len(set(value)) <= 2
+    low = value.lower()
+    covered = sum(len(m.group()) for m in _RUN_RE.finditer(low))
+    covered += sum(len(s) for s in _SEQUENCES if s in low)
+    return covered * 2 >= len(value)
 
 
 def is_reference(value: str) -> bool:
@@ -181,6 +203,42 @@ def is_identifier_ref(value: str) -> bool:
 
 def is_encrypted(value: str) -> bool:
     return value.startswith(_ENCRYPTED_PREFIXES) or bool(SEALED_RE.search(value))
+
+
+def is_uuid(value: str) -> bool:
+    return bool(_UUID_RE.match(value))
+
+
+# A validation pattern, not a value: `^.{8,32}$`, `(?=.*\d)`, `[A-Za-z0-9]+`.
+_REGEX_RE = re.compile(
+    r"^\^|(?<!\\)\$$|\\[dwsbDWS]|\.[*+]|\.\{\d|\][*+?{]|\(\?[=!:<]|\[\^?[\w\\]-\w"
+)
+
+
+def is_regex(value: str) -> bool:
+    return bool(_REGEX_RE.search(value))
+
+
+def is_digits_key(value: str) -> bool:
+    """A long run of digits that varies like a random number: `738291046653`, not `20240101`."""
+    return (
+        8 <= len(value) <= 64
+        and value.isdigit()
+        and len(set(value)) >= 5
+        and not is_placeholder(value)
+        and shannon_entropy(value) >= min(2.6, 0.6 * math.log2(len(value)))
+    )
+
+
+_SLUG_RE = re.compile(r"^[a-z]+(?:[-_.][a-z]+)+$")
+
+
+def could_be_password(value: str) -> bool:
+    """A human-chosen password: short and low-entropy is fine, but not symbols only
+    (`,.:-@*?!`, a separator list) and not a lower-case slug (`read-only`, `shorter-version`)."""
+    if len(value) < 4 or not any(c.isalnum() for c in value):
+        return False
+    return not _SLUG_RE.match(value)
 
 
 def is_hash_or_id(value: str) -> bool:
@@ -244,6 +302,8 @@ def looks_random(value: str) -> bool:
     has_digit = any(c.isdigit() for c in value)
     if not ((has_digit and (has_lower or has_upper)) or (has_lower and has_upper)):
         return False
+    if is_hex(value):  # 16 symbols: a random hex string scores lower than base62
+        return shannon_entropy(value) >= min(3.1, 0.62 * math.log2(n))
     return shannon_entropy(value) >= min(3.2, 0.8 * math.log2(n))
 
 
