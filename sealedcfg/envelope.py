@@ -292,7 +292,7 @@ def _raw_budget(stanzas: Any, name: str) -> None:
         raise TypeError
     check_budget(
         (
-            (r.get("type"), _small_int(r.get("m")), _small_int(r.get("t")))
+            (str(r.get("type")), _small_int(r.get("m")), _small_int(r.get("t")))
             if isinstance(r, dict)
             else ("", None, None)
             for r in stanzas

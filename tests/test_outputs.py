@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import stat
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from sealedcfg import api
 from sealedcfg.errors import ExitCode
 from sealedcfg.keys import KeySource
 
-from .conftest import FAST_TEXT, write
+from .conftest import write
+from .subproc import cli
 
 SECRET = "Sup3r-Secret-Value-9"
 
@@ -24,22 +18,6 @@ def sealed(path: Path, text: str = f"db:\n  password: {SECRET}\n") -> tuple[Path
     key = api.keygen()
     api.encrypt_file(write(path, text), KeySource(key=key, env={}))
     return path, key
-
-
-def cli(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    base["SEALEDCFG_ARGON2"] = FAST_TEXT
-    base.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
-        capture_output=True,
-        text=True,
-        env=base,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-        **kw,
-    )
 
 
 # ---------------------------------------------------------------- exec environment
