@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,82 @@ def test_hostile_header_is_refused_by_every_command_without_derivation(tmp_path:
     assert "argon2id cost" in proc.stdout
     assert "exceeds the limit" in proc.stdout
     assert path.read_bytes() == before
+
+
+# ---------------------------------------------------------------- linear-time rules
+
+EVIL = "^(.+)+#$"  # exponential for a backtracking engine on a long path without '#'
+
+
+def _sealed_with_rule(tmp_path: Path, rule: str) -> tuple[Path, str]:
+    key = api.keygen()
+    path = write(tmp_path / "p.yaml", "a" * 40 + ": x\n")
+    api.encrypt_file(path, KeySource(key=key, env={}), plain="^zzz$")
+    text = path.read_text().replace('  plain: "^zzz$"', f"  plain: {json.dumps(rule)}")
+    # A plaintext value at a new path: the rule runs on it before any key is used.
+    path.write_text("b" * 40 + ": y\n" + text)
+    return path, key
+
+
+def test_backtracking_rule_in_a_header_runs_in_linear_time(tmp_path: Path) -> None:
+    path, key = _sealed_with_rule(tmp_path, EVIL)
+    before = path.read_bytes()
+    proc = cli("verify", "--no-decrypt", str(path))
+    assert proc.returncode == ExitCode.FINDINGS
+    assert "plaintext value in a sealed file" in proc.stdout
+    proc = cli("check", str(path), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "unsealed-value" in proc.stdout
+    proc = cli("encrypt", str(path), env={"SEALEDCFG_KEY": key})
+    one_error_line(proc, ExitCode.OPEN)  # the header's rule changed: the MAC fails
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [("(a)\\1", "invalid escape sequence"), ("(?<=a)b", "invalid perl operator")],
+)
+def test_rule_re2_cannot_compile_is_refused(tmp_path: Path, rule: str, reason: str) -> None:
+    path = write(tmp_path / "p.yaml", "a: 1\n")
+    proc = cli("encrypt", "--plain", rule, str(path), env={"SEALEDCFG_KEY": api.keygen()})
+    line = one_error_line(proc)
+    assert "the plaintext rule is not a valid RE2 regular expression" in line
+    assert reason in line
+    assert path.read_text() == "a: 1\n"
+    hostile, _ = _sealed_with_rule(tmp_path, rule)
+    proc = cli("verify", "--no-decrypt", str(hostile))
+    assert proc.returncode == ExitCode.FINDINGS
+    assert "not a valid RE2 regular expression" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_rules_file_patterns_are_re2(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    rules_file = tmp_path / ".sealedcfg.yaml"
+    write(tmp_path / "p.yaml", "a: 1\n")
+    for field, value, what in (
+        ("plain", "(x)\\\\1", "the plaintext rule"),
+        ("path_regex", "(?=p)p.yaml", "path_regex"),
+    ):
+        other = "path: '*.yaml'" if field != "path" else ""
+        rules_file.write_text(f'creation_rules:\n  - {field}: "{value}"\n    {other}\n')
+        if field == "path_regex":
+            rules_file.write_text(f'creation_rules:\n  - path_regex: "{value}"\n')
+        proc = cli("encrypt", "p.yaml", cwd=tmp_path, env={"SEALEDCFG_KEY": api.keygen()})
+        line = one_error_line(proc)
+        assert f"{what} is not a valid RE2 regular expression" in line
+        assert "(line 2)" in line
+    rules_file.write_text("creation_rules:\n  - path: '" + "**" * 200 + "x'\n")
+    proc = cli("encrypt", "p.yaml", cwd=tmp_path, env={"SEALEDCFG_KEY": api.keygen()})
+    assert proc.returncode == 0, proc.stderr  # no match, no hang: the keys given are used
+    rules_file.write_text("creation_rules:\n  - path: '*'\n    plain: '" + "a" * 2000 + "'\n")
+    line = one_error_line(cli("encrypt", "p.yaml", cwd=tmp_path))
+    assert "over the limit of 1,024" in line
+
+
+def test_rule_matches_lone_surrogate_keys() -> None:
+    from sealedcfg.pattern import compile_pattern
+
+    rule = compile_pattern("^a.$", "the plaintext rule")
+    assert rule.search("a\ud800")
+    assert not rule.search("b\ud800")
