@@ -12,6 +12,7 @@ from sealedcfg import crypto, document, model, sealing
 from sealedcfg import token as tokens
 from sealedcfg.access import new_header, open_data_key
 from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.expansion import check_alias_expansion
 from sealedcfg.fileio import is_special, locked, read_bytes, write_atomic, write_stream
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
@@ -219,8 +220,12 @@ def structure_problems(profile: sealing.Profile) -> list[str]:
     """Key-less checks: every value that must be sealed is a well-formed token."""
     assert profile.header is not None
     rule = sealing.compile_rule(profile.header.plain)
-    problems = []
+    problems: list[str] = []
+    more = 0
     for node in profile.body.nodes:
+        if len(problems) >= MAX_PROBLEMS:  # a hostile file: count the rest, list none
+            more += _is_problem(node, rule)
+            continue
         where = f"{document.format_path(node.path, profile.body.documents)} (line {node.line})"
         if sealing.is_token(node):
             try:
@@ -231,7 +236,24 @@ def structure_problems(profile: sealing.Profile) -> list[str]:
             problems.append(f"{where}: a token must be a plain scalar")
         elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
             problems.append(f"{where}: plaintext value in a sealed file")
+    if more:
+        problems.append(f"... and {more:,} more problem(s)")
     return problems
+
+
+MAX_PROBLEMS = 100  # listed per file by verify
+
+
+def _is_problem(node: document.Node, rule: Any) -> bool:
+    if sealing.is_token(node):
+        try:
+            tokens.parse(node.value)
+        except tokens.TokenError:
+            return True
+        return False
+    if node.kind == "scalar" and not node.plain and tokens.looks_like_token(node.value):
+        return True
+    return sealing.sealable(node) and not sealing.rule_matches(rule, node)
 
 
 def load_all(
@@ -265,6 +287,7 @@ def open_model(
     name = str(path)
     profile = sealing.read_profile(read_bytes(path), name, place_of(path))
     opened = _open_checked(profile, keys)
+    check_alias_expansion(opened.body, name)
     return profile, model.build(opened.body, name, text_keys=text_keys)
 
 

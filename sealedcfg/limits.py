@@ -40,15 +40,17 @@ RE2_MAX_MEM = 8 << 20
 #: Nesting depth of collections (a root mapping is depth 1).
 MAX_DEPTH = 64
 #: YAML nodes in one file (keys, values, collections and aliases all count).
-MAX_NODES = 200_000
+#: A 100,000-value profile (bench/bench.py) has about 223,000.
+MAX_NODES = 250_000
 #: Characters in one scalar (a value, a token, a key).
 MAX_SCALAR_CHARS = 1 << 20
 #: Nodes a reader may visit once aliases are expanded (`*a` counts the whole
 #: subtree of `&a`): stops "billion laughs" files in export, exec, get, load.
 MAX_EXPANDED_NODES = 1_000_000
-#: Bytes of encoded node paths summed over the file (a path is as long as its
-#: depth times its keys; long keys over many nested nodes would be quadratic).
-MAX_PATH_BYTES = 64 << 20
+#: Bytes held by node paths, summed over the file: each node's encoded path
+#: plus 8 per segment.  A path is as long as its depth times its keys, so deep
+#: nesting or long keys over many nodes would otherwise be quadratic.
+MAX_PATH_BYTES = 32 << 20
 
 
 def exceeded(name: str, what: str, limit: int, line: int | None = None) -> InputError:

@@ -346,9 +346,7 @@ def _shape_error(old: Body, new: Body | None, tokens_at: dict[tuple[int, int], s
     return None
 
 
-def reseal(
-    old: Profile, data_key: bytes, new_text: str, rule: Pattern | None
-) -> tuple[Body, Body]:
+def reseal(old: Profile, data_key: bytes, new_text: str, rule: Pattern | None) -> tuple[Body, Body]:
     """Seal an edited sealed text: new plaintext values, and tokens that moved.
 
     Returns (sealed body, opened body).  A token's AAD binds its path, so one

@@ -129,3 +129,110 @@ def test_rule_matches_lone_surrogate_keys() -> None:
     rule = compile_pattern("^a.$", "the plaintext rule")
     assert rule.search("a\ud800")
     assert not rule.search("b\ud800")
+
+
+# ---------------------------------------------------------------- YAML structure
+
+
+def _hostile_sealed(tmp_path: Path, body: str) -> tuple[Path, str]:
+    """A hostile body under a genuine header of the user's key (the MAC fails later)."""
+    key = api.keygen()
+    path = write(tmp_path / "p.yaml", "z: 1\n")
+    api.encrypt_file(path, KeySource(key=key, env={}))
+    text = path.read_text()
+    path.write_text(body + text[text.index("sealedcfg:") :])
+    return path, key
+
+
+LAUGHS = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10)
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "a: " + "[" * 16000 + "]" * 16000 + "\n",
+            "the nesting depth at line 1 exceeds the limit of 64",
+        ),
+        (
+            "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 80)),
+            "the nesting depth at line 65 exceeds the limit of 64",
+        ),
+        ("a: " + "x" * (limits.MAX_SCALAR_CHARS + 1) + "\n", "a scalar's length in characters"),
+    ],
+    ids=["flow-16000-deep", "block-80-deep", "long-scalar"],
+)
+def test_structure_limits_every_command(tmp_path: Path, body: str, message: str) -> None:
+    path, key = _hostile_sealed(tmp_path, body)
+    before = path.read_bytes()
+    env = {"SEALEDCFG_KEY": key}
+    for args in (
+        ["ls", str(path)],
+        ["decrypt", str(path)],
+        ["export", str(path)],
+        ["encrypt", str(path)],
+    ):
+        line = one_error_line(cli(*args, env=env))
+        assert message in line
+    proc = cli("verify", "--no-decrypt", str(path))
+    assert proc.returncode == ExitCode.FINDINGS
+    assert message in proc.stdout
+    proc = cli("check", str(path), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert message in proc.stdout
+    assert path.read_bytes() == before
+
+
+def test_recursive_alias_is_refused_before_expansion() -> None:
+    from sealedcfg import document
+    from sealedcfg.expansion import check_alias_expansion
+
+    body = document.Body("")  # the parser refuses these too; the check stands alone
+    body.nodes = [
+        document.Node((0,), "map", 0, 0, 1, anchor="a"),
+        document.Node((0, "x"), "alias", 0, 0, 2, value="a"),
+    ]
+    with pytest.raises(InputError, match=r"a recursive alias \*a at line 2"):
+        check_alias_expansion(body, "p.yaml")
+
+
+def test_node_count_and_path_memory_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sealedcfg import document
+
+    monkeypatch.setattr(limits, "MAX_NODES", 1000)
+    document.parse("a: [" + ",".join(["1"] * 997) + "]\n", "ok.yaml")  # 1000 nodes
+    with pytest.raises(
+        InputError, match=r"the number of YAML nodes at line 3 exceeds the limit of 1,000"
+    ):
+        document.parse("a:\n- [" + ",".join(["1"] * 996) + "]\n- 2\n", "p.yaml")
+    monkeypatch.setattr(limits, "MAX_PATH_BYTES", 100_000)
+    key = "k" * 3000
+    text = f"? {key}\n:\n" + "".join(f"  - {i}\n" for i in range(50))
+    with pytest.raises(InputError, match=r"the memory of node paths .* at line \d+ exceeds"):
+        document.parse(text, "p.yaml")
+
+
+def test_billion_laughs_and_recursive_aliases(tmp_path: Path) -> None:
+    assert len(LAUGHS) < 1500
+    key = api.keygen()
+    laughs = write(tmp_path / "laughs.yaml", LAUGHS)
+    api.encrypt_file(laughs, KeySource(key=key, env={}))  # sealing expands nothing
+    env = {"SEALEDCFG_KEY": key}
+    for args in (
+        ["export", str(laughs)],
+        ["get", str(laughs), "a9"],
+        ["exec", str(laughs), "--", "true"],
+    ):
+        line = one_error_line(cli(*args, env=env))
+        assert (
+            "the number of nodes with aliases expanded at line 6 exceeds the limit of 1,000,000"
+            in line
+        )
+    recursive = write(tmp_path / "recursive.yaml", "a: &a [1, *a]\n")
+    line = one_error_line(cli("encrypt", str(recursive), env=env))
+    assert "recursive" in line
+    proc = cli("decrypt", str(laughs), env=env)  # byte-exact text: aliases stay aliases
+    assert proc.returncode == 0
+    assert proc.stdout == LAUGHS
