@@ -33,6 +33,24 @@ def _sarif(report: check.Report) -> dict[str, object]:
                         "rules": [{"id": r, "name": r} for r in rule_ids],
                     }
                 },
+                # A skipped file is never silent: SARIF's place for what the
+                # tool could not do is a notification of the invocation.
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [
+                            {
+                                "level": "warning",
+                                "descriptor": {"id": "skipped"},
+                                "message": {"text": f"{s.path}: skipped ({s.reason})"},
+                                "locations": [
+                                    {"physicalLocation": {"artifactLocation": {"uri": s.path}}}
+                                ],
+                            }
+                            for s in report.skipped
+                        ],
+                    }
+                ],
                 "results": [
                     {
                         "ruleId": f.rule_id,
@@ -84,7 +102,7 @@ def check_command(
       sealedcfg check --staged          # as a plain git pre-commit hook
       sealedcfg check --all --format sarif > sealedcfg.sarif
     """
-    from sealedcfg import check, rules, scan
+    from sealedcfg import check, scan
 
     try:
         if fmt not in ("text", "json", "sarif"):
@@ -92,7 +110,7 @@ def check_command(
         if sum((bool(files), staged, all_files)) != 1:
             raise SealedcfgError("give files, or --staged, or --all (exactly one)")
         cwd = Path.cwd()
-        ruleset = rules.load()
+        ruleset = check.load_rules(cwd)
         if staged:
             report = check.check_staged(cwd, ruleset)
         elif all_files:
