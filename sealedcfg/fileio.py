@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import math
 import os
 import stat
 import tempfile
@@ -68,6 +69,21 @@ def refuse_symlink(path: Path) -> None:
         )
 
 
+def lock_timeout() -> float:
+    """Seconds to wait for a lock: SEALEDCFG_LOCK_TIMEOUT, default 10."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "10")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):  # nan would wait for ever
+        raise InputError(
+            f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {raw[:40]!r}",
+            hints=(f"e.g. {LOCK_TIMEOUT_ENV}=30",),
+        )
+    return value
+
+
 @contextlib.contextmanager
 def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[bytes]:
     """Hold an exclusive lock on `path` for a read-modify-write; yield its bytes.
@@ -78,7 +94,7 @@ def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterat
     p = Path(path)
     refuse_symlink(p)
     if timeout is None:
-        timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, "10"))
+        timeout = lock_timeout()
     deadline = time.monotonic() + timeout
     while True:
         if p.is_dir():

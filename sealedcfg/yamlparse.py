@@ -38,6 +38,7 @@ def has_c_parser() -> bool:
 
 _DIRECTIVE = re.compile(r"^%YAML[ \t]+([0-9]+)\.([0-9]+)(?=[ \t]|\r?$)", re.MULTILINE)
 _warned: set[tuple[str, int]] = set()
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def yaml_versions(text: str, name: str) -> str:
@@ -147,6 +148,11 @@ def limited(stream: Iterable[Any], name: str) -> Iterator[Any]:
             if len(ev.value) > max_chars:
                 line = ev.start_mark.line + 1
                 raise limits.exceeded(name, "a scalar's length in characters", max_chars, line)
+            if ev.style == '"' and _SURROGATE.search(ev.value):  # only escapes make one
+                raise InputError(
+                    f"{name}: a lone surrogate escape (\\ud800-\\udfff) at line "
+                    f"{ev.start_mark.line + 1} is not a Unicode character"
+                )
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             nodes += 1
             depth += 1
