@@ -188,7 +188,7 @@ def decrypt_file(
     if in_place:
         with locked(path) as data:
             plain = decrypt_bytes(data, keys, name, place_of(path))
-            write_atomic(path, plain)
+            write_atomic(path, plain, mode=0o600)  # plaintext now: the user's only
         return plain
     plain = decrypt_bytes(read_bytes(path), keys, name, place_of(path))
     if output is not None:
@@ -344,10 +344,30 @@ def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
     return target
 
 
+STDOUT_NAMES = ("-", "/dev/stdout")  # the only links `-o` follows
+
+
 def write_plain(path: str | os.PathLike[str], data: bytes) -> None:
-    """Plaintext where the user asked: a new file is 0600; a FIFO or device is written to."""
-    if is_special(path):
-        write_stream(path, data)
+    """Plaintext where the user asked, readable by the user only.
+
+    A regular file is replaced atomically with mode 0600, whatever mode an
+    existing file had.  A symbolic link is refused whatever it points to (a
+    file, a FIFO, a device, nothing): plaintext goes where it is named, not
+    where a link planted in the repository sends it.  A FIFO or device is
+    written to only when named directly; `-` and `/dev/stdout` are stdout.
+    """
+    name = os.fspath(path)
+    if name in STDOUT_NAMES:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
-    out = Path(path)
-    write_atomic(out, data, mode=None if out.exists() else 0o600)
+    out = Path(name)
+    if out.is_symlink():
+        raise InputError(
+            f"{out}: is a symbolic link; refusing to write plaintext through it",
+            hints=("name the target itself, or use -o - for stdout",),
+        )
+    if is_special(out):
+        write_stream(out, data)
+        return
+    write_atomic(out, data, mode=0o600)

@@ -45,12 +45,23 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
 
 
 def write_stream(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write to an existing non-regular file (a FIFO, /dev/stdout) without replacing it."""
+    """Write to an existing non-regular file (a FIFO, a device) without replacing it.
+
+    Opened without following a link and without creating anything, then
+    checked again: a path swapped for a link or a regular file meanwhile is
+    refused rather than written through.
+    """
     try:
-        with open(path, "wb") as fh:
-            fh.write(data)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    with os.fdopen(fd, "wb") as fh:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: changed while being written; nothing was written")
+        try:
+            fh.write(data)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def is_special(path: str | os.PathLike[str]) -> bool:

@@ -19,12 +19,12 @@ def cli(
     base["SEALEDCFG_ARGON2"] = FAST_TEXT
     base.update(env or {})
     kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("timeout", 60)
     return subprocess.run(
         [sys.executable, "-m", "sealedcfg", *args],
         capture_output=True,
         text=True,
         env=base,
-        timeout=60,
         check=False,
         **kw,
     )
