@@ -116,7 +116,7 @@ def build_cases(b: Builder) -> list[Case]:
     cases: list[tuple[str, str | bytes, dict[str, str]]] = [
         ("deep-flow-16000", "a: " + "[" * 16000 + "]" * 16000 + "\n" + header, k),
         (
-            "deep-block-3000",
+            "deep-block-1300",
             "a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1300)) + header,
             k,
         ),
