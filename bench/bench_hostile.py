@@ -71,7 +71,7 @@ class Builder:
         ).stdout.strip()
 
     def sealed(self, body: str, *, passphrase: bool = False, plain: str | None = None) -> str:
-        path = self.work / "seed.yaml"
+        path = self.work / "p.yaml"  # where each case is run: files are bound to their path
         path.write_text(body)
         env = dict(self.env)
         if passphrase:
