@@ -63,7 +63,8 @@ def _sealed(text: bytes) -> bytes:
     )
     rule = sealing.compile_rule(header.plain)
     body = sealing.seal_nodes(profile, data_key, header.file_id, sealing.to_seal(profile, rule))
-    return profile.to_bytes(body.text, sealing.finish_header(header, data_key, body))
+    final = sealing.finish_header(header, data_key, profile.body, "seed.yaml", sealed=body)
+    return profile.to_bytes(body.text, final)
 
 
 SEEDS = [_sealed(s) for s in SOURCES]
