@@ -28,6 +28,12 @@ def main() -> None:
         from sealedcfg.cli import report_interrupt
 
         report_interrupt()
+    try:
+        sys.stdout.flush()  # what is still buffered, while a closed pipe can be handled
+    except BrokenPipeError:
+        from sealedcfg.cliutil import closed_pipe
+
+        code = closed_pipe()
     sys.exit(code)
 
 

@@ -12,6 +12,7 @@ from sealedcfg import crypto, document, model, sealing
 from sealedcfg import token as tokens
 from sealedcfg.access import new_header, open_data_key
 from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.expansion import check_alias_expansion
 from sealedcfg.fileio import is_special, locked, read_bytes, write_atomic, write_stream
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
@@ -187,7 +188,7 @@ def decrypt_file(
     if in_place:
         with locked(path) as data:
             plain = decrypt_bytes(data, keys, name, place_of(path))
-            write_atomic(path, plain)
+            write_atomic(path, plain, mode=0o600)  # plaintext now: the user's only
         return plain
     plain = decrypt_bytes(read_bytes(path), keys, name, place_of(path))
     if output is not None:
@@ -219,8 +220,12 @@ def structure_problems(profile: sealing.Profile) -> list[str]:
     """Key-less checks: every value that must be sealed is a well-formed token."""
     assert profile.header is not None
     rule = sealing.compile_rule(profile.header.plain)
-    problems = []
+    problems: list[str] = []
+    more = 0
     for node in profile.body.nodes:
+        if len(problems) >= MAX_PROBLEMS:  # a hostile file: count the rest, list none
+            more += _is_problem(node, rule)
+            continue
         where = f"{document.format_path(node.path, profile.body.documents)} (line {node.line})"
         if sealing.is_token(node):
             try:
@@ -231,7 +236,24 @@ def structure_problems(profile: sealing.Profile) -> list[str]:
             problems.append(f"{where}: a token must be a plain scalar")
         elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
             problems.append(f"{where}: plaintext value in a sealed file")
+    if more:
+        problems.append(f"... and {more:,} more problem(s)")
     return problems
+
+
+MAX_PROBLEMS = 100  # listed per file by verify
+
+
+def _is_problem(node: document.Node, rule: Any) -> bool:
+    if sealing.is_token(node):
+        try:
+            tokens.parse(node.value)
+        except tokens.TokenError:
+            return True
+        return False
+    if node.kind == "scalar" and not node.plain and tokens.looks_like_token(node.value):
+        return True
+    return sealing.sealable(node) and not sealing.rule_matches(rule, node)
 
 
 def load_all(
@@ -265,6 +287,7 @@ def open_model(
     name = str(path)
     profile = sealing.read_profile(read_bytes(path), name, place_of(path))
     opened = _open_checked(profile, keys)
+    check_alias_expansion(opened.body, name)
     return profile, model.build(opened.body, name, text_keys=text_keys)
 
 
@@ -321,10 +344,30 @@ def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
     return target
 
 
+STDOUT_NAMES = ("-", "/dev/stdout")  # the only links `-o` follows
+
+
 def write_plain(path: str | os.PathLike[str], data: bytes) -> None:
-    """Plaintext where the user asked: a new file is 0600; a FIFO or device is written to."""
-    if is_special(path):
-        write_stream(path, data)
+    """Plaintext where the user asked, readable by the user only.
+
+    A regular file is replaced atomically with mode 0600, whatever mode an
+    existing file had.  A symbolic link is refused whatever it points to (a
+    file, a FIFO, a device, nothing): plaintext goes where it is named, not
+    where a link planted in the repository sends it.  A FIFO or device is
+    written to only when named directly; `-` and `/dev/stdout` are stdout.
+    """
+    name = os.fspath(path)
+    if name in STDOUT_NAMES:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
-    out = Path(path)
-    write_atomic(out, data, mode=None if out.exists() else 0o600)
+    out = Path(name)
+    if out.is_symlink():
+        raise InputError(
+            f"{out}: is a symbolic link; refusing to write plaintext through it",
+            hints=("name the target itself, or use -o - for stdout",),
+        )
+    if is_special(out):
+        write_stream(out, data)
+        return
+    write_atomic(out, data, mode=0o600)

@@ -21,9 +21,9 @@ from sealedcfg.errors import InputError, SealedcfgError
 from sealedcfg.scan import Finding, Skipped
 from sealedcfg.scan.model import fingerprint
 
-MAX_BYTES = 1 << 20
+MAX_BYTES = 1 << 20  # the secret scanner's limit on files that are not sealed profiles
 _HEADER = re.compile(rb"(?m)^sealedcfg:\r?\n  version: ")
-_EXEMPT = {rules.RULES_NAME, scan.ALLOW_FILE}
+_CHUNK = 1 << 20
 
 
 @dataclass
@@ -90,13 +90,17 @@ def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
 def check_bytes(
     data: bytes, path: str, ruleset: rules.Rules | None, report: Report, where: Path | None = None
 ) -> None:
-    """Check one file's bytes; `path` is how findings name it, `where` where it lives."""
-    if Path(path).name in _EXEMPT:
-        report.scanned += 1
-        return
+    """Check one file's bytes; `path` is how findings name it, `where` where it lives.
+
+    A sealed profile is checked whatever its size (parsing is bounded by
+    limits.py); the scanner's size limit applies only to other files.  Every
+    file is scanned for secrets, `.sealedcfg.yaml` and `.sealedcfg-allow` too:
+    only the repository's own rules file configures the hook, and a key pasted
+    into it is as leaked as anywhere else.
+    """
     has_header = _HEADER.search(data) is not None
     matched = ruleset is not None and ruleset.match(where or path) is not None
-    if (has_header or matched) and b"\0" not in data[:8192] and len(data) <= MAX_BYTES:
+    if (has_header or matched) and b"\0" not in data[:8192]:
         report.scanned += 1
         report.profiles += 1
         report.findings += check_profile(data, path, has_header)
@@ -117,11 +121,10 @@ def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | 
         if path.is_dir():
             raise InputError(f"{path}: is a directory (give files, or use --all)")
         try:
-            size = path.stat().st_size
-            if size > MAX_BYTES:
+            data = read_for_check(path, ruleset)
+            if data is None:
                 report.skipped.append(Skipped(str(path), f"larger than {MAX_BYTES >> 20} MiB"))
                 continue
-            data = path.read_bytes()
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except OSError as exc:
@@ -129,6 +132,30 @@ def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | 
             continue
         check_bytes(data, str(path), ruleset, report)
     return report
+
+
+def _is_profile(data: bytes, ruleset: rules.Rules | None, where: Path) -> bool:
+    return _HEADER.search(data) is not None or (
+        ruleset is not None and ruleset.match(where) is not None
+    )
+
+
+def read_for_check(path: Path, ruleset: rules.Rules | None) -> bytes | None:
+    """The file's bytes; None for a file over the scanner's limit that is no
+    sealed profile.  Whether a large file holds a header is found by reading
+    it in chunks, so a large binary file never sits in memory whole."""
+    with path.open("rb") as fh:
+        if os.fstat(fh.fileno()).st_size <= MAX_BYTES or (
+            ruleset is not None and ruleset.match(path) is not None
+        ):
+            return fh.read()
+        tail = b""
+        while chunk := fh.read(_CHUNK):
+            if _HEADER.search(tail + chunk):
+                fh.seek(0)
+                return fh.read()
+            tail = chunk[-32:]
+    return None
 
 
 def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
@@ -180,7 +207,7 @@ def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
         size = int(batch[pos:header_end].split()[2])
         data = batch[header_end + 1 : header_end + 1 + size]
         pos = header_end + 1 + size + 1
-        if size > MAX_BYTES:
+        if size > MAX_BYTES and not _is_profile(data, ruleset, top / name):
             report.skipped.append(Skipped(name, f"larger than {MAX_BYTES >> 20} MiB"))
             continue
         check_bytes(data, name, ruleset, report, top / name)
@@ -198,23 +225,39 @@ def check_all(cwd: Path, ruleset: rules.Rules | None) -> Report:
         path = top / name
         if path.is_symlink() or not path.is_file():
             continue
-        if path.stat().st_size > MAX_BYTES:
+        try:
+            data = read_for_check(path, ruleset)
+        except OSError as exc:
+            report.skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
+            continue
+        if data is None:
             report.skipped.append(Skipped(name, f"larger than {MAX_BYTES >> 20} MiB"))
             continue
-        check_bytes(path.read_bytes(), name, ruleset, report, path)
+        check_bytes(data, name, ruleset, report, path)
     return report
 
 
-def apply_allowlist(report: Report, cwd: Path) -> None:
-    allow_file = rules.find_rules_file(cwd)
-    root = allow_file.parent if allow_file else _root_or(cwd)
-    allowed = scan.load_allowlist(root / scan.ALLOW_FILE)
-    if allowed:
-        report.findings = scan.filter_allowed(report.findings, allowed)
+def config_root(cwd: Path) -> Path:
+    """Where the hook's configuration lives: the repository's top directory.
 
-
-def _root_or(cwd: Path) -> Path:
+    A `.sealedcfg.yaml` in a subdirectory is an ordinary (scanned) file: anyone
+    can add one, so it must not change which files are profiles or what the
+    allowlist accepts.  Outside a repository: the nearest rules file's directory.
+    """
     try:
         return repo_top(cwd)
     except InputError:
-        return cwd
+        found = rules.find_rules_file(cwd)
+        return found.parent if found else cwd
+
+
+def load_rules(cwd: Path) -> rules.Rules | None:
+    candidate = config_root(cwd) / rules.RULES_NAME
+    return rules.load(candidate) if candidate.is_file() else None
+
+
+def apply_allowlist(report: Report, cwd: Path) -> None:
+    root = config_root(cwd)
+    allowed = scan.load_allowlist(root / scan.ALLOW_FILE)
+    if allowed:
+        report.findings = scan.filter_allowed(report.findings, allowed)

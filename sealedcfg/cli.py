@@ -21,10 +21,12 @@ from sealedcfg.cliutil import (
     Json,
     KeyFile,
     PassFile,
+    closed_pipe,
     each,
     handle_errors,
     key_source,
     report_interrupt,
+    safe_streams,
 )
 from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.kdf import Argon2Params
@@ -304,10 +306,13 @@ def run(argv: list[str] | None = None) -> int:
         group = "core"
     elif first in _GROUP_OF and not os.environ.get("_SEALEDCFG_COMPLETE"):
         group = _GROUP_OF[first]
+    safe_streams()
     try:
         make_app(group)(args=args, prog_name="sealedcfg", standalone_mode=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BrokenPipeError:  # typer's own output (--help | head -1)
+        return closed_pipe()
     return 0
 
 

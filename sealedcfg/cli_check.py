@@ -33,6 +33,24 @@ def _sarif(report: check.Report) -> dict[str, object]:
                         "rules": [{"id": r, "name": r} for r in rule_ids],
                     }
                 },
+                # A skipped file is never silent: SARIF's place for what the
+                # tool could not do is a notification of the invocation.
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [
+                            {
+                                "level": "warning",
+                                "descriptor": {"id": "skipped"},
+                                "message": {"text": f"{s.path}: skipped ({s.reason})"},
+                                "locations": [
+                                    {"physicalLocation": {"artifactLocation": {"uri": s.path}}}
+                                ],
+                            }
+                            for s in report.skipped
+                        ],
+                    }
+                ],
                 "results": [
                     {
                         "ruleId": f.rule_id,
@@ -93,7 +111,7 @@ def check_command(
       sealedcfg check --all --format sarif > sealedcfg.sarif
       sealedcfg check --import-gitleaks .gitleaks.toml >> .sealedcfg.yaml
     """
-    from sealedcfg import check, rules, scan
+    from sealedcfg import check, scan
 
     if import_gitleaks is not None:
         return _import_gitleaks(import_gitleaks, bool(files or staged or all_files))
@@ -103,7 +121,7 @@ def check_command(
         if sum((bool(files), staged, all_files)) != 1:
             raise SealedcfgError("give files, or --staged, or --all (exactly one)")
         cwd = Path.cwd()
-        ruleset = rules.load()
+        ruleset = check.load_rules(cwd)
         if staged:
             report = check.check_staged(cwd, ruleset)
         elif all_files:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -128,14 +129,32 @@ def exec_command(
     if not argv:
         raise UsageError("no command after --")
     added = _variables(files, key_source(key_file, passphrase_file), prefix, doc)
-    # The command gets the values, not the key: a deploy script's logs or its
-    # children never see SEALEDCFG_KEY / SEALEDCFG_PASSPHRASE (paths to key files stay).
-    env = {k: v for k, v in os.environ.items() if k not in _KEY_VARIABLES}
+    return _run(argv, child_environment(os.environ, added, no_override=no_override))
+
+
+def child_environment(
+    current: Mapping[str, str], added: Mapping[str, str], *, no_override: bool
+) -> dict[str, str]:
+    """The command gets the values, never a key: no SEALEDCFG_* variable at all.
+
+    Not the key or passphrase, not the paths to key files (a deploy script's
+    logs or its children would learn where the keys live, and a nested
+    sealedcfg would open files with them); a value whose exported name would
+    start with SEALEDCFG_ is refused rather than silently dropped.
+    """
+    for name in added:
+        if name.upper().startswith(_RESERVED):
+            raise InputError(
+                f"a value would be exported as {name}, but {_RESERVED}* variables are "
+                "never passed to the command",
+                hints=("rename the key, or use --prefix",),
+            )
+    env = {k: v for k, v in current.items() if not k.upper().startswith(_RESERVED)}
     env.update({k: v for k, v in added.items() if not (no_override and k in env)})
-    return _run(argv, env)
+    return env
 
 
-_KEY_VARIABLES = frozenset({"SEALEDCFG_KEY", "SEALEDCFG_PASSPHRASE"})
+_RESERVED = "SEALEDCFG_"
 
 
 def _run(argv: list[str], env: dict[str, str]) -> int:

@@ -61,6 +61,34 @@ def _audited(func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any
     return code
 
 
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for git killed by `| head`
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (`| head`): end quietly, as git does.
+
+    Point stdout at /dev/null so that the interpreter's final flush of what is
+    still buffered cannot fail a second time with a message.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner)
+        pass
+    return CLOSED_PIPE
+
+
+def safe_streams() -> None:
+    """Text that cannot be encoded (a lone surrogate in a YAML key: `"\\ud800"`)
+    is printed escaped rather than crashing the command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -75,6 +103,8 @@ def handle_errors(func: F) -> F:
         except Terminated as exc:
             error(f"terminated by signal {exc.signum}; nothing was changed")
             raise typer.Exit(128 + exc.signum) from None
+        except BrokenPipeError:
+            raise typer.Exit(closed_pipe()) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug: say so, without the message (it may hold data)

@@ -25,7 +25,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from sealedcfg import yamlparse
+from sealedcfg import limits, yamlparse
 from sealedcfg.encoding import Path, Segment, encode_path_from, encode_segment
 from sealedcfg.errors import InputError
 
@@ -110,12 +110,15 @@ def parse(text: str, name: str) -> Body:
     enabled = gc.isenabled()
     gc.disable()  # tens of thousands of acyclic objects: no cycles to collect
     try:
+        # The parsers see %YAML 1.3 as 1.2 (same length: marks hold), and stop
+        # at the structure limits (limits.py) as they go.
+        readable = yamlparse.yaml_versions(text, name)
         try:
-            return _parse(text, name, yamlparse.c_events(text))
+            return _parse(text, name, yamlparse.limited(yamlparse.c_events(readable), name))
         except yamlparse.CParserFailed:
             # libyaml follows YAML 1.1 where ruamel's parser follows 1.2 (a `:`
             # in a flow plain scalar): what it refuses, ruamel's parser judges.
-            return _parse(text, name, yamlparse.pure_events(text, name))
+            return _parse(text, name, yamlparse.pure_events(readable, name))
     finally:
         if enabled:
             gc.enable()
@@ -130,6 +133,7 @@ def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
     root_block_map = False
     segments: dict[Segment, bytes] = {}  # keys repeat: encode each once
     anchors: dict[str, Node] = {}  # the latest node of each anchor in this document
+    path_bytes = 0  # memory held by paths: bounded (limits.MAX_PATH_BYTES)
 
     def segment(seg: Segment) -> bytes:
         encoded = segments.get(seg)
@@ -148,6 +152,9 @@ def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
                 _no_surrogates(ev, name, line)
             key_start = stack[-1].key_start if stack and stack[-1].is_map else -1
             eseg = (stack[-1].eseg if stack else b"") + segment(path[-1])
+            path_bytes += len(eseg) + 8 * len(path)
+            if path_bytes > limits.MAX_PATH_BYTES:
+                raise _paths_too_long(name, ev)
             if cls is AliasEvent:
                 node = Node(
                     path,
@@ -211,6 +218,9 @@ def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
                 cpath = _child_path(stack, ev, doc, name)
             assert cpath is not None
             eseg = (stack[-1].eseg if stack else b"") + segment(cpath[-1])
+            path_bytes += len(eseg) + 8 * len(cpath)
+            if path_bytes > limits.MAX_PATH_BYTES:
+                raise _paths_too_long(name, ev)
             node = Node(
                 cpath,
                 "map" if is_map else "seq",
@@ -244,6 +254,11 @@ def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
             body.open_block_mapping = root_block_map and not ev.explicit
     body.documents = doc + 1
     return body
+
+
+def _paths_too_long(name: str, ev: Any) -> InputError:
+    what = "the memory of node paths in bytes (depth x key length x nodes)"
+    return limits.exceeded(name, what, limits.MAX_PATH_BYTES, ev.start_mark.line + 1)
 
 
 def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | None:

@@ -29,9 +29,69 @@ from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import KeySource
 
 PREFIX = "sealedcfg-edit-"
-_VIM = {"vim", "nvim", "gvim", "mvim", "vimx"}
-# No swap, undo, backup or viminfo files: each would be another plaintext copy.
-_VIM_ARGS = ["-n", "-i", "NONE", "--cmd", "set noundofile nobackup nowritebackup"]
+_VIM = {"vim", "nvim", "gvim", "mvim", "vimx", "rvim", "rview", "view", "vimdiff"}
+_VI = {"vi", "ex"}  # vim under another name on most systems, but not always: ask it
+# No swap, undo, backup, viminfo/shada files: each would be another plaintext
+# copy on persistent disk.  `--cmd` runs before the user's vimrc, which may set
+# them again (`set undofile backup`), so the same settings are applied again
+# with `-c`, after the vimrc and after the file is loaded; `silent!` because
+# vim.tiny lacks some of these options.
+_VIM_OFF = "set noswapfile noundofile nobackup nowritebackup viminfo= viminfofile=NONE shada="
+_VIM_ARGS = [
+    "-n",
+    "-i",
+    "NONE",
+    "--cmd",
+    f"silent! {_VIM_OFF}",
+    "-c",
+    f"silent! {_VIM_OFF} | silent! setlocal noswapfile noundofile",
+]
+# nano's restricted mode: no backup files, no history or position files, no
+# saving under another name; its rc files cannot turn these back on.
+_NANO_ARGS = ["--restricted"]
+# emacs: evaluated after the init file and before the file is visited.
+_EMACS_ARGS = [
+    "--eval",
+    "(setq make-backup-files nil backup-inhibited t auto-save-default nil "
+    "create-lockfiles nil auto-save-list-file-prefix nil)",
+]
+UNKNOWN_EDITOR = (
+    "{name} is an editor sealedcfg does not know how to harden: its backup, swap, "
+    "undo or history files may keep the plaintext on disk"
+)
+
+
+def editor_kind(program: str) -> str | None:
+    """'vim', 'nano' or 'emacs' for an editor sealedcfg hardens, else None.
+
+    The name is resolved through symlinks and alternatives (/usr/bin/vi ->
+    /etc/alternatives/vi -> vim.basic); a plain `vi` binary is asked whether
+    it is vim.
+    """
+    found = shutil.which(program)
+    names = [Path(os.path.realpath(found)).name] if found else []
+    names.append(Path(program).name)
+    for name in names:
+        base = name.split(".", 1)[0].lower()  # vim.basic, vim.tiny, vim.nox, emacs-29.1
+        if base in _VIM:
+            return "vim"
+        if base in ("nano", "rnano"):
+            return "nano"
+        if base == "emacs" or base.startswith("emacs-"):
+            return "emacs"
+    if found and Path(names[0]).name in _VI and _is_vim(found):
+        return "vim"
+    return None
+
+
+def _is_vim(path: str) -> bool:
+    try:
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, timeout=5, stdin=subprocess.DEVNULL
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.startswith((b"VIM - Vi IMproved", b"NVIM"))
 
 
 def temp_base(warn: Callable[[str], None]) -> Path:
@@ -73,8 +133,15 @@ def editor_command(warn: Callable[[str], None]) -> list[str]:
             f"editor {argv[0] if argv else raw!r} not found",
             hints=("set VISUAL or EDITOR, e.g. EDITOR='code --wait'",),
         )
-    if Path(argv[0]).name in _VIM:
+    kind = editor_kind(argv[0])
+    if kind == "vim":
         argv = [argv[0], *_VIM_ARGS, *argv[1:]]
+    elif kind == "nano":
+        argv = [argv[0], *_NANO_ARGS, *argv[1:]]
+    elif kind == "emacs":
+        argv = [argv[0], *_EMACS_ARGS, *argv[1:]]
+    else:
+        warn(UNKNOWN_EDITOR.format(name=Path(argv[0]).name))
     return argv
 
 

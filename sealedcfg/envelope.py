@@ -21,7 +21,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from sealedcfg import crypto
+from sealedcfg import crypto, limits
 from sealedcfg.encoding import b64d, b64e, lp, lp_all
 from sealedcfg.errors import InputError
 from sealedcfg.kdf import Argon2Params, derive
@@ -263,6 +263,51 @@ def _tree(text: str, name: str) -> Any:
     return root
 
 
+def check_budget(stanzas: Iterable[tuple[str, int | None, int | None]], name: str) -> None:
+    """Bound what opening may cost, before any key is derived: the number of
+    stanzas, of passphrase stanzas, and the Argon2id work (m*t) summed over
+    the passphrase stanzas.  `stanzas` are (kind, m, t); writers check the
+    same bound before adding a recipient, so no file sealedcfg writes is refused."""
+    stanzas = list(stanzas)
+    if len(stanzas) > limits.MAX_RECIPIENTS:
+        raise limits.exceeded(name, "the number of recipients", limits.MAX_RECIPIENTS)
+    passphrase = [(m, t) for kind, m, t in stanzas if kind == "passphrase"]
+    if len(passphrase) > limits.MAX_PASSPHRASE_STANZAS:
+        raise limits.exceeded(
+            name, "the number of passphrase recipients", limits.MAX_PASSPHRASE_STANZAS
+        )
+    if sum(m * t for m, t in passphrase if m is not None and t is not None) > (
+        limits.ARGON2_MAX_COST
+    ):
+        raise limits.exceeded(
+            name,
+            "the argon2id cost (m*t summed over passphrase recipients)",
+            limits.ARGON2_MAX_COST,
+        )
+
+
+def _raw_budget(stanzas: Any, name: str) -> None:
+    """check_budget on the parsed header text, before any stanza is decoded."""
+    if not isinstance(stanzas, list):
+        raise TypeError
+    check_budget(
+        (
+            (str(r.get("type")), _small_int(r.get("m")), _small_int(r.get("t")))
+            if isinstance(r, dict)
+            else ("", None, None)
+            for r in stanzas
+        ),
+        name,
+    )
+
+
+def _small_int(text: Any) -> int | None:
+    """A decimal field as an int, capped (a million digits cost nothing); None if not one."""
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit():
+        return None
+    return int(text) if len(text) <= 12 else 10**12
+
+
 def parse(text: str, name: str) -> Header:
     """Parse and validate a header block; InputError unless canonical."""
     bad = InputError(
@@ -282,6 +327,7 @@ def parse(text: str, name: str) -> Header:
         plain = top["plain"]
         join = top["join"]
         recipients = []
+        _raw_budget(top["recipients"], name)
         for r in top["recipients"]:
             kind = r["type"]
             if kind == "passphrase":

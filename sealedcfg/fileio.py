@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import math
 import os
 import stat
 import tempfile
@@ -44,12 +45,23 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
 
 
 def write_stream(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write to an existing non-regular file (a FIFO, /dev/stdout) without replacing it."""
+    """Write to an existing non-regular file (a FIFO, a device) without replacing it.
+
+    Opened without following a link and without creating anything, then
+    checked again: a path swapped for a link or a regular file meanwhile is
+    refused rather than written through.
+    """
     try:
-        with open(path, "wb") as fh:
-            fh.write(data)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    with os.fdopen(fd, "wb") as fh:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: changed while being written; nothing was written")
+        try:
+            fh.write(data)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def is_special(path: str | os.PathLike[str]) -> bool:
@@ -68,6 +80,21 @@ def refuse_symlink(path: Path) -> None:
         )
 
 
+def lock_timeout() -> float:
+    """Seconds to wait for a lock: SEALEDCFG_LOCK_TIMEOUT, default 10."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "10")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):  # nan would wait for ever
+        raise InputError(
+            f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {raw[:40]!r}",
+            hints=(f"e.g. {LOCK_TIMEOUT_ENV}=30",),
+        )
+    return value
+
+
 @contextlib.contextmanager
 def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[bytes]:
     """Hold an exclusive lock on `path` for a read-modify-write; yield its bytes.
@@ -78,7 +105,7 @@ def locked(path: str | os.PathLike[str], timeout: float | None = None) -> Iterat
     p = Path(path)
     refuse_symlink(p)
     if timeout is None:
-        timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, "10"))
+        timeout = lock_timeout()
     deadline = time.monotonic() + timeout
     while True:
         if p.is_dir():

@@ -183,7 +183,7 @@ def rule_patterns(top: Path) -> list[str]:
     out = []
     for rule in ruleset.rules:
         glob = rule.source
-        if rule.pattern.pattern == rules.glob_to_regex(glob).pattern:  # a glob, not a regex
+        if rule.pattern.source == rules.glob_to_regex(glob).source:  # a glob, not a regex
             out.append(glob if "/" in glob else "/" + glob)
     return out
 

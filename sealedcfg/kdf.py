@@ -14,12 +14,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from sealedcfg import limits
 from sealedcfg.errors import InputError
 
 # m in KiB.  Floor: OWASP's minimum (19 MiB, t=2, p=1).  Default: RFC 9106's
-# second recommendation (64 MiB, t=3, p=4).
+# second recommendation (64 MiB, t=3, p=4).  Ceiling: limits.py (2x the default
+# memory; a header asking more is hostile, not careful).
 FLOOR_M, FLOOR_T, FLOOR_P = 19 * 1024, 2, 1
-CEIL_M, CEIL_T, CEIL_P = 2 * 1024 * 1024, 16, 16
+CEIL_M, CEIL_T, CEIL_P = limits.ARGON2_MAX_M, limits.ARGON2_MAX_T, limits.ARGON2_MAX_P
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +30,13 @@ class Argon2Params:
     t: int = 3
     p: int = 4
 
+    @property
+    def cost(self) -> int:
+        """Work of one derivation in KiB x passes (lanes only share it out)."""
+        return self.m * self.t
+
     def check(self) -> None:
-        """Raise InputError unless floor <= params <= ceiling."""
+        """Raise InputError unless floor <= params <= ceiling and the cost fits."""
         ok = (
             FLOOR_M <= self.m <= CEIL_M
             and FLOOR_T <= self.t <= CEIL_T
@@ -41,6 +48,11 @@ class Argon2Params:
                 f"argon2id parameters m={self.m} t={self.t} p={self.p} are outside the "
                 f"allowed range (m {FLOOR_M}..{CEIL_M} KiB, t {FLOOR_T}..{CEIL_T}, "
                 f"p {FLOOR_P}..{CEIL_P})"
+            )
+        if self.cost > limits.ARGON2_MAX_COST:
+            raise InputError(
+                f"argon2id parameters m={self.m} t={self.t} cost m*t={self.cost:,}, over the "
+                f"limit of {limits.ARGON2_MAX_COST:,}"
             )
 
     @classmethod

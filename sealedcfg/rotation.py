@@ -171,12 +171,24 @@ def add_recipient(
         if key is not None:
             if any(r.kind == "key" and r.key_id == envelope.key_id(key) for r in header.recipients):
                 raise InputError(f"{name}: that key is already a recipient")
+            envelope.check_budget(
+                [(r.kind, None, None) for r in header.recipients] + [("key", None, None)], name
+            )
             stanza = envelope.wrap_for_key(key, data_key, header.file_id)
         else:
             assert passphrase is not None
-            stanza = envelope.wrap_for_passphrase(
-                passphrase, data_key, header.file_id, kdf or Argon2Params()
+            params = kdf or Argon2Params()
+            envelope.check_budget(
+                [
+                    *(
+                        (r.kind, r.params.m, r.params.t) if r.params else (r.kind, None, None)
+                        for r in header.recipients
+                    ),
+                    ("passphrase", params.m, params.t),
+                ],
+                name,
             )
+            stanza = envelope.wrap_for_passphrase(passphrase, data_key, header.file_id, params)
         new = replace(header, recipients=(*header.recipients, stanza))
         write_atomic(path, with_header(profile, new, data_key))
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sealedcfg.errors import InputError
+from sealedcfg.pattern import Pattern, compile_pattern
 
 RULES_NAME = ".sealedcfg.yaml"
 LIFECYCLE_FIELDS = ("providers", "on_rotate")  # read by lifecycle/commands.py
@@ -42,7 +43,7 @@ class RecipientRule:
 
 @dataclass(frozen=True)
 class CreationRule:
-    pattern: re.Pattern[str]
+    pattern: Pattern  # RE2: the rules file is attacker-writable
     source: str  # the glob or regex as written, for messages
     plain: str | None
     recipients: tuple[RecipientRule, ...]
@@ -64,8 +65,10 @@ class Rules:
         return next((r for r in self.rules if r.pattern.fullmatch(target)), None)
 
 
-def glob_to_regex(glob: str) -> re.Pattern[str]:
-    """`*` within a segment, `**` across segments, `?`, and `[...]` classes."""
+def glob_to_regex(glob: str) -> Pattern:
+    """`*` within a segment, `**` across segments, `?`, and `[...]` classes.
+
+    Compiled with RE2: a glob of many `**` would be a backtracking pattern."""
     out, i = [], 0
     while i < len(glob):
         ch = glob[i]
@@ -92,7 +95,7 @@ def glob_to_regex(glob: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(ch))
         i += 1
-    return re.compile("".join(out))
+    return compile_pattern("".join(out), f"the path glob {glob!r}")
 
 
 def find_rules_file(start: str | os.PathLike[str] | None = None) -> Path | None:
@@ -176,13 +179,13 @@ def _rule(node: Any, name: str) -> CreationRule:
             pattern = glob_to_regex(source)
         else:
             source = str(node["path_regex"])
-            pattern = re.compile(source)
+            pattern = compile_pattern(source, "path_regex")
         plain = node.get("plain")
         if plain is not None:
             plain = str(plain)
-            re.compile(plain)
-    except re.error as exc:
-        raise InputError(f"{name}: invalid regular expression{_line(node)}: {exc.msg}") from None
+            compile_pattern(plain, "the plaintext rule")
+    except InputError as exc:
+        raise InputError(f"{name}{_line(node)}: {exc.message}", hints=exc.hints) from None
     raw = node.get("recipients") or []
     if not isinstance(raw, list):
         raise InputError(f"{name}: 'recipients' must be a list{_line(node)}")

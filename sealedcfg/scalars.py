@@ -27,9 +27,19 @@ def _str_everywhere(value: str) -> bool:
     return _resolves_to(value) == "str" and _resolves_to(value, (1, 1)) == "str"
 
 
+# What YAML must not see raw: characters outside its printable set (C0 and C1
+# controls, DEL, surrogates, U+FFFE/U+FFFF), the byte order mark, and the
+# characters a YAML 1.1 reader takes as line breaks (NEL U+0085, LS U+2028,
+# PS U+2029), which would split or fold a value.  Escaped, in double quotes.
+_NEEDS_ESCAPE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+)
+
+
 def quote(value: str) -> str:
     """A double-quoted YAML scalar (JSON's escapes are a subset of YAML's)."""
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
+    return _NEEDS_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def render(value: str, vtype: str | None = None) -> str:
@@ -79,6 +89,7 @@ def _plain_ok(value: str) -> bool:
     return (
         bool(value)
         and value == value.strip()
+        and _NEEDS_ESCAPE.search(value) is None
         and _PLAIN_SAFE.fullmatch(value) is not None
         and _RISKY.search(value) is None
     )

@@ -19,6 +19,7 @@ from sealedcfg.document import Body, Node
 from sealedcfg.encoding import Path, lp_all
 from sealedcfg.envelope import Header
 from sealedcfg.errors import InputError
+from sealedcfg.pattern import Pattern, compile_pattern
 
 _U32 = struct.Struct(">I").pack
 # Raw line breaks that YAML 1.1 readers (PyYAML, libyaml) take as line breaks
@@ -126,23 +127,19 @@ def sealable(node: Node) -> bool:
     return node.kind == "scalar" and not (node.plain and node.value == "") and not is_token(node)
 
 
-def rule_matches(rule: re.Pattern[str] | None, node: Node) -> bool:
+def rule_matches(rule: Pattern | None, node: Node) -> bool:
     if len(node.path) > 1 and node.path[1] == HISTORY_KEY:
         return False  # kept history (FORMAT.md §9.2) is always sealed, whatever the rule
-    return rule is not None and rule.search(document.format_path(node.path)) is not None
+    return rule is not None and rule.search(document.format_path(node.path))
 
 
-def compile_rule(rule: str | None) -> re.Pattern[str] | None:
+def compile_rule(rule: str | None) -> Pattern | None:
+    """The plaintext rule, compiled with RE2: it comes from the (untrusted) header."""
     if rule is None:
         return None
     if not rule.isprintable():
         raise InputError("the plaintext rule must be printable text")
-    try:
-        return re.compile(rule)
-    except re.error as exc:
-        raise InputError(
-            f"the plaintext rule is not a valid regular expression: {exc.msg}"
-        ) from None
+    return compile_pattern(rule, "the plaintext rule")
 
 
 # ---------------------------------------------------------------- opening
@@ -284,7 +281,7 @@ def seal_node(
     return tokens.Token(vtype, meta, salt, nonce, ct).format()
 
 
-def to_seal(profile: Profile, rule: re.Pattern[str] | None) -> list[Node]:
+def to_seal(profile: Profile, rule: Pattern | None) -> list[Node]:
     return [n for n in profile.body.nodes if sealable(n) and not rule_matches(rule, n)]
 
 
@@ -349,9 +346,7 @@ def _shape_error(old: Body, new: Body | None, tokens_at: dict[tuple[int, int], s
     return None
 
 
-def reseal(
-    old: Profile, data_key: bytes, new_text: str, rule: re.Pattern[str] | None
-) -> tuple[Body, Body]:
+def reseal(old: Profile, data_key: bytes, new_text: str, rule: Pattern | None) -> tuple[Body, Body]:
     """Seal an edited sealed text: new plaintext values, and tokens that moved.
 
     Returns (sealed body, opened body).  A token's AAD binds its path, so one

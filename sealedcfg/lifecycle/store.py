@@ -18,7 +18,6 @@ plaintext entry an attacker added (which a later re-seal would adopt) is not.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -34,6 +33,7 @@ from sealedcfg.fileio import read_bytes, write_atomic
 from sealedcfg.kdf import Argon2Params
 from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import meta as m
+from sealedcfg.pattern import Pattern
 
 HISTORY_KEY = sealing.HISTORY_KEY
 MAX_KEEP = 10
@@ -288,10 +288,10 @@ def set_value(
     return True
 
 
-def _plain_by_rule(rule: re.Pattern[str] | None, path: NodePath) -> bool:
+def _plain_by_rule(rule: Pattern | None, path: NodePath) -> bool:
     if rule is None or is_history(path):
         return False
-    return rule.search(document.format_path(path)) is not None
+    return rule.search(document.format_path(path))
 
 
 def change_meta(
