@@ -137,3 +137,25 @@ def test_header_invalid(case: dict[str, Any]) -> None:
     if expected is InputError:  # a format error is found before any key work
         after = kdf.DERIVATIONS
         assert after == before
+
+
+def test_the_vectors_are_what_the_code_generates() -> None:
+    """Spec, vectors and code in step: regenerating gives the committed files."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("generate", VECTORS / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    valid, files = generate.header_valid()
+    for name, cases in (
+        ("token-valid.json", generate.token_valid()),
+        ("token-invalid.json", generate.token_invalid()),
+        ("hkdf.json", generate.hkdf()),
+        ("header-valid.json", valid),
+        ("header-invalid.json", generate.header_invalid(files)),
+    ):
+        expected = (VECTORS / name).read_text(encoding="utf-8")
+        assert json.dumps(cases, indent=2, ensure_ascii=True) + "\n" == expected, name
