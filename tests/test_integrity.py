@@ -401,17 +401,7 @@ def test_sealing_checks_metadata_against_the_grammar(work: Path, keys: KeySource
 
 
 def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    full.update(env)
-    full["SEALEDCFG_ARGON2"] = os.environ["SEALEDCFG_ARGON2"]
-    return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
-        capture_output=True,
-        text=True,
-        env=full,
-        timeout=60,
-        check=False,
-    )
+    return cli_in(None, args, env)
 
 
 @settings(max_examples=300, deadline=None)
@@ -520,7 +510,9 @@ def test_a_plaintext_rule_from_the_repository_needs_approval(
     assert "sk_live_123" not in leak.stderr
 
 
-def cli_in(cwd: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def cli_in(
+    cwd: Path | None, args: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
     full.update(env)
     full["SEALEDCFG_ARGON2"] = os.environ["SEALEDCFG_ARGON2"]
