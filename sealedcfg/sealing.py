@@ -254,9 +254,9 @@ def open_tokens(
     data_key: bytes,
     sources: dict[Path, tuple[str, str, str]] | None = None,
 ) -> str:
-    """The opened text of a profile `access.opened` authenticated (decrypts again
-    only when it was not opened there); `sources` gets path -> (token, source, type)."""
-    opened = profile.opened or decrypt_tokens(profile, data_key)
+    """The opened text of a profile `access.opened` authenticated (authenticated
+    here when it was not); `sources` gets path -> (token, source, type)."""
+    opened = profile.opened or open_checked(profile, data_key)
     if sources is not None:
         sources.update(opened.by_path)
     return opened.text
