@@ -16,12 +16,27 @@ from sealedcfg.errors import InputError
 
 
 def place_of(path: str | os.PathLike[str]) -> str:
-    """The place of the file at `path` (it need not exist yet)."""
+    """The place of the file at `path` (it need not exist yet).
+
+    A directory on the way up that is a symbolic link is refused, since a
+    committed link (`prod -> .`) would give another file's place: symlinks are
+    ordinary repository content, an attacker's to write.
+    """
     full = Path(os.path.abspath(path))
     for directory in full.parents:
+        if directory.is_symlink() and _in_repository(directory):
+            raise InputError(
+                f"{path}: its directory {str(directory)!r} is a symbolic link inside a "
+                "repository; a sealed file is read only at its real path",
+            )
         if (directory / ".git").exists():
             return full.relative_to(directory).as_posix()
     return full.name
+
+
+def _in_repository(directory: Path) -> bool:
+    parent = directory.parent
+    return any((d / ".git").exists() for d in (parent, *parent.parents))
 
 
 def check(bind: str, place: str | None, name: str) -> None:
