@@ -208,7 +208,9 @@ def new_header(
                 from sealedcfg import approvals, rules
 
                 rules_file = ruleset.root / rules.RULES_NAME
-                approvals.require_plain_rule(rules_file, matched.source, matched.plain)
+                approvals.require_plain_rule(
+                    rules_file, matched.pattern.source, matched.plain, matched.source
+                )
                 plain = matched.plain
     sealing.compile_rule(plain)
     for node in profile.body.nodes:

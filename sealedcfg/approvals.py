@@ -47,7 +47,10 @@ PLAIN_RULES = "approved-rules"
 
 
 def plain_rule_digest(rules_file: Path, pattern: str, plain: str) -> str:
-    text = "\0".join(("plain", str(rules_file.resolve()), pattern, plain))
+    """`pattern` is the regex the rule matches paths with (a glob's translation), so
+    `path: X` and `path_regex: X` differ; the rules file's path is taken as found,
+    not resolved, so a link to an approved rules file elsewhere is not approved."""
+    text = "\0".join(("plain", os.path.abspath(rules_file), pattern, plain))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -55,12 +58,12 @@ def plain_rule_label(rules_file: Path, pattern: str, plain: str) -> str:
     return f"the plaintext rule {plain!r} of the creation rule {pattern!r} in {rules_file}"
 
 
-def require_plain_rule(rules_file: Path, pattern: str, plain: str) -> None:
+def require_plain_rule(rules_file: Path, pattern: str, plain: str, shown: str) -> None:
     """Refuse to seal a new file with a rule's plaintext pattern the user never approved."""
     if plain_rule_digest(rules_file, pattern, plain) in pinned(PLAIN_RULES):
         return
     raise InputError(
-        f"{plain_rule_label(rules_file, pattern, plain)} is not approved (new, or changed "
+        f"{plain_rule_label(rules_file, shown, plain)} is not approved (new, or changed "
         "since approved): values it matches would be written unsealed",
         hints=(
             "anyone who can push can edit the rules file; review it, then: sealedcfg approve",
@@ -69,6 +72,6 @@ def require_plain_rule(rules_file: Path, pattern: str, plain: str) -> None:
     )
 
 
-def pin_plain_rule(rules_file: Path, pattern: str, plain: str) -> None:
-    label = plain_rule_label(rules_file, pattern, plain)
+def pin_plain_rule(rules_file: Path, pattern: str, plain: str, shown: str) -> None:
+    label = plain_rule_label(rules_file, shown, plain)
     pin(PLAIN_RULES, [(plain_rule_digest(rules_file, pattern, plain), label)])

@@ -348,15 +348,17 @@ def approve(
         print(f"{mark:<12} {c.label}: {' '.join(shlex.quote(w) for w in c.argv)}")
     # Plaintext patterns of creation rules: values they match in a new file stay unsealed.
     ruleset = rules.load(rules_file)
-    plains = [(r.source, r.plain) for r in (ruleset.rules if ruleset else ()) if r.plain]
+    plains = [
+        (r.source, r.pattern.source, r.plain) for r in (ruleset.rules if ruleset else ()) if r.plain
+    ]
     plain_pins = approvals.pinned(approvals.PLAIN_RULES)
     new_plains = [
-        (src, pat)
-        for src, pat in plains
-        if approvals.plain_rule_digest(rules_file, src, pat) not in plain_pins
+        (src, regex, pat)
+        for src, regex, pat in plains
+        if approvals.plain_rule_digest(rules_file, regex, pat) not in plain_pins
     ]
-    for src, pat in plains:
-        mark = "new/changed" if (src, pat) in new_plains else "approved"
+    for src, regex, pat in plains:
+        mark = "new/changed" if (src, regex, pat) in new_plains else "approved"
         print(f"{mark:<12} plaintext rule for {src!r}: {pat!r} (matching values stay unsealed)")
     if not new and not new_plains:
         return 0
@@ -368,8 +370,8 @@ def approve(
         if not typer.confirm(f"approve {count} item(s) from {rules_file}?", err=True):
             return int(ExitCode.FINDINGS)
     commands.approve(new)
-    for src, pat in new_plains:
-        approvals.pin_plain_rule(rules_file, src, pat)
+    for src, regex, pat in new_plains:
+        approvals.pin_plain_rule(rules_file, regex, pat, src)
     print(f"approved {count} item(s)", file=sys.stderr)
     return 0
 

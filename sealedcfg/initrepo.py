@@ -91,8 +91,9 @@ def init(
     write_atomic(rules_file, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o644)
     if plain:  # the user wrote this rule here: approved (sealedcfg.approvals)
         from sealedcfg import approvals
+        from sealedcfg.rules import glob_to_regex
 
-        approvals.pin_plain_rule(rules_file, pattern, plain)
+        approvals.pin_plain_rule(rules_file, glob_to_regex(pattern).source, plain, pattern)
     ignore = root / ".gitignore"
     _append_missing(ignore, list(IGNORE_BLOCK))
     steps = [
