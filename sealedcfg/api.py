@@ -114,7 +114,11 @@ def encrypt_file(
         plain_body = profile.body  # a new file: the text as given is the plaintext
         adopted = []
         if not created:
-            if not nodes:
+            if not nodes:  # nothing to seal: still say so only of an authentic file
+                try:
+                    sealing.open_checked(profile, data_key)
+                except crypto.AuthError:
+                    raise OpenError(name) from None
                 return EncryptResult(name, 0, False, False)
             adopted = [document.format_path(n.path, profile.body.documents) for n in nodes]
             if not adopt:

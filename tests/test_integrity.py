@@ -455,7 +455,7 @@ def test_encrypt_does_not_adopt_values_it_did_not_seal(
     planted = target.read_text().replace("[alice, bob]", "[alice, bob, eve]")
     target.write_text(planted)
     proc = cli(["encrypt", str(target)], env={"SEALEDCFG_KEY": key})
-    assert proc.returncode == 0  # plain by rule: nothing to seal, and decrypt refuses it
+    assert proc.returncode == 4  # plain by rule: nothing to seal, and not authentic
     with pytest.raises(OpenError):
         api.load(target, keys=keys)
     target = seal(work, keys, "admins:\n  alice: a\n", name="q.yaml")
@@ -525,3 +525,47 @@ def cli_in(
         timeout=60,
         check=False,
     )
+
+
+def test_a_committed_directory_link_cannot_serve_another_file(work: Path, keys: KeySource) -> None:
+    (work / ".git").mkdir()
+    seal(work, keys, "db: staging-pw\n", name="app.yaml")
+    (work / "prod").symlink_to(".")  # `prod -> .`: prod/app.yaml is app.yaml
+    with pytest.raises(InputError, match="symbolic link"):
+        api.load(work / "prod" / "app.yaml", keys=keys)
+    with pytest.raises(InputError, match="symbolic link"):
+        values.set_value(work / "prod" / "app.yaml", "db", "new", keys)
+
+
+def test_encrypt_with_nothing_new_still_authenticates(work: Path, keys: KeySource) -> None:
+    target = seal(work, keys, "a: 1\n")
+    mutate(target, lambda t: "admin_override:\n" + t)
+    with pytest.raises(OpenError):
+        api.encrypt_file(target, keys)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda repo: (repo / ".sealedcfg.yaml").write_text(
+            "creation_rules:\n  - path_regex: 'config/.*'\n    plain: '.*'\n"
+        ),
+    ],
+    ids=["glob text reused as a regex"],
+)
+def test_an_approval_covers_only_the_rule_approved(
+    work: Path, key: str, monkeypatch: pytest.MonkeyPatch, change: Callable[[Path], object]
+) -> None:
+    home = work / "home"
+    repo = work / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "config").mkdir()
+    (repo / ".sealedcfg.yaml").write_text(
+        "creation_rules:\n  - path: 'config/.*'\n    plain: '.*'\n"
+    )
+    env = {"SEALEDCFG_KEY": key, "XDG_CONFIG_HOME": str(home)}
+    assert cli_in(repo, ["approve", "--yes"], env).returncode == 0
+    change(repo)
+    leak = cli_in(repo, ["set", "config/new.yaml", "pw", "sk_live_123"], env)
+    assert leak.returncode == 3, leak.stderr
+    assert "not approved" in leak.stderr
