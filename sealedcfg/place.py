@@ -29,7 +29,16 @@ def place_of(path: str | os.PathLike[str]) -> str:
                 f"{path}: its directory {str(directory)!r} is a symbolic link inside a "
                 "repository; a sealed file is read only at its real path",
             )
-        if (directory / ".git").exists():
+        marker = directory / ".git"
+        if marker.exists():
+            if marker.is_file() and _in_repository(directory):
+                # A submodule's checkout: its content is whatever commit the outer
+                # repository (anyone who can push) points it at, so its paths say
+                # nothing about which file this is.
+                raise InputError(
+                    f"{path}: it lies in a submodule of another repository; sealed files "
+                    "are read only in the repository they were sealed in",
+                )
             return full.relative_to(directory).as_posix()
     return full.name
 

@@ -569,3 +569,12 @@ def test_an_approval_covers_only_the_rule_approved(
     leak = cli_in(repo, ["set", "config/new.yaml", "pw", "sk_live_123"], env)
     assert leak.returncode == 3, leak.stderr
     assert "not approved" in leak.stderr
+
+
+def test_a_submodule_checkout_cannot_serve_another_file(work: Path, keys: KeySource) -> None:
+    (work / ".git").mkdir()
+    sub = work / "prod"
+    sub.mkdir()
+    (sub / ".git").write_text("gitdir: ../.git/modules/prod\n")  # as git writes a submodule's
+    with pytest.raises(InputError, match="submodule"):
+        api.load(sub / "app.yaml", keys=keys)
