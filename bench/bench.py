@@ -73,7 +73,7 @@ assert data
 SET_CODE = """\
 import sys
 from sealedcfg.api import set_value
-from sealedcfg.keys import KeySource
+from sealedcfg.engine.keys import KeySource
 set_value(sys.argv[1], sys.argv[2], sys.argv[3], KeySource(prompt=None))
 """
 
@@ -559,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         key = capture([*cli, "keygen"], base_env, root).decode("ascii").strip()
         # Warm-up (untimed): bytecode caches and the page cache for every import.
         run_once([*cli, "--version"], base_env, root)
-        run_once([sys.executable, "-c", "import sealedcfg.api, sealedcfg.cli"], base_env, root)
+        run_once([sys.executable, "-c", "import sealedcfg.api, sealedcfg.cli.main"], base_env, root)
 
         from importlib.metadata import version
 

@@ -21,8 +21,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sealedcfg import api, sealing
-from sealedcfg.keys import KeySource
+from sealedcfg import api
+from sealedcfg.engine import sealing
+from sealedcfg.engine.keys import KeySource
 
 
 def make_profiles(root: Path, files: int, values: int, key: str) -> list[Path]:

@@ -19,19 +19,19 @@ def main() -> None:
 
             print(f"sealedcfg {__version__}")
             sys.exit(0)
-        from sealedcfg.cli import run
+        from sealedcfg.cli.main import run
 
         code = run()
     except KeyboardInterrupt:  # Ctrl-C before a command started (while importing)
         code = INTERRUPTED
     if code == INTERRUPTED:
-        from sealedcfg.cli import report_interrupt
+        from sealedcfg.cli.main import report_interrupt
 
         report_interrupt()
     try:
         sys.stdout.flush()  # what is still buffered, while a closed pipe can be handled
     except BrokenPipeError:
-        from sealedcfg.cliutil import closed_pipe
+        from sealedcfg.cli.util import closed_pipe
 
         code = closed_pipe()
     sys.exit(code)

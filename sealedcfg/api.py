@@ -8,23 +8,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sealedcfg import crypto, document, model, sealing
-from sealedcfg import token as tokens
-from sealedcfg.access import new_header, open_data_key
+from sealedcfg.base.fileio import is_special, locked, read_bytes, write_atomic, write_stream
+from sealedcfg.engine import sealing
+from sealedcfg.engine.access import new_header, open_data_key
+from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, format_key
+from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, NoKeyError, OpenError
-from sealedcfg.expansion import check_alias_expansion
-from sealedcfg.fileio import is_special, locked, read_bytes, write_atomic, write_stream
-from sealedcfg.kdf import Argon2Params
-from sealedcfg.keys import NO_KEY_HINTS, KeySource, format_key
-from sealedcfg.place import place_of
+from sealedcfg.format import crypto
+from sealedcfg.format import token as tokens
+from sealedcfg.format.kdf import Argon2Params
+from sealedcfg.yamltext import document, model
+from sealedcfg.yamltext.expansion import check_alias_expansion
 
 if TYPE_CHECKING:
-    from sealedcfg.values import Entry, get, ls, set_value, unset
+    from sealedcfg.ops.values import Entry, get, ls, set_value, unset
 
 
 def __getattr__(name: str) -> Any:  # one-value operations load on first use
     if name in ("Entry", "get", "ls", "set_value", "unset"):
-        from sealedcfg import values
+        from sealedcfg.ops import values
 
         return getattr(values, name)
     raise AttributeError(name)
@@ -271,7 +273,7 @@ def load_all(
     """Every document of a sealed file, with typed values (YAML 1.2 unless declared).
 
     Values are built from the same parse that authenticated the file
-    (`sealedcfg.model`), so every reader sees exactly what was sealed.
+    (`sealedcfg.yamltext.model`), so every reader sees exactly what was sealed.
     `text_keys` keeps mapping keys as written (`0x10`, not 16).
     """
     from sealedcfg.lifecycle import audit
@@ -326,9 +328,9 @@ def _no_prompt(_: str) -> str:
 def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
     """Create a 0600 key file (`<key id>.key` when PATH is a directory); never overwrite
     one, never write inside a git working tree.  Returns the file written."""
-    from sealedcfg import envelope
-    from sealedcfg.encoding import b64e
-    from sealedcfg.keys import key_dir, parse_key, refuse_in_worktree
+    from sealedcfg.base.encoding import b64e
+    from sealedcfg.engine.keys import key_dir, parse_key, refuse_in_worktree
+    from sealedcfg.format import envelope
 
     kid = b64e(envelope.key_id(parse_key(key, "the new key")))
     given = Path(path)

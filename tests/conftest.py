@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sealedcfg import api
-from sealedcfg.kdf import FLOOR_M, FLOOR_P, FLOOR_T, Argon2Params
-from sealedcfg.keys import KeySource
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.format.kdf import FLOOR_M, FLOOR_P, FLOOR_T, Argon2Params
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sealedcfg import api
-from sealedcfg.cli import app
+from sealedcfg.cli.main import app
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
-from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import audit
 
 from .conftest import FAST_TEXT, write

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, check
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError
-from sealedcfg.keys import KeySource
+from sealedcfg.ops import check
 
 from .conftest import CORPUS, FIXTURES, ROOT, write
 

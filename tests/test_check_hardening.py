@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sealedcfg import api
-from sealedcfg.keys import KeySource
+from sealedcfg.engine.keys import KeySource
 
 from .conftest import write
 from .subproc import cli

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sealedcfg import api
-from sealedcfg.cli import app
+from sealedcfg.cli.main import app
 from sealedcfg.errors import ExitCode
 
 from .conftest import FAST_TEXT, FIXTURES, visible, write

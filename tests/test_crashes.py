@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sealedcfg import api, document, model, scalars
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
-from sealedcfg.keys import KeySource
+from sealedcfg.yamltext import document, model, scalars
 
 from .conftest import write
 from .subproc import cli, one_error_line

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.testing import CliRunner
 
-from sealedcfg.cli import make_app
+from sealedcfg.cli.main import make_app
 from sealedcfg.errors import ExitCode
 
 from .conftest import ROOT

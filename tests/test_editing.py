@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, editor, envelope, rotation
-from sealedcfg.encoding import b64e
+from sealedcfg import api
+from sealedcfg.base.encoding import b64e
+from sealedcfg.engine.keys import KeySource, key_dir, parse_key
 from sealedcfg.errors import InputError, OpenError
-from sealedcfg.keys import KeySource, key_dir, parse_key
+from sealedcfg.format import envelope
+from sealedcfg.ops import editor, rotation
 
 from .conftest import FAST, FAST_TEXT, visible, write
 
@@ -294,7 +296,7 @@ def test_edit_new_file_from_rule(
     monkeypatch.chdir(tmp_path)
     from typer.testing import CliRunner
 
-    from sealedcfg.cli import make_app
+    from sealedcfg.cli.main import make_app
 
     approved = CliRunner().invoke(make_app(), ["approve", "--yes"])
     assert approved.exit_code == 0, approved.output

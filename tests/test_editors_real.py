@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, editor
-from sealedcfg.keys import KeySource
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.ops import editor
 
 from .conftest import FAST_TEXT, write
 

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, kdf, values
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError
-from sealedcfg.keys import KeySource
+from sealedcfg.format import kdf
+from sealedcfg.ops import values
 
 from .conftest import FAST, FIXTURES, visible, write
 
@@ -210,7 +212,7 @@ def test_value_types_match_ruamel_resolution(version: tuple[int, int]) -> None:
     from ruamel.yaml.nodes import ScalarNode
     from ruamel.yaml.resolver import VersionedResolver
 
-    from sealedcfg.model import _table
+    from sealedcfg.yamltext.model import _table
 
     samples = [
         "yes",

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from sealedcfg import api, cli_run, export
-from sealedcfg.cli import make_app
+from sealedcfg import api
+from sealedcfg.cli import run as cli_run
+from sealedcfg.cli.main import make_app
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode, InputError, UsageError
-from sealedcfg.keys import KeySource
+from sealedcfg.ops import export
 
 from .conftest import FAST_TEXT, write
 
@@ -38,7 +40,8 @@ TRICKY = [
     "=== equals ===",
 ]
 RUN = (
-    "import sys; from sealedcfg.cli import make_app; from sealedcfg import cli_run; "
+    "import sys; from sealedcfg.cli.main import make_app; "
+    "from sealedcfg.cli import run as cli_run; "
     "a = make_app('core'); cli_run.register(a); a(args=sys.argv[1:], prog_name='sealedcfg')"
 )
 

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, document, sealing, values
+from sealedcfg import api
+from sealedcfg.engine import sealing
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError
-from sealedcfg.keys import KeySource
+from sealedcfg.ops import values
+from sealedcfg.yamltext import document
 
 from .conftest import CORPUS, FIXTURES, write
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, fileio
+from sealedcfg import api
+from sealedcfg.base import fileio
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError
-from sealedcfg.keys import KeySource
 
 from .conftest import write
 

@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sealedcfg import access, api, sealing
-from sealedcfg.cli import make_app
+from sealedcfg import api
+from sealedcfg.cli.main import make_app
+from sealedcfg.engine import access, sealing
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode, SealedcfgError
-from sealedcfg.keys import KeySource
 
 from .conftest import FIXTURES
 

@@ -8,8 +8,9 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from sealedcfg import api, values
-from sealedcfg.cli import app
+from sealedcfg import api
+from sealedcfg.cli.main import app
+from sealedcfg.ops import values
 
 from .test_git_support import Repo, repo_fixture  # noqa: F401
 
@@ -152,7 +153,7 @@ def test_log_per_key(repo: Repo) -> None:
     "args", [["git", "setup"], ["git", "textconv"], ["git", "merge-driver"], ["diff"], ["log"]]
 )
 def test_help_has_examples(args: list[str]) -> None:
-    from sealedcfg import cli_git
+    from sealedcfg.cli import git as cli_git
 
     cli_git.register(app)
     cli_git.register(app)  # idempotent

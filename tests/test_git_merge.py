@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, merge, values
+from sealedcfg import api
 from sealedcfg.errors import NoKeyError
+from sealedcfg.ops import merge, values
 
 from .test_git_support import Repo, repo_fixture  # noqa: F401
 
@@ -131,8 +132,8 @@ def test_driver_refuses_unsealed_and_no_key(repo: Repo, tmp_path: Path) -> None:
     plain.write_text("a: 1\n")
     with pytest.raises(Exception, match="not a sealed file"):
         merge.merge_bytes(sealed, plain.read_bytes(), sealed, PROD, repo.keys)
-    from sealedcfg.diffing import no_prompt
-    from sealedcfg.keys import KeySource
+    from sealedcfg.engine.keys import KeySource
+    from sealedcfg.ops.diffing import no_prompt
 
     with pytest.raises(NoKeyError):
         merge.merge_bytes(sealed, sealed, sealed, PROD, KeySource(env={}, prompt=no_prompt))

@@ -7,10 +7,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from sealedcfg import api, envelope, values
-from sealedcfg.cli import app
-from sealedcfg.encoding import b64e
-from sealedcfg.keys import KeySource, parse_key
+from sealedcfg import api
+from sealedcfg.base.encoding import b64e
+from sealedcfg.cli.main import app
+from sealedcfg.engine.keys import KeySource, parse_key
+from sealedcfg.format import envelope
+from sealedcfg.ops import values
 
 from .conftest import FAST
 from .test_git_support import Repo, repo_fixture  # noqa: F401

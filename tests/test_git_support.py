@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from sealedcfg import api
-from sealedcfg.keys import KeySource
+from sealedcfg.engine.keys import KeySource
 
-# The CLI with the git commands registered, as the lead's cli.py will have it.
+# The CLI with the git commands registered, as cli/main.py registers them.
 RUNNER = (
-    "import sys; from sealedcfg.cli import app, run; from sealedcfg import cli_git; "
+    "import sys; from sealedcfg.cli.main import app, run; "
+    "from sealedcfg.cli import git as cli_git; "
     "cli_git.register(app); sys.exit(run(sys.argv[1:]))"
 )
 BASE = """\

@@ -22,10 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from sealedcfg import api, document, rotation, values
-from sealedcfg import token as tokens
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, OpenError, SealedcfgError
-from sealedcfg.keys import KeySource
+from sealedcfg.format import token as tokens
+from sealedcfg.ops import rotation, values
+from sealedcfg.yamltext import document
 
 from .conftest import write
 
@@ -355,8 +357,8 @@ def test_metadata_is_kept_by_rotate_reseal_and_edit(work: Path, keys: KeySource)
     target = seal(work, keys, "items:\n- a\n- b\nkey: v\n")
     meta = (("expires", "2027-03-01"), ("provider", "stripe"))
     # Give two values metadata the way a key holder would: re-seal them with it.
-    from sealedcfg import access, sealing
-    from sealedcfg.document import splice
+    from sealedcfg.engine import access, sealing
+    from sealedcfg.yamltext.document import splice
 
     with access.opened(target, keys) as (profile, data_key, header):
         assert profile.opened is not None
@@ -385,7 +387,7 @@ def test_metadata_is_kept_by_rotate_reseal_and_edit(work: Path, keys: KeySource)
 
 
 def test_sealing_checks_metadata_against_the_grammar(work: Path, keys: KeySource) -> None:
-    from sealedcfg import access, sealing
+    from sealedcfg.engine import access, sealing
 
     target = seal(work, keys, "k: v\n")
     with access.opened(target, keys) as (profile, data_key, header):
@@ -413,7 +415,7 @@ def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 )
 def test_display_paths_read_back(keys_: list[str]) -> None:
-    from sealedcfg import document, paths
+    from sealedcfg.yamltext import document, paths
 
     shown = document.format_path((0, *keys_))
     assert paths.split(shown) == (None, keys_)

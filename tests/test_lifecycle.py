@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sealedcfg import api
-from sealedcfg.cli import app
+from sealedcfg.cli.main import app
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode, InputError
-from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import status as st
 from sealedcfg.lifecycle import store
 

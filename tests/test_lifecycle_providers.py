@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
-from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import store
 
 from .conftest import write

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, kdf, limits, rotation
+from sealedcfg import api
+from sealedcfg.base import limits
+from sealedcfg.engine.keys import KeySource, Secret
 from sealedcfg.errors import ExitCode, InputError
-from sealedcfg.keys import KeySource, Secret
+from sealedcfg.format import kdf
+from sealedcfg.ops import rotation
 
 from .conftest import FAST, write
 from .subproc import cli, one_error_line
@@ -127,7 +130,7 @@ def test_rules_file_patterns_are_re2(tmp_path: Path) -> None:
 
 
 def test_rule_matches_lone_surrogate_keys() -> None:
-    from sealedcfg.pattern import compile_pattern
+    from sealedcfg.base.pattern import compile_pattern
 
     rule = compile_pattern("^a.$", "the plaintext rule")
     assert rule.search("a\ud800")
@@ -189,8 +192,8 @@ def test_structure_limits_every_command(tmp_path: Path, body: str, message: str)
 
 
 def test_recursive_alias_is_refused_before_expansion() -> None:
-    from sealedcfg import document
-    from sealedcfg.expansion import check_alias_expansion
+    from sealedcfg.yamltext import document
+    from sealedcfg.yamltext.expansion import check_alias_expansion
 
     body = document.Body("")  # the parser refuses these too; the check stands alone
     body.nodes = [
@@ -202,7 +205,7 @@ def test_recursive_alias_is_refused_before_expansion() -> None:
 
 
 def test_node_count_and_path_memory_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sealedcfg import document
+    from sealedcfg.yamltext import document
 
     monkeypatch.setattr(limits, "MAX_NODES", 1000)
     document.parse("a: [" + ",".join(["1"] * 997) + "]\n", "ok.yaml")  # 1000 nodes

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, document, merge, sealing, values
-from sealedcfg.encoding import Path as NodePath
+from sealedcfg import api
+from sealedcfg.base.encoding import Path as NodePath
+from sealedcfg.engine import sealing
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, SealedcfgError
-from sealedcfg.keys import KeySource
+from sealedcfg.ops import merge, values
+from sealedcfg.yamltext import document
 
 from .conftest import write
 from .test_fidelity import SOURCES, _top_level_not_mapping

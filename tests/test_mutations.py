@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import SealedcfgError
-from sealedcfg.keys import KeySource
 
 from .conftest import CORPUS, FIXTURES
 

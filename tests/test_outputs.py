@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
-from sealedcfg.keys import KeySource
 
 from .conftest import write
 from .subproc import cli, one_error_line

@@ -17,9 +17,10 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
-from sealedcfg import api, document
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError
-from sealedcfg.keys import KeySource
+from sealedcfg.yamltext import document
 
 KEY = api.keygen()
 TEXT = st.text(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sealedcfg import rules
-from sealedcfg.cli import app
+from sealedcfg.cli.main import app
+from sealedcfg.engine import rules
 from sealedcfg.errors import InputError
 from sealedcfg.scan import custom, fix_hint, scan_text
 from sealedcfg.scan.gitleaks_import import convert

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sealedcfg import api, kdf
-from sealedcfg import token as tokens
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, OpenError, SealedcfgError
-from sealedcfg.keys import KeySource
+from sealedcfg.format import kdf
+from sealedcfg.format import token as tokens
 
 from .conftest import FAST, write
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sealedcfg import api, envelope
-from sealedcfg.cli import app
-from sealedcfg.encoding import b64e
+from sealedcfg import api
+from sealedcfg.base.encoding import b64e
+from sealedcfg.cli.main import app
+from sealedcfg.engine.keys import KeySource, parse_key
 from sealedcfg.errors import ExitCode, NoKeyError
-from sealedcfg.keys import KeySource, parse_key
+from sealedcfg.format import envelope
 
 from .conftest import FAST_TEXT, write
 

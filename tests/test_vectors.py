@@ -15,11 +15,14 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from sealedcfg import api, crypto, document, envelope, kdf, model, sealing
-from sealedcfg import token as tokens
-from sealedcfg.encoding import b64d
+from sealedcfg import api
+from sealedcfg.base.encoding import b64d
+from sealedcfg.engine import sealing
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError, SealedcfgError
-from sealedcfg.keys import KeySource
+from sealedcfg.format import crypto, envelope, kdf
+from sealedcfg.format import token as tokens
+from sealedcfg.yamltext import document, model
 
 VECTORS = Path(__file__).resolve().parent.parent / "fixtures" / "vectors"
 ERRORS: dict[str, type[Exception]] = {

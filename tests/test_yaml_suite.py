@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError
-from sealedcfg.keys import KeySource
 
 from .conftest import FIXTURES
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from sealedcfg import token as tokens
 from sealedcfg.errors import InputError
+from sealedcfg.format import token as tokens
 
 Meta = tuple[tuple[str, str], ...]
 

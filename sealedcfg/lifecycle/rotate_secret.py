@@ -17,9 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sealedcfg import rules
+from sealedcfg.engine import rules
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, SealedcfgError
-from sealedcfg.keys import KeySource
 from sealedcfg.lifecycle import commands, providers, store
 from sealedcfg.lifecycle import meta as m
 from sealedcfg.lifecycle.providers import Provider, Request

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sealedcfg import document, sealing
-from sealedcfg import token as tokens
+from sealedcfg.base.fileio import read_bytes
+from sealedcfg.engine import sealing
 from sealedcfg.errors import InputError
-from sealedcfg.fileio import read_bytes
+from sealedcfg.format import token as tokens
 from sealedcfg.lifecycle import meta as m
 from sealedcfg.lifecycle.store import is_history
+from sealedcfg.yamltext import document
 
 EXPIRED, EXPIRING, OK, NO_EXPIRY = "expired", "expiring", "ok", "no expiry"
 _RANK = {EXPIRED: 0, EXPIRING: 1, OK: 2, NO_EXPIRY: 3}

@@ -23,17 +23,19 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from sealedcfg import crypto, document, paths, scalars, sealing, textops
-from sealedcfg import token as tokens
-from sealedcfg.access import opened
-from sealedcfg.document import Body, Node
-from sealedcfg.encoding import Path as NodePath
+from sealedcfg.base.encoding import Path as NodePath
+from sealedcfg.base.fileio import read_bytes, write_atomic
+from sealedcfg.base.pattern import Pattern
+from sealedcfg.engine import sealing
+from sealedcfg.engine.access import opened
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, OpenError
-from sealedcfg.fileio import read_bytes, write_atomic
-from sealedcfg.kdf import Argon2Params
-from sealedcfg.keys import KeySource
+from sealedcfg.format import crypto
+from sealedcfg.format import token as tokens
+from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.lifecycle import meta as m
-from sealedcfg.pattern import Pattern
+from sealedcfg.yamltext import document, paths, scalars, textops
+from sealedcfg.yamltext.document import Body, Node
 
 HISTORY_KEY = sealing.HISTORY_KEY
 MAX_KEEP = 10
@@ -219,7 +221,7 @@ def set_value(
 ) -> bool:
     """`sealedcfg set` with lifecycle metadata: `created` on a new value, `rotated`
     when a value changes, given `changes` applied; existing metadata kept."""
-    from sealedcfg import values
+    from sealedcfg.ops import values
 
     target = Path(file)
     now = now or m.today()
@@ -330,7 +332,7 @@ def versions(file: str | os.PathLike[str], dotted: str) -> list[Version]:
 
 def _decoded(source: str) -> str:
     """A scalar's value from its source text (what a provider sees as the old secret)."""
-    from sealedcfg import model
+    from sealedcfg.yamltext import model
 
     built = model.build(document.parse(f"v: {source}\n", "<value>"), "<value>")
     value = built.documents[0]["v"]

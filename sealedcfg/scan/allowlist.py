@@ -44,7 +44,7 @@ def filter_allowed(findings: Iterable[Finding], allow: frozenset[str]) -> list[F
     return [f for f in findings if f.fingerprint not in allow]
 
 
-# Findings of the sealed-profile checks (sealedcfg.check), and how to clear them.
+# Findings of the sealed-profile checks (sealedcfg.ops.check), and how to clear them.
 _PROFILE_FIXES = {
     "unsealed-value": "seal it: sealedcfg encrypt {path}",
     "unsealed-profile": "seal the file: sealedcfg encrypt {path}",

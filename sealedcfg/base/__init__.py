@@ -1,0 +1,1 @@
+"""Foundation every layer may use: limits, atomic file I/O, linear-time patterns, encodings."""

@@ -1,0 +1,1 @@
+"""Thin typer commands over `sealedcfg.api`; `main` holds the app."""

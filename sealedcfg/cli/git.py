@@ -1,0 +1,201 @@
+"""Git commands: `git setup|textconv|merge-driver`, `diff` and `log`.
+
+Thin like cli.py: options in, one library call, errors mapped by handle_errors.
+`register(app)` adds them to the main app; calling it twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sealedcfg.base.fileio import read_bytes
+from sealedcfg.cli.util import Json, KeyFile, PassFile, handle_errors, key_source
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.errors import ExitCode, InputError, UsageError
+
+_MARK = "_sealedcfg_git_registered"
+
+git_app = typer.Typer(
+    name="git",
+    help="Git integration: textconv for git diff, a per-key merge driver, setup.",
+    no_args_is_help=True,
+)
+
+
+def _quiet_keys(key_file: Path | None = None) -> KeySource:
+    """Keys from options and env, never a prompt: git runs these without a user."""
+    from sealedcfg.ops.diffing import no_prompt
+
+    return KeySource(key_file=str(key_file) if key_file else None, prompt=no_prompt)
+
+
+@git_app.command("setup")
+@handle_errors
+def setup(
+    pattern: Annotated[
+        list[str] | None,
+        typer.Option("--pattern", "-p", metavar="GLOB", help="Sealed-file pattern (repeatable)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report what is missing; exit 1 if anything.")
+    ] = False,
+) -> int:
+    """Configure this clone: textconv and merge driver in git config, .gitattributes lines.
+
+    Without --pattern: config/*.yaml, config/*.yml and every tracked sealed file.
+    Running it twice changes nothing.
+
+    Examples:
+      sealedcfg git setup
+      sealedcfg git setup --pattern 'deploy/**/*.yaml'
+      sealedcfg git setup --check    # in CI: exit 1 if not configured
+    """
+    from sealedcfg import git as gitio
+
+    missing = gitio.setup(Path.cwd(), pattern or None, check=check)
+    for item in missing:
+        print(f"{'missing' if check else 'added'}: {item}", file=sys.stderr)
+    if not missing:
+        print("git integration: up to date", file=sys.stderr)
+    return int(ExitCode.FINDINGS) if check and missing else 0
+
+
+@git_app.command("textconv")
+@handle_errors
+def textconv(
+    file: Annotated[Path, typer.Argument(help="The file git wants shown.")],
+    key_file: KeyFile = None,
+) -> int:
+    """Print FILE decrypted for `git diff`; as it is when no key is available.
+
+    Then the header's facts as `# ` comment lines (format version, each
+    recipient, the plaintext rule, the file id), so a diff shows recipients
+    added or removed and rule changes, with or without a key.  Git runs this
+    (diff.sealedcfg.textconv); it never prompts and never fails for lack of a
+    key.  Plaintext goes to stdout only.
+
+    Examples:
+      git config diff.sealedcfg.textconv 'sealedcfg git textconv'
+      SEALEDCFG_KEY_FILE=prod.key git diff config/prod.yaml
+    """
+    from sealedcfg.ops.diffing import textconv as convert
+
+    out = convert(read_bytes(file), str(file), _quiet_keys(key_file))
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+@git_app.command("merge-driver")
+@handle_errors
+def merge_driver(
+    base: Annotated[Path, typer.Argument(help="%O: the common ancestor.")],
+    ours: Annotated[Path, typer.Argument(help="%A: ours; the result is written here.")],
+    theirs: Annotated[Path, typer.Argument(help="%B: theirs.")],
+    pathname: Annotated[str | None, typer.Argument(help="%P: the path in the tree.")] = None,
+    key_file: KeyFile = None,
+) -> int:
+    """Merge a sealed file per key; exit 1 on a conflict, leaving OURS untouched.
+
+    Different keys changed on each side merge cleanly (adjacent lines too); the
+    MAC is recomputed.  Needs a key (SEALEDCFG_KEY, SEALEDCFG_KEY_FILE, ...).
+
+    Examples:
+      git config merge.sealedcfg.driver 'sealedcfg git merge-driver %O %A %B %P'
+      echo 'config/*.yaml merge=sealedcfg' >> .gitattributes
+    """
+    from sealedcfg.ops.merge import merge_driver as run_merge
+
+    run_merge(base, ours, theirs, pathname, _quiet_keys(key_file))
+    print(f"sealedcfg: merged {pathname or ours} per key", file=sys.stderr)
+    return 0
+
+
+def diff(
+    files: Annotated[list[Path], typer.Argument(help="FILE, or OLD NEW.", show_default=False)],
+    rev: Annotated[
+        str | None, typer.Option("--rev", "-r", help="Compare FILE with it at REV (HEAD).")
+    ] = None,
+    show: Annotated[bool, typer.Option("--show", help="Show values (needs a key).")] = False,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+    as_json: Json = False,
+) -> int:
+    """Key-level diff: `+ path` added, `- path` removed, `~ path` changed; exit 1 if any.
+
+    With one FILE, compare it with its committed version at REV (default HEAD).
+    Without a key, a sealed value counts as changed when its token did; with a
+    key, only real value changes count.  Values are masked unless --show.
+
+    Examples:
+      sealedcfg diff config/prod.yaml
+      sealedcfg diff config/prod.yaml --rev main --json
+      sealedcfg diff old.yaml new.yaml --show
+    """
+    from sealedcfg import git as gitio
+    from sealedcfg.ops import diffing
+
+    if len(files) == 2 and rev is None:
+        old, new = read_bytes(files[0]), read_bytes(files[1])
+        names = (str(files[0]), str(files[1]))
+    elif len(files) == 1:
+        new = read_bytes(files[0])
+        top, rel = gitio.repo_path(files[0])
+        sha = gitio.resolve_rev(rev or "HEAD", top)
+        old = gitio.blob(sha, rel, top) or b""
+        names = (f"{rel}@{rev or 'HEAD'}", str(files[0]))
+    else:
+        raise UsageError("give FILE [--rev REV] or OLD NEW")
+    keys = key_source(key_file, passphrase_file)
+    if not show:  # a key helps but is not needed: never prompt for one
+        keys.prompt = diffing.no_prompt
+    changes = diffing.diff_bytes(old, new, names, keys, show=show)
+    if as_json:
+        print(json.dumps([c.as_dict() for c in changes], indent=2))
+    else:
+        for change in changes:
+            print(change.line())
+    return int(ExitCode.FINDINGS) if changes else 0
+
+
+def log(
+    file: Annotated[Path, typer.Argument(help="A tracked profile file.")],
+    path: Annotated[str | None, typer.Argument(help="Only this dotted path (and below).")] = None,
+    as_json: Json = False,
+) -> int:
+    """Per-key history from git: for each commit, keys added (+), changed (~), removed (-).
+
+    Header changes come first as `!` events: recipient added or removed, plain
+    rule or format version changed, header removed; a data-key rotation is one
+    event, not every value changed.  Needs no key: versions are compared by
+    their tokens.
+
+    Examples:
+      sealedcfg log config/prod.yaml
+      sealedcfg log config/prod.yaml stripe.api_key --json
+    """
+    from sealedcfg.ops import history
+
+    if not file.exists() and not file.parent.is_dir():
+        raise InputError(f"{file}: no such file")
+    entries = history.key_log(file, path)
+    if as_json:
+        print(json.dumps([e.as_dict() for e in entries], indent=2))
+    else:
+        print("\n".join(line for e in entries for line in e.lines()))
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    """Add the git sub-commands and `diff`/`log` to APP (once)."""
+    if getattr(app, _MARK, False):
+        return
+    setattr(app, _MARK, True)
+    app.add_typer(git_app, name="git")
+    app.command("diff")(handle_errors(diff))
+    app.command("log")(handle_errors(log))

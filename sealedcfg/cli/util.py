@@ -1,0 +1,169 @@
+"""Shared pieces of the command modules: the one error handler and key options.
+
+Every command is wrapped by `handle_errors`, the one place that turns a
+SealedcfgError into `sealedcfg: error: ...` plus its exit code, so typer's test
+runner and a real process behave the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.errors import ExitCode, SealedcfgError, Terminated
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+_interrupt_reported = False
+
+
+def error(message: str, hints: tuple[str, ...] = ()) -> None:
+    print(f"sealedcfg: error: {message}", file=sys.stderr)
+    for hint in hints:
+        print(f"hint: {hint}", file=sys.stderr)
+
+
+def report_interrupt() -> None:
+    """Say 'interrupted' once, whoever caught the Ctrl-C (us, typer, or main)."""
+    global _interrupt_reported
+    if not _interrupt_reported:
+        _interrupt_reported = True
+        error("interrupted")
+
+
+def _audited(func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    """Run a command; if it reveals or changes a secret, log it (lifecycle/audit.py)."""
+    from sealedcfg.lifecycle import audit
+
+    op = audit.command_op(func.__name__, kwargs)
+    if op is None:
+        return func(*args, **kwargs)
+    audit.begin(*op)
+    try:
+        code = func(*args, **kwargs)
+    except BaseException as exc:
+        failed = f"exit {int(exc.code)}" if isinstance(exc, SealedcfgError) else "interrupted"
+        if isinstance(exc, Exception) and not isinstance(exc, SealedcfgError):
+            failed = "error"
+        with contextlib.suppress(SealedcfgError):  # the command's own error comes first
+            audit.finish(failed)
+        raise
+    audit.finish("ok" if not code else f"exit {int(code)}")
+    return code
+
+
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for git killed by `| head`
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away (`| head`): end quietly, as git does.
+
+    Point stdout at /dev/null so that the interpreter's final flush of what is
+    still buffered cannot fail a second time with a message.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner)
+        pass
+    return CLOSED_PIPE
+
+
+def safe_streams() -> None:
+    """Text that cannot be encoded (a lone surrogate in a YAML key: `"\\ud800"`)
+    is printed escaped rather than crashing the command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
+def handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            code = _audited(func, args, kwargs)
+        except SealedcfgError as exc:
+            error(exc.message, exc.hints)
+            raise typer.Exit(int(exc.code)) from None
+        except KeyboardInterrupt:
+            report_interrupt()
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Terminated as exc:
+            error(f"terminated by signal {exc.signum}; nothing was changed")
+            raise typer.Exit(128 + exc.signum) from None
+        except BrokenPipeError:
+            raise typer.Exit(closed_pipe()) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # a bug: say so, without the message (it may hold data)
+            if os.environ.get("SEALEDCFG_DEBUG"):
+                raise
+            error(
+                f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
+                ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
+            )
+            raise typer.Exit(int(ExitCode.BUG)) from None
+        raise typer.Exit(int(code or 0))
+
+    return wrapper  # type: ignore[return-value]
+
+
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        "-k",
+        help="File holding a base64 key (or SEALEDCFG_KEY_FILE).",
+        dir_okay=False,
+    ),
+]
+PassFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file", help="File holding the passphrase (first line).", dir_okay=False
+    ),
+]
+Files = Annotated[list[Path], typer.Argument(help="Profile files.", show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def key_source(key_file: Path | None, passphrase_file: Path | None) -> KeySource:
+    return KeySource(
+        key_file=str(key_file) if key_file else None,
+        passphrase_file=str(passphrase_file) if passphrase_file else None,
+    )
+
+
+def each(files: list[Path], label: str) -> Iterator[Path]:
+    """The files, with a progress bar on stderr when it is a terminal and there are several."""
+    if len(files) > 1 and sys.stderr.isatty():
+        with typer.progressbar(files, label=label, file=sys.stderr) as bar:
+            yield from bar
+    else:
+        yield from files
+
+
+def emit_json(data: Any) -> None:
+    import dataclasses
+    import json
+
+    def default(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.asdict(obj)
+        if isinstance(obj, Path):
+            return str(obj)
+        raise TypeError(type(obj).__name__)
+
+    print(json.dumps(data, indent=2, default=default))

@@ -1,0 +1,1 @@
+"""Sealing and opening whole profiles: keys, access, rules, binding, MAC checks."""

@@ -1,0 +1,468 @@
+"""The in-place engine: seal and open a profile's text (FORMAT.md §6).
+
+Pure functions over text and keys; the api module adds files, locks and
+key sources.  Every authentication failure leaves here as crypto.AuthError and
+is turned into the one generic OpenError by the caller.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from sealedcfg.base.encoding import Path, lp_all
+from sealedcfg.base.pattern import Pattern, compile_pattern
+from sealedcfg.errors import InputError
+from sealedcfg.format import crypto, envelope
+from sealedcfg.format import token as tokens
+from sealedcfg.format.envelope import Header
+from sealedcfg.yamltext import document, model
+from sealedcfg.yamltext.document import Body, Node
+
+_U32 = struct.Struct(">I").pack
+# Raw line breaks that YAML 1.1 readers (PyYAML, libyaml) take as line breaks
+# and YAML 1.2 readers (ruamel, Go) as content: one text, two meanings.
+_AMBIGUOUS_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+HISTORY_KEY = "sealedcfg_history"  # lifecycle history (lifecycle/store.py)
+
+
+@dataclass(slots=True)
+class Opened:
+    """A sealed body opened and authenticated: the plaintext text and its parse."""
+
+    text: str
+    body: Body
+    sources: dict[str, str] = field(default_factory=dict)  # token -> its plaintext source
+    # path -> (token, source, type): lets an edit give unchanged values their tokens
+    by_path: dict[Path, tuple[str, str, str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Profile:
+    """A profile file split into its parts; `header` is None when not sealed."""
+
+    name: str
+    bom: bool
+    body: Body
+    header: Header | None
+    newline: str
+    opened: Opened | None = None  # set once the file was authenticated (access.opened)
+
+    def to_bytes(self, body_text: str, header: Header | None) -> bytes:
+        text = body_text
+        if header is not None:
+            text += header.join + envelope.render(header, self.newline)
+        return (codecs.BOM_UTF8 if self.bom else b"") + text.encode("utf-8")
+
+
+def decode(data: bytes, name: str) -> tuple[bool, str]:
+    bom = data.startswith(codecs.BOM_UTF8)
+    if bom:
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{name}: UTF-16 text is not supported; convert it to UTF-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    check_breaks(text, name)
+    return bom, text
+
+
+def check_breaks(text: str, name: str) -> None:
+    """Refuse line breaks that YAML 1.1 and 1.2 readers read differently."""
+    match = _AMBIGUOUS_BREAK.search(text)
+    if match is not None:
+        line = text.count("\n", 0, match.start()) + 1
+        what = "a lone CR" if match.group() == "\r" else f"U+{ord(match.group()):04X}"
+        raise InputError(
+            f"{name}: line {line}: {what} is a line break to YAML 1.1 readers but not to "
+            "YAML 1.2 ones, so the file would mean two things",
+            hints=(
+                "use LF or CRLF line endings; in a value write \\N, \\L or \\P in double quotes",
+            ),
+        )
+
+
+def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
+    """Split and parse a profile; with `place`, refuse one sealed for another path."""
+    bom, text = decode(data, name)
+    body_text, header_text = envelope.split(text)
+    header = None
+    if header_text is not None:
+        header = envelope.parse(header_text, name)
+        if not body_text.endswith(header.join):
+            raise InputError(f"{name}: malformed sealedcfg header")
+        body_text = body_text[: len(body_text) - len(header.join)]
+        from sealedcfg.engine import place as places
+
+        places.check(header.bind, place, name)
+    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
+    return Profile(name, bom, document.parse(body_text, name), header, newline)
+
+
+# ---------------------------------------------------------------- per node
+
+
+def value_type(node: Node) -> str:
+    """The type YAML gives the value: its explicit core tag, or implicit resolution."""
+    return model.value_type(node)
+
+
+def is_token(node: Node) -> bool:
+    """A value token: a plain scalar in the grammar's form; a core tag never stands
+    outside one (it is sealed with the value), an application tag may."""
+    return (
+        node.kind == "scalar"
+        and node.plain
+        and tokens.looks_like_token(node.value)
+        and node.tag not in document.CORE_SCALAR_TAGS
+    )
+
+
+def sealable(node: Node) -> bool:
+    """A scalar with content to hide (an empty plain scalar has none, nor a span)."""
+    return node.kind == "scalar" and not (node.plain and node.value == "") and not is_token(node)
+
+
+def rule_matches(rule: Pattern | None, node: Node) -> bool:
+    if len(node.path) > 1 and node.path[1] == HISTORY_KEY:
+        return False  # kept history (FORMAT.md §9.2) is always sealed, whatever the rule
+    return rule is not None and rule.search(document.format_path(node.path))
+
+
+def compile_rule(rule: str | None) -> Pattern | None:
+    """The plaintext rule, compiled with RE2: it comes from the (untrusted) header."""
+    if rule is None:
+        return None
+    if not rule.isprintable():
+        raise InputError("the plaintext rule must be printable text")
+    return compile_pattern(rule, "the plaintext rule")
+
+
+# ---------------------------------------------------------------- opening
+
+
+def open_body(profile: Profile, data_key: bytes) -> str:
+    """Verify commitment, every token and the MAC; return the plaintext body."""
+    return open_checked(profile, data_key).text
+
+
+def open_checked(profile: Profile, data_key: bytes, skip: set[Path] | None = None) -> Opened:
+    """Open every token and prove that the opened text means what was sealed.
+
+    The MAC covers the loaded meaning of the plaintext (`model.meaning_records`),
+    so it is checked on the opened text, parsed the way every reader parses it:
+    a layout edit that changes what a loader returns (a comment indented under
+    a block scalar, a re-indented parent, a quoted `<<`) fails here, and one
+    that does not (a comment, a blank line) still opens.  `skip`: paths of new
+    plaintext values a re-seal adopts, left out of the check.  Every failure is
+    crypto.AuthError.
+    """
+    header = profile.header
+    assert header is not None
+    envelope.check_commitment(data_key, header)
+    rule = compile_rule(header.plain)
+    skipped = skip or set()
+    if any(n.path not in skipped for n in to_seal(profile, rule)):
+        raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
+    opened = decrypt_tokens(profile, data_key)
+    check_meaning(data_key, header, opened.body, profile.body, skip or ())
+    profile.opened = opened
+    return opened
+
+
+def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
+    """Splice every token's plaintext over it and parse the result (no MAC check)."""
+    header = profile.header
+    assert header is not None
+    text = profile.body.text
+    edits = []
+    opened = Opened("", profile.body)
+    prefix = tokens.PREFIX
+    for node in profile.body.nodes:
+        if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
+            source = open_token(data_key, header.file_id, node)
+            edits.append((node.start, node.end, source))
+            opened.sources[node.value] = source
+            opened.by_path[node.path] = (node.value, source, node.value.split(";", 3)[2])
+    opened.text = document.splice(text, edits)
+    opened.body = parse_opened(opened.text, profile.name)
+    return opened
+
+
+def opened_body(name: str, body: Body, header: Header, data_key: bytes) -> Body:
+    """The plaintext parse of a sealed body this process just built (for its MAC)."""
+    return decrypt_tokens(Profile(name, False, body, header, "\n"), data_key).body
+
+
+def parse_opened(text: str, name: str) -> Body:
+    """Parse decrypted text; anything but a clean parse without tokens is tampering."""
+    try:
+        check_breaks(text, name)
+        body = document.parse(text, name)
+    except InputError:
+        raise crypto.AuthError from None
+    if any(is_token(n) for n in body.nodes):  # a token inside a token, or one left over
+        raise crypto.AuthError
+    return body
+
+
+def check_meaning(
+    data_key: bytes, header: Header, opened: Body, sealed: Body, skip: Iterable[Path] = ()
+) -> None:
+    records = model.meaning_records(opened, skip)
+    envelope.check_mac(data_key, header, records + token_records(sealed))
+
+
+def token_records(sealed: Body) -> list[bytes]:
+    """lp_all("token", path, type, metadata) for each token of the sealed body.
+
+    The meaning records cover each value; these cover what its token says about
+    it, so an older token of the same value (other `expires`, say) taken from
+    git history does not open in its place.
+    """
+    out = []
+    for node in sealed.nodes:
+        if is_token(node):
+            fields = node.value.split(";", 4)
+            out.append(lp_all((b"token", node.epath, fields[2].encode(), fields[3].encode())))
+    return out
+
+
+def open_token(data_key: bytes, file_id: bytes, node: Node) -> str:
+    """The source text sealed in `node`'s token; crypto.AuthError on any failure."""
+    try:
+        tok = tokens.parse(node.value)
+    except tokens.TokenError:
+        raise crypto.AuthError from None
+    aad = crypto.value_aad(file_id, node.epath, tok.vtype, tok.meta_bytes())
+    plain = crypto.open_value(data_key, tok.salt, tok.nonce, tok.ciphertext, aad)
+    try:
+        return plain.decode("utf-8")
+    except UnicodeDecodeError:  # authentic but not ours: treat like any failure
+        raise crypto.AuthError from None
+
+
+# ---------------------------------------------------------------- sealing
+
+
+def open_tokens(
+    profile: Profile,
+    data_key: bytes,
+    sources: dict[Path, tuple[str, str, str]] | None = None,
+) -> str:
+    """The opened text of a profile `access.opened` authenticated (authenticated
+    here when it was not); `sources` gets path -> (token, source, type)."""
+    opened = profile.opened or open_checked(profile, data_key)
+    if sources is not None:
+        sources.update(opened.by_path)
+    return opened.text
+
+
+def seal_node(
+    data_key: bytes,
+    file_id: bytes,
+    node: Node,
+    source: str,
+    meta: tuple[tuple[str, str], ...] = (),
+    vtype: str | None = None,
+) -> str:
+    vtype = vtype or value_type(node)
+    if meta:  # FORMAT.md §4.3 step 1: only grammatical metadata is sealed
+        try:
+            tokens.check_meta(meta)
+        except tokens.TokenError as exc:
+            raise InputError(f"metadata for line {node.line}: {exc}") from None
+    aad = crypto.value_aad(file_id, node.epath, vtype, tokens.encode_meta(meta))
+    salt, nonce, ct = crypto.seal_value(data_key, source.encode("utf-8"), aad)
+    return tokens.Token(vtype, meta, salt, nonce, ct).format()
+
+
+def to_seal(profile: Profile, rule: Pattern | None) -> list[Node]:
+    return [n for n in profile.body.nodes if sealable(n) and not rule_matches(rule, n)]
+
+
+def seal_nodes(profile: Profile, data_key: bytes, file_id: bytes, nodes: Iterable[Node]) -> Body:
+    """Splice a token over each node's span; re-parse to prove the structure held."""
+    text = profile.body.text
+    return splice_tokens(
+        profile.name,
+        profile.body,
+        [(n, seal_node(data_key, file_id, n, text[n.start : n.end])) for n in nodes],
+    )
+
+
+def splice_tokens(name: str, body: Body, replacements: list[tuple[Node, str]]) -> Body:
+    """Put each token over its node's span; refuse unless the structure held.
+
+    Every token must read back as exactly itself, a plain scalar at the same
+    path (`"pw"#note` would glue `#note` onto it), so that what is sealed opens.
+    """
+    text = body.text
+    new_text = document.splice(text, [(n.start, n.end, tok) for n, tok in replacements])
+    try:
+        new_body = document.parse(new_text, name)
+    except InputError:
+        new_body = None
+    line = _shape_error(body, new_body, {(n.start, n.end): tok for n, tok in replacements})
+    if line is not None:
+        raise InputError(
+            f"{name}: line {line}: this value cannot be sealed in place "
+            "(its token would not read back as one plain value)",
+            hints=("a comment right after a quoted value needs a space before its #",),
+        )
+    assert new_body is not None
+    return new_body
+
+
+def _shape_error(old: Body, new: Body | None, tokens_at: dict[tuple[int, int], str]) -> int | None:
+    """The line of the first node the splice changed, beyond its value; None if none."""
+    if new is None:
+        return next(iter(sorted(n.line for n in old.nodes if (n.start, n.end) in tokens_at)), 1)
+    if len(old.nodes) != len(new.nodes):
+        return min(
+            (a.line for a, b in zip(old.nodes, new.nodes, strict=False) if a.path != b.path),
+            default=old.nodes[-1].line if old.nodes else 1,
+        )
+    for a, b in zip(old.nodes, new.nodes, strict=True):
+        token = tokens_at.get((a.start, a.end)) if a.kind == "scalar" else None
+        tag_ok = a.tag == b.tag or (
+            token is not None and a.tag in document.CORE_SCALAR_TAGS and b.tag is None
+        )
+        if (a.path, a.kind, a.anchor) != (b.path, b.kind, b.anchor) or not tag_ok:
+            return a.line
+        if token is not None:
+            if b.style or b.value != token:
+                return a.line
+            if document.is_keep_block(old.text[a.start : a.end]) and document.blank_line_after(
+                new.text, b.end
+            ):
+                return a.line
+        elif a.kind == "scalar" and old.text[a.start : a.end] != new.text[b.start : b.end]:
+            return a.line
+    return None
+
+
+def reseal(old: Profile, data_key: bytes, new_text: str, rule: Pattern | None) -> tuple[Body, Body]:
+    """Seal an edited sealed text: new plaintext values, and tokens that moved.
+
+    Returns (sealed body, opened body).  A token's AAD binds its path, so one
+    that an edit moved (a list item removed above it) is opened at its old
+    path and sealed at its new one, with its type and metadata.  Tokens that
+    did not move keep their bytes.  A token that was not in the authenticated
+    old file is refused.  A new value at a path that held a token keeps that
+    token's metadata.
+    """
+    header = old.header
+    assert header is not None
+    assert old.opened is not None
+    opened = old.opened
+    origin = {tok: path for path, (tok, _, _) in opened.by_path.items()}
+    body = document.parse(new_text, old.name)
+    replacements = []
+    plain_edits = []
+    for node in body.nodes:
+        if is_token(node):
+            path = origin.get(node.value)
+            if path is None:
+                raise crypto.AuthError
+            source = opened.sources[node.value]
+            plain_edits.append((node.start, node.end, source))
+            if path != node.path:
+                tok = tokens.parse(node.value)
+                new = seal_node(data_key, header.file_id, node, source, tok.meta, tok.vtype)
+                replacements.append((node, new))
+        elif sealable(node) and not rule_matches(rule, node):
+            source = new_text[node.start : node.end]
+            meta = _meta_at(opened.by_path.get(node.path))
+            replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
+    sealed = splice_tokens(old.name, body, replacements)
+    return sealed, document.parse(document.splice(new_text, plain_edits), old.name)
+
+
+def _meta_at(entry: tuple[str, str, str] | None) -> tuple[tuple[str, str], ...]:
+    return tokens.parse(entry[0]).meta if entry is not None else ()
+
+
+def reseal_plain(
+    name: str,
+    header: Header,
+    data_key: bytes,
+    plain_text: str,
+    previous: dict[Path, tuple[str, str, str]],
+    *,
+    keep_tokens: bool = True,
+) -> tuple[Body, Body]:
+    """Seal a plaintext body, reusing the old token of every unchanged value.
+
+    Returns (sealed body, plaintext body).  `previous` maps a path to (token,
+    source, type) from the sealed file the plaintext came from; a value whose
+    path, source text and type are all unchanged gets its old token back byte
+    for byte (unless `keep_tokens` is off: a new data key), and any value
+    sealed at a path that held a token keeps its metadata.
+    """
+    rule = compile_rule(header.plain)
+    body = document.parse(plain_text, name)
+    replacements = []
+    for node in body.nodes:
+        if not sealable(node) or rule_matches(rule, node):
+            continue
+        source = plain_text[node.start : node.end]
+        old = previous.get(node.path)
+        if keep_tokens and old is not None and old[1] == source and old[2] == value_type(node):
+            replacements.append((node, old[0]))
+        else:
+            meta = _meta_at(old)
+            replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
+    return splice_tokens(name, body, replacements), body
+
+
+def new_join(body: Body, newline: str) -> str:
+    """What goes between a body and a new header so both stay valid YAML."""
+    join = ""
+    if body.text and not body.text.endswith(("\n", "\r")):
+        join += newline
+    if body.documents and not body.open_block_mapping:
+        join += "---" + newline
+    return join
+
+
+def finish_header(
+    header: Header, data_key: bytes, opened: Body, name: str = "", *, sealed: Body
+) -> Header:
+    """The header with its MAC over the meaning of `opened`, the plaintext body,
+    and the type and metadata of each token of `sealed`, the body written.
+
+    The plaintext is first built as typed values, so that what seals is what
+    every reader can load (a bad !!binary, keys 0x10 and 16 in one mapping).
+    """
+    model.build(opened, name or "<text>")
+    records = model.meaning_records(opened) + token_records(sealed)
+    mac = envelope.compute_mac(data_key, header, records)
+    return replace(header, mac=mac)
+
+
+def new_only_paths(body: Body, new: set[Path]) -> set[Path]:
+    """Paths of nodes that exist only because of new plaintext values.
+
+    A collection counts as new when every node below it is new.
+    """
+    state: dict[Path, list[int]] = {}  # parent -> [children, new children]
+    result: set[Path] = set()
+    for n in reversed(body.nodes):
+        if n.kind in ("map", "seq"):
+            total, fresh = state.pop(n.path, [0, 0])
+            is_new = total > 0 and total == fresh
+        else:
+            is_new = n.kind == "scalar" and n.path in new
+        if is_new:
+            result.add(n.path)
+        if len(n.path) > 1:
+            counts = state.setdefault(n.path[:-1], [0, 0])
+            counts[0] += 1
+            counts[1] += is_new
+    return result

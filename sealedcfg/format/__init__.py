@@ -1,0 +1,1 @@
+"""The sealed-file format (FORMAT.md): AEAD and key derivation, tokens, the header envelope."""

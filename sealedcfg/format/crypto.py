@@ -1,0 +1,116 @@
+"""The primitives and the per-value construction (FORMAT.md §3, §4).
+
+HKDF is computed with `hmac.digest` rather than cryptography's HKDF object:
+the output is identical (tests check RFC 5869 vectors against both) and it
+avoids ~10 µs of object set-up per value, which dominates opening 10^5 values.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from sealedcfg.base.encoding import Path, encode_path, lp, lp_all
+
+FORMAT_VERSION = 1
+_VERSION = str(FORMAT_VERSION).encode()
+KEY_SIZE = 32
+SALT_SIZE = 16
+NONCE_SIZE = 12
+TAG_SIZE = 16
+
+INFO_VALUE = b"sealedcfg v1 value key"
+INFO_COMMIT = b"sealedcfg v1 key commitment"
+INFO_MAC = b"sealedcfg v1 mac key"
+INFO_WRAP = b"sealedcfg v1 key wrap"
+INFO_KEY_ID = b"sealedcfg v1 key id"
+
+
+class AuthError(Exception):
+    """Internal: an AEAD or MAC check failed.  The API turns it into OpenError."""
+
+
+def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes:
+    """RFC 5869 HKDF-SHA256 (extract then expand), for length <= 32."""
+    if not 0 < length <= 32:
+        raise ValueError("length must be 1..32")
+    prk = hmac.digest(salt or b"\x00" * 32, ikm, "sha256")
+    return hmac.digest(prk, info + b"\x01", "sha256")[:length]
+
+
+def random_bytes(n: int) -> bytes:
+    return secrets.token_bytes(n)
+
+
+def aead_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    return AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def aead_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise AuthError from None
+
+
+@lru_cache(maxsize=64)
+def _aad_head(file_id: bytes) -> bytes:
+    return lp_all([b"sealedcfg value", _VERSION, file_id, b"", b"", b""])[: -3 * 4]
+
+
+def value_aad(file_id: bytes, path: Path | bytes, vtype: str, meta: bytes) -> bytes:
+    """AAD of one value: binds it to its format version, file, full path, type, metadata.
+
+    lp_all([b"sealedcfg value", b"1", file_id, encode_path(path), type, meta]),
+    built from a per-file head; `path` may come already encoded (`Node.epath`).
+    """
+    epath = path if isinstance(path, bytes) else encode_path(path)
+    return _aad_head(file_id) + lp(epath) + lp(vtype.encode("ascii")) + lp(meta)
+
+
+def seal_value(
+    data_key: bytes,
+    plaintext: bytes,
+    aad: bytes,
+    *,
+    _salt: bytes | None = None,
+    _nonce: bytes | None = None,
+) -> tuple[bytes, bytes, bytes]:
+    """Encrypt one value; returns (salt, nonce, ciphertext||tag).
+
+    `_salt`/`_nonce` are the private seam for test vectors (fernet's
+    `_encrypt_from_parts`); callers never pass them.
+    """
+    salt = _salt if _salt is not None else random_bytes(SALT_SIZE)
+    nonce = _nonce if _nonce is not None else random_bytes(NONCE_SIZE)
+    if len(salt) != SALT_SIZE or len(nonce) != NONCE_SIZE:
+        raise ValueError("bad salt or nonce size")
+    # A fresh subkey per value: a random 96-bit nonce under one key is safe
+    # only up to ~2^32 messages; per-value keys remove that budget entirely.
+    subkey = hkdf_sha256(data_key, salt, INFO_VALUE)
+    return salt, nonce, aead_seal(subkey, nonce, plaintext, aad)
+
+
+def open_value(data_key: bytes, salt: bytes, nonce: bytes, ct: bytes, aad: bytes) -> bytes:
+    subkey = hkdf_sha256(data_key, salt, INFO_VALUE)
+    return aead_open(subkey, nonce, ct, aad)
+
+
+def key_commitment(data_key: bytes, file_id: bytes) -> bytes:
+    return hkdf_sha256(data_key, file_id, INFO_COMMIT)
+
+
+def mac_key(data_key: bytes, file_id: bytes) -> bytes:
+    return hkdf_sha256(data_key, file_id, INFO_MAC)
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    return hmac.digest(key, data, "sha256")
+
+
+def equal(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)

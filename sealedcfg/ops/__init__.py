@@ -1,0 +1,1 @@
+"""One module per user-level operation on sealed files: values, rotate, edit, diff, merge, ..."""

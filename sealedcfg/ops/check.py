@@ -1,0 +1,265 @@
+"""`sealedcfg check`: the pre-commit hook.  Needs no key.
+
+Sealed profiles (a sealedcfg header, or a path matched by a creation rule)
+must hold only well-formed tokens where the rules say so; every other text file
+goes through the secret scanner.  Exactly the files given are scanned, and the
+summary says how many, so a hook can never pass by scanning nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sealedcfg import scan
+from sealedcfg.engine import rules, sealing
+from sealedcfg.errors import InputError, SealedcfgError
+from sealedcfg.format import token as tokens
+from sealedcfg.scan import Finding, Skipped
+from sealedcfg.scan.model import fingerprint
+from sealedcfg.yamltext import document
+
+MAX_BYTES = 1 << 20  # the secret scanner's limit on files that are not sealed profiles
+_HEADER = re.compile(rb"(?m)^sealedcfg:\r?\n  version: ")
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    scanned: int = 0
+    profiles: int = 0
+
+
+def _finding(path: str, line: int, rule_id: str, message: str, subject: str = "") -> Finding:
+    fp = fingerprint(rule_id, path, subject)
+    return Finding(path=path, line=line, col=1, rule_id=rule_id, message=message, fingerprint=fp)
+
+
+def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
+    """Key-less checks of a sealed profile, plus the scanner over its plaintext parts."""
+    if not has_header:
+        return [
+            _finding(
+                path,
+                1,
+                "unsealed-profile",
+                "matches a creation rule but is not sealed (run: sealedcfg encrypt)",
+            )
+        ]
+    try:
+        profile = sealing.read_profile(data, path)
+    except SealedcfgError as exc:
+        return [_finding(path, 1, "invalid-sealed-file", exc.message.removeprefix(f"{path}: "))]
+    assert profile.header is not None
+    rule = sealing.compile_rule(profile.header.plain)
+    out = []
+    for node in profile.body.nodes:
+        shown = document.format_path(node.path, profile.body.documents)
+        if sealing.is_token(node):
+            try:
+                tokens.parse(node.value)
+            except tokens.TokenError:
+                out.append(
+                    _finding(
+                        path,
+                        node.line,
+                        "malformed-token",
+                        f"{shown}: not a well-formed sealedcfg token",
+                        shown,
+                    )
+                )
+        elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
+            out.append(
+                _finding(
+                    path,
+                    node.line,
+                    "unsealed-value",
+                    f"{shown}: plaintext value in a sealed profile (run: sealedcfg encrypt)",
+                    shown,
+                )
+            )
+    # Comments and plain-by-rule values can still leak a pasted key.
+    out += scan.scan_text(profile.body.text, path)
+    return out
+
+
+def check_bytes(
+    data: bytes, path: str, ruleset: rules.Rules | None, report: Report, where: Path | None = None
+) -> None:
+    """Check one file's bytes; `path` is how findings name it, `where` where it lives.
+
+    A sealed profile is checked whatever its size (parsing is bounded by
+    limits.py); the scanner's size limit applies only to other files.  Every
+    file is scanned for secrets, `.sealedcfg.yaml` and `.sealedcfg-allow` too:
+    only the repository's own rules file configures the hook, and a key pasted
+    into it is as leaked as anywhere else.
+    """
+    has_header = _HEADER.search(data) is not None
+    matched = ruleset is not None and ruleset.match(where or path) is not None
+    if (has_header or matched) and b"\0" not in data[:8192]:
+        report.scanned += 1
+        report.profiles += 1
+        report.findings += check_profile(data, path, has_header)
+        return
+    config = ruleset.scan if ruleset is not None else None
+    result = scan.scan_bytes(data, path, max_bytes=MAX_BYTES, config=config)
+    if isinstance(result, Skipped):
+        report.skipped.append(result)
+    else:
+        report.scanned += 1
+        report.findings += result
+
+
+def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | None) -> Report:
+    report = Report()
+    for f in files:
+        path = Path(f)
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory (give files, or use --all)")
+        try:
+            data = read_for_check(path, ruleset)
+            if data is None:
+                report.skipped.append(Skipped(str(path), f"larger than {MAX_BYTES >> 20} MiB"))
+                continue
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except OSError as exc:
+            report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror}"))
+            continue
+        check_bytes(data, str(path), ruleset, report)
+    return report
+
+
+def _is_profile(data: bytes, ruleset: rules.Rules | None, where: Path) -> bool:
+    return _HEADER.search(data) is not None or (
+        ruleset is not None and ruleset.match(where) is not None
+    )
+
+
+def read_for_check(path: Path, ruleset: rules.Rules | None) -> bytes | None:
+    """The file's bytes; None for a file over the scanner's limit that is no
+    sealed profile.  Whether a large file holds a header is found by reading
+    it in chunks, so a large binary file never sits in memory whole."""
+    with path.open("rb") as fh:
+        if os.fstat(fh.fileno()).st_size <= MAX_BYTES or (
+            ruleset is not None and ruleset.match(path) is not None
+        ):
+            return fh.read()
+        tail = b""
+        while chunk := fh.read(_CHUNK):
+            if _HEADER.search(tail + chunk):
+                fh.seek(0)
+                return fh.read()
+            tail = chunk[-32:]
+    return None
+
+
+def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, input=data, capture_output=True, check=True
+        ).stdout
+    except FileNotFoundError:
+        raise InputError("git is not installed") from None
+    except subprocess.CalledProcessError as exc:
+        message = exc.stderr.decode(errors="replace").strip().splitlines()
+        raise InputError(
+            f"git {args[0]} failed: {message[0] if message else exc.returncode}"
+        ) from None
+
+
+def repo_top(cwd: Path) -> Path:
+    try:
+        return Path(_git(["rev-parse", "--show-toplevel"], cwd).decode().strip())
+    except InputError:
+        raise InputError("not inside a git repository") from None
+
+
+def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
+    """The staged version of every added or modified file, read from the index."""
+    top = repo_top(cwd)
+    names = [
+        n
+        for n in _git(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], top)
+        .decode("utf-8", "surrogateescape")
+        .split("\0")
+        if n
+    ]
+    report = Report()
+    if not names:
+        return report
+    listing = _git(["ls-files", "-s", "-z", "--", *names], top).decode("utf-8", "surrogateescape")
+    blobs = []
+    for entry in filter(None, listing.split("\0")):
+        meta, name = entry.split("\t", 1)
+        mode, sha, _stage = meta.split()
+        if mode.startswith("160"):  # a submodule: nothing to read
+            continue
+        blobs.append((name, sha))
+    batch = _git(["cat-file", "--batch"], top, "".join(f"{sha}\n" for _, sha in blobs).encode())
+    pos = 0
+    for name, _sha in blobs:
+        header_end = batch.index(b"\n", pos)
+        size = int(batch[pos:header_end].split()[2])
+        data = batch[header_end + 1 : header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+        if size > MAX_BYTES and not _is_profile(data, ruleset, top / name):
+            report.skipped.append(Skipped(name, f"larger than {MAX_BYTES >> 20} MiB"))
+            continue
+        check_bytes(data, name, ruleset, report, top / name)
+    return report
+
+
+def check_all(cwd: Path, ruleset: rules.Rules | None) -> Report:
+    """Every tracked file of the repository, as it is in the working tree."""
+    top = repo_top(cwd)
+    names = [
+        n for n in _git(["ls-files", "-z"], top).decode("utf-8", "surrogateescape").split("\0") if n
+    ]
+    report = Report()
+    for name in names:
+        path = top / name
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            data = read_for_check(path, ruleset)
+        except OSError as exc:
+            report.skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
+            continue
+        if data is None:
+            report.skipped.append(Skipped(name, f"larger than {MAX_BYTES >> 20} MiB"))
+            continue
+        check_bytes(data, name, ruleset, report, path)
+    return report
+
+
+def config_root(cwd: Path) -> Path:
+    """Where the hook's configuration lives: the repository's top directory.
+
+    A `.sealedcfg.yaml` in a subdirectory is an ordinary (scanned) file: anyone
+    can add one, so it must not change which files are profiles or what the
+    allowlist accepts.  Outside a repository: the nearest rules file's directory.
+    """
+    try:
+        return repo_top(cwd)
+    except InputError:
+        found = rules.find_rules_file(cwd)
+        return found.parent if found else cwd
+
+
+def load_rules(cwd: Path) -> rules.Rules | None:
+    candidate = config_root(cwd) / rules.RULES_NAME
+    return rules.load(candidate) if candidate.is_file() else None
+
+
+def apply_allowlist(report: Report, cwd: Path) -> None:
+    root = config_root(cwd)
+    allowed = scan.load_allowlist(root / scan.ALLOW_FILE)
+    if allowed:
+        report.findings = scan.filter_allowed(report.findings, allowed)

@@ -1,0 +1,162 @@
+"""Key-level diff of two versions of a profile, and the git textconv filter.
+
+Without a key, two versions are compared by their node records: a sealed value
+whose token changed counts as changed (a re-seal of the same value included).
+With a key both sides are verified and compared by opened value, so only real
+changes show.  Values are masked unless asked for, and then need a key.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+
+from sealedcfg import api
+from sealedcfg.base.encoding import Path
+from sealedcfg.engine import sealing
+from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource
+from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.format import crypto
+from sealedcfg.ops.merge import Fact, open_fact
+from sealedcfg.yamltext import document
+
+MASK = "***"
+OPS = {"+": "added", "-": "removed", "~": "changed"}
+
+
+@dataclass(frozen=True)
+class Change:
+    op: str  # "+" | "-" | "~"
+    path: str
+    old: str | None
+    new: str | None
+
+    def line(self) -> str:
+        if self.op == "~":
+            return f"~ {self.path}: {self.old} -> {self.new}"
+        return f"{self.op} {self.path}: {self.new if self.op == '+' else self.old}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"op": OPS[self.op], "path": self.path, "old": self.old, "new": self.new}
+
+
+def no_prompt(_: str) -> str:
+    """A prompt that never asks: textconv and merge run under git, maybe without a user."""
+    raise NoKeyError("no key or passphrase available", hints=NO_KEY_HINTS)
+
+
+def facts(data: bytes, name: str, keys: KeySource | None) -> tuple[dict[Path, Fact], int]:
+    """Each node's fact; opened (and verified) when KEYS opens the file, else as written."""
+    profile = sealing.read_profile(data, name)
+    text, header = profile.body.text, profile.header
+    data_key = None
+    if header is not None and keys is not None:
+        data_key = api.open_data_key(header, keys, name)
+    try:
+        if data_key is not None and header is not None:
+            sealing.open_checked(profile, data_key)
+            out = {n.path: open_fact(n, text, data_key, header.file_id) for n in profile.body.nodes}
+        else:
+            out = {n.path: _as_written(n, text) for n in profile.body.nodes}
+    except crypto.AuthError:
+        raise OpenError(name) from None
+    return out, profile.body.documents
+
+
+def _as_written(node: document.Node, text: str) -> Fact:
+    content = text[node.start : node.end] if node.kind == "scalar" else node.value
+    return Fact(
+        node.kind, node.tag or "", node.anchor or "", sealing.is_token(node), "", (), content
+    )
+
+
+def compare(
+    old: dict[Path, Fact], new: dict[Path, Fact], documents: int, *, show: bool
+) -> list[Change]:
+    """Changed leaves; a collection only when it is empty or its own kind/tag/anchor changed."""
+    changes = []
+    for path in sorted({*old, *new}, key=_sort_key):
+        a, b = old.get(path), new.get(path)
+        if a == b or len(path) == 1:
+            continue
+        if a is not None and b is not None:
+            op = "~"
+        elif b is not None:
+            op = "+"
+            if _has_children(path, new):
+                continue
+        else:
+            op = "-"
+            if _has_children(path, old):
+                continue
+        changes.append(
+            Change(op, document.format_path(path, documents), _shown(a, show), _shown(b, show))
+        )
+    return changes
+
+
+def _has_children(path: Path, facts: dict[Path, Fact]) -> bool:
+    return any(len(p) > len(path) and p[: len(path)] == path for p in facts)
+
+
+def _sort_key(path: Path) -> tuple[tuple[int, str], ...]:
+    return tuple((0, f"{s:020d}") if isinstance(s, int) else (1, s) for s in path)
+
+
+def _shown(fact: Fact | None, show: bool) -> str | None:
+    if fact is None:
+        return None
+    if not show:
+        return MASK
+    if fact.kind in ("map", "seq"):
+        return "{}" if fact.kind == "map" else "[]"
+    if fact.kind == "alias":
+        return f"*{fact.content}"
+    # Multi-line sources (block scalars) stay on one output line.
+    return json.dumps(fact.content) if "\n" in fact.content else fact.content
+
+
+def diff_bytes(
+    old: bytes, new: bytes, names: tuple[str, str], keys: KeySource, *, show: bool
+) -> list[Change]:
+    """Key-level changes from OLD to NEW.  With `show`, a key is required."""
+    source: KeySource | None = keys
+    try:
+        a, docs_a = facts(old, names[0], source)
+        b, docs_b = facts(new, names[1], source)
+    except NoKeyError:
+        if show:
+            raise
+        a, docs_a = facts(old, names[0], None)
+        b, docs_b = facts(new, names[1], None)
+    return compare(a, b, max(docs_a, docs_b, 1), show=show)
+
+
+def textconv(data: bytes, name: str, keys: KeySource) -> bytes:
+    """What `git diff` shows for a sealed file: plaintext if a key opens it, else the file;
+    then the header's facts as comment lines (headerview), so recipient, rule and
+    version changes read as plain lines in a diff, with or without a key.
+
+    Never fails for lack of a key (git would abort the whole diff); a file that
+    does not open with the key given is shown as it is, with a warning.
+    """
+    from sealedcfg.ops import headerview
+
+    try:
+        profile = sealing.read_profile(data, name)
+    except InputError:
+        return data
+    if profile.header is None:
+        return data
+    try:
+        shown = api.decrypt_bytes(data, keys, name)
+    except NoKeyError:
+        shown = data
+    except (OpenError, InputError) as exc:  # git would abort the whole diff on an error
+        print(f"sealedcfg: warning: {exc.message}; showing it sealed", file=sys.stderr)
+        shown = data
+    newline = profile.newline.encode()
+    if shown and not shown.endswith(b"\n"):
+        shown += newline
+    return shown + headerview.trailer(profile.header, profile.newline).encode()

@@ -1,0 +1,465 @@
+"""YAML structure as located text spans (FORMAT.md §6).  Knows no crypto.
+
+A profile is parsed at the event level only: each node gets its full path
+(document index first, then keys and list indices) and the exact character
+span of its content.  Rewriting a value is splicing text at that span, so every
+byte outside it (comments, quoting, layout, anchors, tags) is kept as written.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+from sealedcfg.base import limits
+from sealedcfg.base.encoding import Path, Segment, encode_path_from, encode_segment
+from sealedcfg.errors import InputError
+from sealedcfg.yamltext import yamlparse
+
+HEADER_KEY = "sealedcfg"
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |\r?$)", re.MULTILINE)
+_PROPERTY_END = frozenset(" \t\r\n,[]{}")
+
+
+@dataclass(slots=True)
+class Node:
+    path: Path
+    kind: str  # "scalar" | "alias" | "map" | "seq"
+    start: int  # scalar: content span, after any anchor/tag; others: node start
+    end: int
+    line: int  # 1-based
+    tag: str | None = None
+    anchor: str | None = None
+    style: str | None = None  # None for plain; ' " | > otherwise
+    value: str = ""  # scalar value as parsed; alias: the anchor it names
+    version: tuple[int, int] | None = None  # %YAML directive of its document
+    key_start: int = -1  # where its mapping key starts; -1 in a list or at the root
+    raw_end: int = 0  # where the parser says the node ends (block scalars: after breaks)
+    flow: bool = False  # a flow collection ({} or [])
+    close: int = -1  # flow collections: index of the closing bracket
+    eseg: bytes = b""  # the path's encoded segments, built incrementally while parsing
+    # Its mapping key as written: plain or not, tag, anchor.  Part of the meaning:
+    # `<<` merges where `"<<"` does not, `8080` is an int key where `"8080"` is not.
+    key_plain: bool = True
+    key_tag: str | None = None
+    key_anchor: str | None = None
+    target: bytes = b""  # alias: the encoded path of the node its anchor names
+
+    @property
+    def epath(self) -> bytes:
+        """`encoding.encode_path(self.path)`, without re-encoding every segment."""
+        return encode_path_from(len(self.path), self.eseg)
+
+    @property
+    def plain(self) -> bool:
+        return not self.style
+
+
+@dataclass(slots=True)
+class Body:
+    """A parsed body: the file without BOM and sealedcfg header."""
+
+    text: str
+    nodes: list[Node] = field(default_factory=list)
+    documents: int = 0
+    versions: list[tuple[int, int] | None] = field(default_factory=list)  # %YAML, per document
+    # Whether a `sealedcfg:` key appended at column 0 continues the last document.
+    open_block_mapping: bool = False
+
+    def scalars(self) -> Iterable[Node]:
+        return (n for n in self.nodes if n.kind == "scalar")
+
+
+@dataclass(slots=True)
+class _Frame:
+    path: Path
+    is_map: bool
+    node: Node | None = None
+    eseg: bytes = b""
+    index: int = 0
+    key: str | None = None
+    key_start: int = -1
+    keys: set[str] = field(default_factory=set)
+    key_plain: bool = True
+    key_tag: str | None = None
+    key_anchor: str | None = None
+
+
+def check_conflict_markers(text: str, name: str) -> None:
+    match = _CONFLICT.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        raise InputError(f"{name}: unresolved git conflict markers at line {line}")
+
+
+def parse(text: str, name: str) -> Body:
+    """Parse a body; raise InputError for YAML that a profile cannot be."""
+    enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of acyclic objects: no cycles to collect
+    try:
+        # The parsers see %YAML 1.3 as 1.2 (same length: marks hold), and stop
+        # at the structure limits (limits.py) as they go.
+        readable = yamlparse.yaml_versions(text, name)
+        try:
+            return _parse(text, name, yamlparse.limited(yamlparse.c_events(readable), name))
+        except yamlparse.CParserFailed:
+            # libyaml follows YAML 1.1 where ruamel's parser follows 1.2 (a `:`
+            # in a flow plain scalar): what it refuses, ruamel's parser judges.
+            return _parse(text, name, yamlparse.pure_events(readable, name))
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
+    check_conflict_markers(text, name)
+    body = Body(text)
+    stack: list[_Frame] = []
+    doc = -1
+    version: tuple[int, int] | None = None
+    root_block_map = False
+    segments: dict[Segment, bytes] = {}  # keys repeat: encode each once
+    anchors: dict[str, Node] = {}  # the latest node of each anchor in this document
+    path_bytes = 0  # memory held by paths: bounded (limits.MAX_PATH_BYTES)
+
+    def segment(seg: Segment) -> bytes:
+        encoded = segments.get(seg)
+        if encoded is None:
+            encoded = segments[seg] = encode_segment(seg)
+        return encoded
+
+    for ev in stream:
+        cls = type(ev)
+        if cls is ScalarEvent or cls is AliasEvent:
+            path = _child_path(stack, ev, doc, name)
+            if path is None:
+                continue
+            line = ev.start_mark.line + 1
+            if cls is ScalarEvent:
+                _no_surrogates(ev, name, line)
+            key_start = stack[-1].key_start if stack and stack[-1].is_map else -1
+            eseg = (stack[-1].eseg if stack else b"") + segment(path[-1])
+            path_bytes += len(eseg) + 8 * len(path)
+            if path_bytes > limits.MAX_PATH_BYTES:
+                raise _paths_too_long(name, ev)
+            if cls is AliasEvent:
+                node = Node(
+                    path,
+                    "alias",
+                    ev.start_mark.index,
+                    ev.end_mark.index,
+                    line,
+                    value=ev.anchor,
+                    key_start=key_start,
+                    raw_end=ev.end_mark.index,
+                    eseg=eseg,
+                )
+                _set_key(node, stack)
+                node.target = _alias_target(anchors, node, name)
+                body.nodes.append(node)
+                continue
+            if not stack:  # an empty document: its root is the empty plain scalar
+                if ev.value == "" and not ev.style and ev.tag is None and ev.anchor is None:
+                    continue
+                raise InputError(
+                    f"{name}: the top level of a profile must be a mapping "
+                    f"(document {doc + 1}, line {line})"
+                )
+            try:
+                start, end = _content_span(text, ev)
+            except _TagAfterAnchor:
+                raise InputError(
+                    f"{name}: line {line}: write the anchor before the tag (&a !!int 1): "
+                    "a core tag is sealed with its value, the anchor stays outside"
+                ) from None
+            node = Node(
+                path,
+                "scalar",
+                start,
+                end,
+                line,
+                ev.tag,
+                ev.anchor,
+                ev.style or None,
+                ev.value,
+                version,
+                key_start,
+                ev.end_mark.index,
+                eseg=eseg,
+            )
+            _set_key(node, stack)
+            if ev.anchor is not None:
+                anchors[ev.anchor] = node
+            body.nodes.append(node)
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            is_map = cls is MappingStartEvent
+            if not stack and not is_map:
+                raise InputError(
+                    f"{name}: the top level of a profile must be a mapping "
+                    f"(document {doc + 1}, line {ev.start_mark.line + 1})"
+                )
+            if not stack:
+                root_block_map = not ev.flow_style and ev.start_mark.column == 0
+                cpath: Path | None = (doc,)
+            else:
+                cpath = _child_path(stack, ev, doc, name)
+            assert cpath is not None
+            eseg = (stack[-1].eseg if stack else b"") + segment(cpath[-1])
+            path_bytes += len(eseg) + 8 * len(cpath)
+            if path_bytes > limits.MAX_PATH_BYTES:
+                raise _paths_too_long(name, ev)
+            node = Node(
+                cpath,
+                "map" if is_map else "seq",
+                ev.start_mark.index,
+                ev.start_mark.index,
+                ev.start_mark.line + 1,
+                ev.tag,
+                ev.anchor,
+                key_start=stack[-1].key_start if len(stack) and stack[-1].is_map else -1,
+                flow=bool(ev.flow_style),
+                eseg=eseg,
+            )
+            node.version = version
+            _set_key(node, stack)
+            if ev.anchor is not None:
+                anchors[ev.anchor] = node
+            body.nodes.append(node)
+            stack.append(_Frame(cpath, is_map, node, eseg))
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            frame = stack.pop()
+            if frame.node is not None:
+                frame.node.close = ev.start_mark.index
+                frame.node.raw_end = ev.end_mark.index
+        elif cls is DocumentStartEvent:
+            doc += 1
+            anchors = {}  # anchors do not cross documents
+            version = (ev.version[0], ev.version[1]) if ev.version else None
+            body.versions.append(version)
+            root_block_map = False
+        elif cls is DocumentEndEvent:
+            body.open_block_mapping = root_block_map and not ev.explicit
+    body.documents = doc + 1
+    return body
+
+
+def _paths_too_long(name: str, ev: Any) -> InputError:
+    what = "the memory of node paths in bytes (depth x key length x nodes)"
+    return limits.exceeded(name, what, limits.MAX_PATH_BYTES, ev.start_mark.line + 1)
+
+
+def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | None:
+    """The path of the node `ev` starts; None when it is a mapping key."""
+    if not stack:
+        return (doc,)
+    top = stack[-1]
+    if not top.is_map:
+        top.index += 1
+        return (*top.path, top.index - 1)
+    if top.key is None:  # this node is a key
+        line = ev.start_mark.line + 1
+        if type(ev) is not ScalarEvent:
+            what = "an alias" if type(ev) is AliasEvent else "a mapping or list"
+            raise InputError(f"{name}: a mapping key that is {what} is not supported (line {line})")
+        if ev.anchor is not None:
+            # An alias to a key's anchor means the key's text to ruamel and is
+            # refused by PyYAML: no single meaning to seal.
+            raise InputError(f"{name}: an anchor on a mapping key is not supported (line {line})")
+        _no_surrogates(ev, name, line)
+        if ev.value in top.keys:
+            raise InputError(f"{name}: duplicate key {ev.value!r} at line {line}")
+        if len(stack) == 1 and ev.value == HEADER_KEY:
+            raise InputError(f"{name}: the top-level key {HEADER_KEY!r} is reserved (line {line})")
+        top.keys.add(ev.value)
+        top.key = ev.value
+        top.key_start = ev.start_mark.index
+        top.key_plain = not ev.style
+        top.key_tag = ev.tag
+        top.key_anchor = ev.anchor
+        return None
+    key, top.key = top.key, None
+    return (*top.path, key)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(ev: Any, name: str, line: int) -> None:
+    """A `\\ud800` escape in double quotes yields half a character: no UTF-8 for it."""
+    if ev.style == '"' and _SURROGATE.search(ev.value):
+        raise InputError(
+            f"{name}: line {line}: a \\u escape of a lone surrogate is not a character",
+            hints=("write the character itself, or \\U followed by 8 hex digits",),
+        )
+
+
+def _set_key(node: Node, stack: list[_Frame]) -> None:
+    """Copy the mapping key's own properties onto the value node it keys."""
+    if stack and stack[-1].is_map:
+        top = stack[-1]
+        node.key_plain, node.key_tag, node.key_anchor = top.key_plain, top.key_tag, top.key_anchor
+
+
+def _alias_target(anchors: dict[str, Node], alias: Node, name: str) -> bytes:
+    """The encoded path of the node an alias refers to, as a loader resolves it.
+
+    An anchor may be defined again further down; an alias refers to the latest
+    definition before it, so the target depends on order and is recorded by path.
+    """
+    target = anchors.get(alias.value)
+    if target is None:
+        raise InputError(f"{name}: alias at line {alias.line} refers to no anchor before it")
+    if alias.path[: len(target.path)] == target.path:
+        raise InputError(
+            f"{name}: alias at line {alias.line} is inside the node it refers to "
+            "(recursive structures are not supported)"
+        )
+    return target.epath
+
+
+# Core scalar tags travel inside the token with the value (`!!binary aGk=` is
+# sealed whole), so a sealed file is a plain mapping of strings to any loader.
+CORE_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
+)
+
+
+class _TagAfterAnchor(Exception):
+    pass
+
+
+def _content_span(text: str, ev: Any) -> tuple[int, int]:
+    """The span of a scalar's content: after anchor (and tag, unless a core one),
+    block scalars trimmed.
+
+    A block scalar's event ends after its trailing line breaks (and part of the
+    next line's indentation).  With clip or strip chomping those breaks are
+    layout and stay outside the span; with keep chomping (`|+`) they are part
+    of the value, so all but the last one go inside, where they are sealed
+    and authenticated with it.
+    """
+    start, end = ev.start_mark.index, ev.end_mark.index
+    span_start = start
+    if ev.anchor is not None or ev.tag is not None:
+        start, tag_at, anchor_last = _skip_properties(text, start, end)
+        span_start = start
+        if ev.tag in CORE_SCALAR_TAGS and tag_at >= 0:
+            if anchor_last:
+                raise _TagAfterAnchor
+            span_start = tag_at
+    if ev.style in ("|", ">"):
+        last = len(text[start:end].rstrip(" \t\r\n")) + start
+        if _KEEP_HEADER.match(text, start):
+            last = max(last, text.rfind("\n", last, end))
+            if last > start and text[last - 1] == "\r":
+                last -= 1
+            return span_start, max(start, last)
+        newline = min(
+            (i for i in (text.find("\n", last, end), text.find("\r", last, end)) if i != -1),
+            default=end,
+        )
+        end = newline
+    return span_start, max(start, end)
+
+
+_KEEP_HEADER = re.compile(r"(?:(?:!<[^>]*>|![^ \t\r\n]*)[ \t]+)?[|>][0-9]?\+")
+_BLANK_LINE_AFTER = re.compile(r"\r?\n[ \t]*(?:\r?\n|[ \t]+\Z)")
+
+
+def is_keep_block(source: str) -> bool:
+    """Is this scalar source a keep-chomped block scalar (`|+`, `>2+`, ...)?"""
+    return _KEEP_HEADER.match(source) is not None
+
+
+def blank_line_after(text: str, end: int) -> bool:
+    """Does a blank line follow the line that ends at `end`?
+
+    After a sealed keep-chomped scalar that would be layout the opened text
+    would read as part of the value, so such a file is refused as modified.
+    """
+    return _BLANK_LINE_AFTER.match(text, end) is not None
+
+
+def _skip_properties(text: str, i: int, end: int) -> tuple[int, int, bool]:
+    """Skip `&anchor`, `!tag` and the blanks/comments between them and the content.
+
+    Returns (content start, tag start or -1, whether an anchor follows the tag).
+    """
+    n = len(text)
+    tag_at, anchor_last = -1, False
+    while i < end:
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if i < n and text[i] == "#":
+            while i < n and text[i] not in "\r\n":
+                i += 1
+            continue
+        if i < n and text[i] == "&":
+            anchor_last = tag_at >= 0
+            while i < n and text[i] not in _PROPERTY_END:
+                i += 1
+        elif i < n and text[i] == "!":
+            tag_at = i
+            if text.startswith("!<", i):
+                i = text.index(">", i) + 1
+            else:
+                while i < n and text[i] not in _PROPERTY_END:
+                    i += 1
+        else:
+            break
+    return min(i, end), tag_at, anchor_last
+
+
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Replace non-overlapping spans (start, end, new) in `text`."""
+    out: list[str] = []
+    pos = 0
+    for start, end, new in sorted(edits, key=lambda e: e[0]):
+        if start < pos:
+            raise ValueError("overlapping edits")
+        out.append(text[pos:start])
+        out.append(new)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def format_path(path: Path, documents: int = 1) -> str:
+    """Dotted display form, read back by `paths.split`.
+
+    `.` and `\\` inside keys are backslash-escaped, as is a leading `"`; the
+    empty key is `""`; multi-document streams prefix the document index
+    (`1:spec.password`), and a first key that would read as one (`8080:x`)
+    has its `:` escaped.
+    """
+    parts = [_display(seg) for seg in path[1:]]
+    dotted = ".".join(parts)
+    if documents > 1:
+        return f"{path[0]}:{dotted}"
+    return _DOC_PREFIX.sub(r"\1\\:", dotted, count=1)
+
+
+_DOC_PREFIX = re.compile(r"^(\d+):")
+
+
+def _display(seg: Segment) -> str:
+    if isinstance(seg, int):
+        return str(seg)
+    if seg == "":
+        return '""'
+    shown = seg.replace("\\", "\\\\").replace(".", "\\.")
+    return "\\" + shown if shown.startswith('"') else shown
