@@ -10,15 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from sealedcfg.base.fileio import is_special, locked, read_bytes, write_atomic, write_stream
 from sealedcfg.engine import sealing
-from sealedcfg.engine.access import new_header, open_data_key
+from sealedcfg.engine.access import (
+    decrypt_bytes,
+    new_header,
+    open_data_key,
+    open_model,
+    open_profile,
+)
 from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, format_key
 from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.format import crypto
-from sealedcfg.format import token as tokens
 from sealedcfg.format.kdf import Argon2Params
-from sealedcfg.yamltext import document, model
-from sealedcfg.yamltext.expansion import check_alias_expansion
+from sealedcfg.yamltext import document
 
 if TYPE_CHECKING:
     from sealedcfg.ops.values import Entry, get, ls, set_value, unset
@@ -145,43 +149,6 @@ def encrypt_file(
     return EncryptResult(name, len(nodes), created, True, adopted)
 
 
-def _open_profile(
-    data: bytes, name: str, keys: KeySource, place: str | None = None
-) -> tuple[sealing.Profile, str]:
-    profile = sealing.read_profile(data, name, place)
-    return profile, _open(profile, keys)
-
-
-def _open(profile: sealing.Profile, keys: KeySource) -> str:
-    return _open_checked(profile, keys).text
-
-
-def _open_checked(profile: sealing.Profile, keys: KeySource) -> sealing.Opened:
-    """Open and authenticate: the plaintext and its parse, which every reader uses."""
-    if profile.header is None:
-        raise InputError(
-            f"{profile.name}: not a sealed file (no sealedcfg header)",
-            hints=(f"seal it with: sealedcfg encrypt {profile.name}",),
-        )
-    data_key = open_data_key(profile.header, keys, profile.name)
-    try:
-        return sealing.open_checked(profile, data_key)
-    except crypto.AuthError:
-        raise OpenError(profile.name) from None
-
-
-def decrypt_bytes(
-    data: bytes, keys: KeySource, name: str = "<stdin>", place: str | None = None
-) -> bytes:
-    """The original plaintext bytes of a sealed file's contents.
-
-    `place`: the repository path the file is read as (`place.place_of`); bytes
-    from elsewhere (stdin, git's temporary copies) have none to check.
-    """
-    profile, text = _open_profile(data, name, keys, place)
-    return profile.to_bytes(text, None)
-
-
 def decrypt_file(
     path: str | os.PathLike[str],
     keys: KeySource,
@@ -216,50 +183,29 @@ def verify_file(
         if problems or not decrypt:
             return VerifyResult(name, not problems, problems)
         assert keys is not None
-        _open(profile, keys)
+        open_profile(profile, keys)
     except (InputError, OpenError) as exc:
         return VerifyResult(name, False, [exc.message])
     return VerifyResult(name, True)
 
 
 def structure_problems(profile: sealing.Profile) -> list[str]:
-    """Key-less checks: every value that must be sealed is a well-formed token."""
-    assert profile.header is not None
-    rule = sealing.compile_rule(profile.header.plain)
+    """Key-less checks (`sealing.keyless_problems`), at most MAX_PROBLEMS listed."""
     problems: list[str] = []
     more = 0
-    for node in profile.body.nodes:
+    for problem in sealing.keyless_problems(profile):
         if len(problems) >= MAX_PROBLEMS:  # a hostile file: count the rest, list none
-            more += _is_problem(node, rule)
+            more += 1
             continue
-        where = f"{document.format_path(node.path, profile.body.documents)} (line {node.line})"
-        if sealing.is_token(node):
-            try:
-                tokens.parse(node.value)
-            except tokens.TokenError as exc:
-                problems.append(f"{where}: malformed token: {exc}")
-        elif node.kind == "scalar" and not node.plain and tokens.looks_like_token(node.value):
-            problems.append(f"{where}: a token must be a plain scalar")
-        elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
-            problems.append(f"{where}: plaintext value in a sealed file")
+        node = problem.node
+        where = document.format_path(node.path, profile.body.documents)
+        problems.append(f"{where} (line {node.line}): {problem.message}")
     if more:
         problems.append(f"... and {more:,} more problem(s)")
     return problems
 
 
 MAX_PROBLEMS = 100  # listed per file by verify
-
-
-def _is_problem(node: document.Node, rule: Any) -> bool:
-    if sealing.is_token(node):
-        try:
-            tokens.parse(node.value)
-        except tokens.TokenError:
-            return True
-        return False
-    if node.kind == "scalar" and not node.plain and tokens.looks_like_token(node.value):
-        return True
-    return sealing.sealable(node) and not sealing.rule_matches(rule, node)
 
 
 def load_all(
@@ -284,17 +230,6 @@ def load_all(
         if isinstance(doc, dict):
             doc.pop(sealing.HISTORY_KEY, None)
     return docs
-
-
-def open_model(
-    path: str | os.PathLike[str], keys: KeySource, *, text_keys: bool = False
-) -> tuple[sealing.Profile, model.Model]:
-    """The sealed file at `path`, opened, authenticated and built as typed values."""
-    name = str(path)
-    profile = sealing.read_profile(read_bytes(path), name, place_of(path))
-    opened = _open_checked(profile, keys)
-    check_alias_expansion(opened.body, name)
-    return profile, model.build(opened.body, name, text_keys=text_keys)
 
 
 def _keys(passphrase: str | None, key: str | bytes | None) -> KeySource:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sealedcfg.base.fileio import write_atomic
 from sealedcfg.errors import InputError
+from sealedcfg.format import envelope
 
 NOT_A_REPO = "not inside a git repository"
 
@@ -42,6 +43,20 @@ def run(args: list[str], cwd: str | os.PathLike[str] | None = None, *, check: bo
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(f"git {args[0]} failed: {lines[0] if lines else 'exit status'}")
     return proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def run_bytes(args: list[str], cwd: str | os.PathLike[str], data: bytes | None = None) -> bytes:
+    """Run `git ARGS` with `data` on stdin; stdout as bytes (blobs, -z listings)."""
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, input=data, capture_output=True, check=False, timeout=120
+        )
+    except FileNotFoundError:
+        raise InputError("git is not installed (or not on PATH)") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError(f"git {args[0]} failed: {lines[0] if lines else proc.returncode}")
+    return proc.stdout
 
 
 def _ok(args: list[str], cwd: str | os.PathLike[str] | None) -> bool:
@@ -122,7 +137,6 @@ def ls_files(cwd: str | os.PathLike[str]) -> list[str]:
 
 DEFAULT_PATTERNS = ("config/*.yaml", "config/*.yml")
 ATTRIBUTES = "diff=sealedcfg merge=sealedcfg"
-_SEALED = re.compile(rb"(?m)^sealedcfg:\r?\n  version:")
 
 
 def command() -> str:
@@ -164,7 +178,7 @@ def sealed_files(top: Path) -> list[str]:
                 data = (top / rel).read_bytes()
             except OSError:
                 continue
-            if _SEALED.search(data):
+            if envelope.is_sealed(data):
                 found.append(rel)
     return found
 

@@ -9,7 +9,8 @@ import pytest
 
 from sealedcfg import api
 from sealedcfg.base import limits
-from sealedcfg.engine.keys import KeySource, Secret
+from sealedcfg.base.secret import Secret
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.format import kdf
 from sealedcfg.ops import rotation

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from sealedcfg.base.secret import Secret
 from sealedcfg.cli.lifecycle import Expires, MetaItems, Note, Provider
 from sealedcfg.cli.util import (
     Files,
@@ -21,7 +22,7 @@ from sealedcfg.cli.util import (
     handle_errors,
     key_source,
 )
-from sealedcfg.engine.keys import Secret, check_passphrase, read_user_file
+from sealedcfg.engine.keys import check_passphrase, read_user_file
 from sealedcfg.errors import InputError
 from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.yamltext.scalars import VALUE_TYPES

@@ -18,15 +18,17 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sealedcfg.base.encoding import b64d, b64e
-from sealedcfg.base.fileio import locked
+from sealedcfg.base.fileio import locked, read_bytes
+from sealedcfg.base.secret import Secret
 from sealedcfg.engine import sealing
-from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, Secret, dir_keys, key_dir
+from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, dir_keys, key_dir
 from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.format import crypto, envelope
 from sealedcfg.format.envelope import Header, Recipient
 from sealedcfg.format.kdf import Argon2Params
-from sealedcfg.yamltext import document
+from sealedcfg.yamltext import document, model
+from sealedcfg.yamltext.expansion import check_alias_expansion
 
 if TYPE_CHECKING:  # creation rules are read only when a file needs them
     from sealedcfg.engine import rules
@@ -143,6 +145,36 @@ def authenticate(profile: sealing.Profile, keys: KeySource) -> bytes:
     except crypto.AuthError:
         raise OpenError(profile.name) from None
     return data_key
+
+
+def open_profile(profile: sealing.Profile, keys: KeySource) -> sealing.Opened:
+    """Open and authenticate: the plaintext and its parse, which every reader uses."""
+    authenticate(profile, keys)
+    assert profile.opened is not None
+    return profile.opened
+
+
+def decrypt_bytes(
+    data: bytes, keys: KeySource, name: str = "<stdin>", place: str | None = None
+) -> bytes:
+    """The original plaintext bytes of a sealed file's contents.
+
+    `place`: the repository path the file is read as (`place.place_of`); bytes
+    from elsewhere (stdin, git's temporary copies) have none to check.
+    """
+    profile = sealing.read_profile(data, name, place)
+    return profile.to_bytes(open_profile(profile, keys).text, None)
+
+
+def open_model(
+    path: str | os.PathLike[str], keys: KeySource, *, text_keys: bool = False
+) -> tuple[sealing.Profile, model.Model]:
+    """The sealed file at `path`, opened, authenticated and built as typed values."""
+    name = str(path)
+    profile = sealing.read_profile(read_bytes(path), name, place_of(path))
+    opened = open_profile(profile, keys)
+    check_alias_expansion(opened.body, name)
+    return profile, model.build(opened.body, name, text_keys=text_keys)
 
 
 def _rule_keys(rule: rules.CreationRule, keys: KeySource) -> list[Secret]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sealedcfg.base.encoding import b64e
+from sealedcfg.base.secret import Secret
 from sealedcfg.errors import InputError, NoKeyError
 from sealedcfg.format.kdf import normalize_passphrase
 
@@ -37,23 +38,6 @@ NO_KEY_HINTS = (
 )
 _MAX_KEY_FILE = 64 * 1024  # a key or passphrase file is a few bytes; refuse /dev/zero
 _MAX_DIR_SCAN = 256  # key files looked at in the key directory beyond `<id>.key`
-
-
-class Secret:
-    """Bytes that never show in a repr, str or traceback local."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: bytes) -> None:
-        self._value = value
-
-    def reveal(self) -> bytes:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret(***)"
-
-    __str__ = __repr__
 
 
 def parse_key(text: str, origin: str) -> Secret:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from sealedcfg.base.encoding import Path, lp_all
@@ -132,6 +132,34 @@ def rule_matches(rule: Pattern | None, node: Node) -> bool:
     if len(node.path) > 1 and node.path[1] == HISTORY_KEY:
         return False  # kept history (FORMAT.md §9.2) is always sealed, whatever the rule
     return rule is not None and rule.search(document.format_path(node.path))
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A key-less finding in a sealed profile: what `verify --no-decrypt` and the hook report."""
+
+    node: Node
+    rule_id: str  # malformed-token | unsealed-value
+    message: str
+
+
+def keyless_problems(profile: Profile) -> Iterator[Problem]:
+    """Every value that must be sealed is a well-formed token: the check that needs no key.
+
+    Lazy, so a caller that lists a bounded number stops early on a hostile file.
+    """
+    assert profile.header is not None
+    rule = compile_rule(profile.header.plain)
+    for node in profile.body.nodes:
+        if is_token(node):
+            try:
+                tokens.parse(node.value)
+            except tokens.TokenError as exc:
+                yield Problem(node, "malformed-token", f"malformed token: {exc}")
+        elif node.kind == "scalar" and not node.plain and tokens.looks_like_token(node.value):
+            yield Problem(node, "malformed-token", "a token must be a plain scalar")
+        elif sealable(node) and not rule_matches(rule, node):
+            yield Problem(node, "unsealed-value", "plaintext value in a sealed file")
 
 
 def compile_rule(rule: str | None) -> Pattern | None:

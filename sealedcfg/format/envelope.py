@@ -23,13 +23,25 @@ from ruamel.yaml.events import (
 
 from sealedcfg.base import limits
 from sealedcfg.base.encoding import b64d, b64e, lp, lp_all
-from sealedcfg.engine.keys import Secret
+from sealedcfg.base.secret import Secret
 from sealedcfg.errors import InputError
 from sealedcfg.format import crypto
 from sealedcfg.format.kdf import Argon2Params, derive
 from sealedcfg.yamltext.yamlparse import events
 
 HEADER_START = re.compile(r"(?m)^sealedcfg:")
+_SEALED_MARK = re.compile(rb"(?m)^sealedcfg:\r?\n  version:")
+
+
+def is_sealed(data: bytes) -> bool:
+    """Whether bytes hold a sealedcfg header (its first field); no parse, no key.
+
+    The one test of "is this a sealed file" for the hook, git setup and
+    textconv; reading the header (`parse`) decides whether it is a valid one.
+    """
+    return _SEALED_MARK.search(data) is not None
+
+
 _WRAP_SIZE = crypto.NONCE_SIZE + crypto.KEY_SIZE + crypto.TAG_SIZE
 
 

@@ -9,22 +9,19 @@ summary says how many, so a hook can never pass by scanning nothing.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sealedcfg import scan
+from sealedcfg import git, scan
 from sealedcfg.engine import rules, sealing
 from sealedcfg.errors import InputError, SealedcfgError
-from sealedcfg.format import token as tokens
+from sealedcfg.format import envelope
 from sealedcfg.scan import Finding, Skipped
 from sealedcfg.scan.model import fingerprint
 from sealedcfg.yamltext import document
 
 MAX_BYTES = 1 << 20  # the secret scanner's limit on files that are not sealed profiles
-_HEADER = re.compile(rb"(?m)^sealedcfg:\r?\n  version: ")
 _CHUNK = 1 << 20
 
 
@@ -56,34 +53,12 @@ def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
         profile = sealing.read_profile(data, path)
     except SealedcfgError as exc:
         return [_finding(path, 1, "invalid-sealed-file", exc.message.removeprefix(f"{path}: "))]
-    assert profile.header is not None
-    rule = sealing.compile_rule(profile.header.plain)
     out = []
-    for node in profile.body.nodes:
-        shown = document.format_path(node.path, profile.body.documents)
-        if sealing.is_token(node):
-            try:
-                tokens.parse(node.value)
-            except tokens.TokenError:
-                out.append(
-                    _finding(
-                        path,
-                        node.line,
-                        "malformed-token",
-                        f"{shown}: not a well-formed sealedcfg token",
-                        shown,
-                    )
-                )
-        elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
-            out.append(
-                _finding(
-                    path,
-                    node.line,
-                    "unsealed-value",
-                    f"{shown}: plaintext value in a sealed profile (run: sealedcfg encrypt)",
-                    shown,
-                )
-            )
+    for problem in sealing.keyless_problems(profile):
+        shown = document.format_path(problem.node.path, profile.body.documents)
+        hint = "" if problem.rule_id == "malformed-token" else " (run: sealedcfg encrypt)"
+        message = f"{shown}: {problem.message}{hint}"
+        out.append(_finding(path, problem.node.line, problem.rule_id, message, shown))
     # Comments and plain-by-rule values can still leak a pasted key.
     out += scan.scan_text(profile.body.text, path)
     return out
@@ -100,7 +75,7 @@ def check_bytes(
     only the repository's own rules file configures the hook, and a key pasted
     into it is as leaked as anywhere else.
     """
-    has_header = _HEADER.search(data) is not None
+    has_header = envelope.is_sealed(data)
     matched = ruleset is not None and ruleset.match(where or path) is not None
     if (has_header or matched) and b"\0" not in data[:8192]:
         report.scanned += 1
@@ -137,9 +112,7 @@ def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | 
 
 
 def _is_profile(data: bytes, ruleset: rules.Rules | None, where: Path) -> bool:
-    return _HEADER.search(data) is not None or (
-        ruleset is not None and ruleset.match(where) is not None
-    )
+    return envelope.is_sealed(data) or (ruleset is not None and ruleset.match(where) is not None)
 
 
 def read_for_check(path: Path, ruleset: rules.Rules | None) -> bytes | None:
@@ -153,30 +126,16 @@ def read_for_check(path: Path, ruleset: rules.Rules | None) -> bytes | None:
             return fh.read()
         tail = b""
         while chunk := fh.read(_CHUNK):
-            if _HEADER.search(tail + chunk):
+            if envelope.is_sealed(tail + chunk):
                 fh.seek(0)
                 return fh.read()
             tail = chunk[-32:]
     return None
 
 
-def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
-    try:
-        return subprocess.run(
-            ["git", *args], cwd=cwd, input=data, capture_output=True, check=True
-        ).stdout
-    except FileNotFoundError:
-        raise InputError("git is not installed") from None
-    except subprocess.CalledProcessError as exc:
-        message = exc.stderr.decode(errors="replace").strip().splitlines()
-        raise InputError(
-            f"git {args[0]} failed: {message[0] if message else exc.returncode}"
-        ) from None
-
-
 def repo_top(cwd: Path) -> Path:
     try:
-        return Path(_git(["rev-parse", "--show-toplevel"], cwd).decode().strip())
+        return Path(git.run_bytes(["rev-parse", "--show-toplevel"], cwd).decode().strip())
     except InputError:
         raise InputError("not inside a git repository") from None
 
@@ -186,7 +145,7 @@ def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
     top = repo_top(cwd)
     names = [
         n
-        for n in _git(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], top)
+        for n in git.run_bytes(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], top)
         .decode("utf-8", "surrogateescape")
         .split("\0")
         if n
@@ -194,7 +153,9 @@ def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
     report = Report()
     if not names:
         return report
-    listing = _git(["ls-files", "-s", "-z", "--", *names], top).decode("utf-8", "surrogateescape")
+    listing = git.run_bytes(["ls-files", "-s", "-z", "--", *names], top).decode(
+        "utf-8", "surrogateescape"
+    )
     blobs = []
     for entry in filter(None, listing.split("\0")):
         meta, name = entry.split("\t", 1)
@@ -202,7 +163,9 @@ def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
         if mode.startswith("160"):  # a submodule: nothing to read
             continue
         blobs.append((name, sha))
-    batch = _git(["cat-file", "--batch"], top, "".join(f"{sha}\n" for _, sha in blobs).encode())
+    batch = git.run_bytes(
+        ["cat-file", "--batch"], top, "".join(f"{sha}\n" for _, sha in blobs).encode()
+    )
     pos = 0
     for name, _sha in blobs:
         header_end = batch.index(b"\n", pos)
@@ -220,7 +183,11 @@ def check_all(cwd: Path, ruleset: rules.Rules | None) -> Report:
     """Every tracked file of the repository, as it is in the working tree."""
     top = repo_top(cwd)
     names = [
-        n for n in _git(["ls-files", "-z"], top).decode("utf-8", "surrogateescape").split("\0") if n
+        n
+        for n in git.run_bytes(["ls-files", "-z"], top)
+        .decode("utf-8", "surrogateescape")
+        .split("\0")
+        if n
     ]
     report = Report()
     for name in names:

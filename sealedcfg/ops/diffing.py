@@ -12,9 +12,8 @@ import json
 import sys
 from dataclasses import dataclass
 
-from sealedcfg import api
 from sealedcfg.base.encoding import Path
-from sealedcfg.engine import sealing
+from sealedcfg.engine import access, sealing
 from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.format import crypto
@@ -52,7 +51,7 @@ def facts(data: bytes, name: str, keys: KeySource | None) -> tuple[dict[Path, Fa
     text, header = profile.body.text, profile.header
     data_key = None
     if header is not None and keys is not None:
-        data_key = api.open_data_key(header, keys, name)
+        data_key = access.open_data_key(header, keys, name)
     try:
         if data_key is not None and header is not None:
             sealing.open_checked(profile, data_key)
@@ -150,7 +149,7 @@ def textconv(data: bytes, name: str, keys: KeySource) -> bytes:
     if profile.header is None:
         return data
     try:
-        shown = api.decrypt_bytes(data, keys, name)
+        shown = access.decrypt_bytes(data, keys, name)
     except NoKeyError:
         shown = data
     except (OpenError, InputError) as exc:  # git would abort the whole diff on an error

@@ -7,13 +7,14 @@ directory (or given by the environment), never at a path the repository names.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sealedcfg import git
 from sealedcfg.base.encoding import b64e
 from sealedcfg.base.fileio import write_atomic
-from sealedcfg.engine.keys import Secret, format_key, key_dir, key_from_file, refuse_in_worktree
+from sealedcfg.base.secret import Secret
+from sealedcfg.engine.keys import format_key, key_dir, key_from_file, refuse_in_worktree
 from sealedcfg.engine.rules import RULES_NAME
 from sealedcfg.errors import InputError
 from sealedcfg.format import crypto, envelope
@@ -36,16 +37,10 @@ class InitResult:
 
 
 def repo_root(start: Path) -> Path:
+    """The work tree's root, or `start` outside a repository (init works anywhere)."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=start,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return Path(out.stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
+        return git.toplevel(start)
+    except InputError:
         return start
 
 

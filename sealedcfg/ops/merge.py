@@ -17,10 +17,9 @@ import os
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
-from sealedcfg import api
 from sealedcfg.base.encoding import Path
 from sealedcfg.base.fileio import read_bytes, write_atomic
-from sealedcfg.engine import sealing
+from sealedcfg.engine import access, sealing
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, OpenError, VerifyFailed
 from sealedcfg.format import crypto
@@ -70,7 +69,7 @@ def load_side(data: bytes, name: str, keys: KeySource, place: str | None = None)
     if profile.header is None:
         raise InputError(f"{name}: not a sealed file (no sealedcfg header); refusing to merge")
     header = profile.header
-    data_key = api.open_data_key(header, keys, name)
+    data_key = access.open_data_key(header, keys, name)
     try:
         sealing.open_checked(profile, data_key)
         text = profile.body.text

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from sealedcfg.base.encoding import Path as NodePath
 from sealedcfg.base.encoding import b64d, b64e
 from sealedcfg.base.fileio import read_bytes, write_atomic
+from sealedcfg.base.secret import Secret
 from sealedcfg.engine import sealing
 from sealedcfg.engine.access import opened, with_header
-from sealedcfg.engine.keys import KeySource, Secret, dir_keys
+from sealedcfg.engine.keys import KeySource, dir_keys
 from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.format import crypto, envelope

@@ -14,7 +14,7 @@ from typing import Any
 
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.engine import sealing
-from sealedcfg.engine.access import opened, seal_new_text
+from sealedcfg.engine.access import open_model, opened, seal_new_text
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, OpenError
 from sealedcfg.format import crypto
@@ -161,7 +161,6 @@ def _no_alias_into(body: Body, node: Node, dotted: str) -> None:
 
 def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
     """The typed value (or subtree) at `dotted`."""
-    from sealedcfg.api import open_model  # api re-exports this module: import late
 
     profile = sealing.read_profile(read_bytes(path), str(path))
     node = paths.resolve(profile.body, dotted)  # fails early, with suggestions, key-less
