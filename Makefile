@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check sealedcfg tests bench fixtures
 	$(BIN)/ruff format --check sealedcfg tests bench fixtures
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sealedcfg import api
-from sealedcfg.base.encoding import Path as NodePath
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.engine import sealing
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, SealedcfgError
@@ -19,13 +19,13 @@ from .conftest import write
 from .test_fidelity import SOURCES, _top_level_not_mapping
 
 
-def _related(a: NodePath, b: NodePath) -> bool:
+def _related(a: KeyPath, b: KeyPath) -> bool:
     return a[: len(b)] == b or b[: len(a)] == a
 
 
 def _edit(
-    target: Path, rng: random.Random, avoid: NodePath | None, keys: KeySource
-) -> NodePath | None:
+    target: Path, rng: random.Random, avoid: KeyPath | None, keys: KeySource
+) -> KeyPath | None:
     """One random edit away from `avoid`: a value changed, a key added or removed."""
     profile = sealing.read_profile(target.read_bytes(), str(target))
     nodes = [

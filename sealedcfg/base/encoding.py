@@ -58,7 +58,7 @@ def lp_all(fields: Iterable[bytes]) -> bytes:
 
 
 Segment = str | int
-Path = tuple[Segment, ...]
+KeyPath = tuple[Segment, ...]
 
 
 def encode_segment(seg: Segment) -> bytes:
@@ -68,7 +68,7 @@ def encode_segment(seg: Segment) -> bytes:
     return lp(b"k" + seg.encode("utf-8", "surrogatepass"))
 
 
-def encode_path(path: Path) -> bytes:
+def encode_path(path: KeyPath) -> bytes:
     """Injective path encoding: a key and an index never collide ("0" vs 0).
 
     The first segment is the document index within the stream.

@@ -177,7 +177,7 @@ def _run(argv: list[str], env: dict[str, str]) -> int:
 
     # Python ignores SIGPIPE (and SIGXFSZ); an ignored signal stays ignored across
     # exec, so restore the defaults as subprocess does (restore_signals=True).
-    for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ"):
+    for name in ("SIGPIPE", "SIGXFSZ"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
     try:

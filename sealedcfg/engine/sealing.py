@@ -13,7 +13,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from sealedcfg.base.encoding import Path, lp_all
+from sealedcfg.base.encoding import KeyPath, lp_all
 from sealedcfg.base.pattern import Pattern, compile_pattern
 from sealedcfg.errors import InputError
 from sealedcfg.format import crypto, envelope
@@ -37,7 +37,7 @@ class Opened:
     body: Body
     sources: dict[str, str] = field(default_factory=dict)  # token -> its plaintext source
     # path -> (token, source, type): lets an edit give unchanged values their tokens
-    by_path: dict[Path, tuple[str, str, str]] = field(default_factory=dict)
+    by_path: dict[KeyPath, tuple[str, str, str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -179,7 +179,7 @@ def open_body(profile: Profile, data_key: bytes) -> str:
     return open_checked(profile, data_key).text
 
 
-def open_checked(profile: Profile, data_key: bytes, skip: set[Path] | None = None) -> Opened:
+def open_checked(profile: Profile, data_key: bytes, skip: set[KeyPath] | None = None) -> Opened:
     """Open every token and prove that the opened text means what was sealed.
 
     The MAC covers the loaded meaning of the plaintext (`model.meaning_records`),
@@ -240,7 +240,7 @@ def parse_opened(text: str, name: str) -> Body:
 
 
 def check_meaning(
-    data_key: bytes, header: Header, opened: Body, sealed: Body, skip: Iterable[Path] = ()
+    data_key: bytes, header: Header, opened: Body, sealed: Body, skip: Iterable[KeyPath] = ()
 ) -> None:
     records = model.meaning_records(opened, skip)
     envelope.check_mac(data_key, header, records + token_records(sealed))
@@ -281,7 +281,7 @@ def open_token(data_key: bytes, file_id: bytes, node: Node) -> str:
 def open_tokens(
     profile: Profile,
     data_key: bytes,
-    sources: dict[Path, tuple[str, str, str]] | None = None,
+    sources: dict[KeyPath, tuple[str, str, str]] | None = None,
 ) -> str:
     """The opened text of a profile `access.opened` authenticated (authenticated
     here when it was not); `sources` gets path -> (token, source, type)."""
@@ -421,7 +421,7 @@ def reseal_plain(
     header: Header,
     data_key: bytes,
     plain_text: str,
-    previous: dict[Path, tuple[str, str, str]],
+    previous: dict[KeyPath, tuple[str, str, str]],
     *,
     keep_tokens: bool = True,
 ) -> tuple[Body, Body]:
@@ -474,13 +474,13 @@ def finish_header(
     return replace(header, mac=mac)
 
 
-def new_only_paths(body: Body, new: set[Path]) -> set[Path]:
+def new_only_paths(body: Body, new: set[KeyPath]) -> set[KeyPath]:
     """Paths of nodes that exist only because of new plaintext values.
 
     A collection counts as new when every node below it is new.
     """
-    state: dict[Path, list[int]] = {}  # parent -> [children, new children]
-    result: set[Path] = set()
+    state: dict[KeyPath, list[int]] = {}  # parent -> [children, new children]
+    result: set[KeyPath] = set()
     for n in reversed(body.nodes):
         if n.kind in ("map", "seq"):
             total, fresh = state.pop(n.path, [0, 0])

@@ -14,7 +14,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from sealedcfg.base.encoding import Path, encode_path, lp, lp_all
+from sealedcfg.base.encoding import KeyPath, encode_path, lp, lp_all
 
 FORMAT_VERSION = 1
 _VERSION = str(FORMAT_VERSION).encode()
@@ -62,7 +62,7 @@ def _aad_head(file_id: bytes) -> bytes:
     return lp_all([b"sealedcfg value", _VERSION, file_id, b"", b"", b""])[: -3 * 4]
 
 
-def value_aad(file_id: bytes, path: Path | bytes, vtype: str, meta: bytes) -> bytes:
+def value_aad(file_id: bytes, path: KeyPath | bytes, vtype: str, meta: bytes) -> bytes:
     """AAD of one value: binds it to its format version, file, full path, type, metadata.
 
     lp_all([b"sealedcfg value", b"1", file_id, encode_path(path), type, meta]),

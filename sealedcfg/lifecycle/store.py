@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from sealedcfg.base.encoding import Path as NodePath
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.base.pattern import Pattern
 from sealedcfg.engine import sealing
@@ -42,11 +42,11 @@ MAX_KEEP = 10
 _PLACEHOLDER = "x"  # stands where a history entry goes until its token is spliced in
 
 
-def is_history(path: NodePath) -> bool:
+def is_history(path: KeyPath) -> bool:
     return len(path) > 1 and path[1] == HISTORY_KEY
 
 
-def history_name(path: NodePath) -> str:
+def history_name(path: KeyPath) -> str:
     """The key of a value's history: its dotted path without the document prefix."""
     return document.format_path((0, *path[1:]), 1)
 
@@ -92,7 +92,7 @@ def _vtype(node: Node) -> str:
     return tokens.parse(node.value).vtype
 
 
-def _history_nodes(body: Body, path: NodePath) -> list[Node]:
+def _history_nodes(body: Body, path: KeyPath) -> list[Node]:
     prefix = (path[0], HISTORY_KEY, history_name(path))
     found = [n for n in body.nodes if len(n.path) == 4 and n.path[:3] == prefix]
     return sorted(found, key=lambda n: int(n.path[3]))
@@ -122,7 +122,7 @@ def _commit(
     profile: sealing.Profile,
     data_key: bytes,
     new_text: str,
-    wants: Mapping[NodePath, _Want],
+    wants: Mapping[KeyPath, _Want],
     target: Path,
 ) -> None:
     """Re-seal the edited text, seal `wants` with their metadata, write once."""
@@ -179,7 +179,7 @@ def _replace_one(
     write_atomic(target, profile.to_bytes(body.text, final))
 
 
-def _with_history(text: str, name: str, path: NodePath, entries: int, newline: str) -> str:
+def _with_history(text: str, name: str, path: KeyPath, entries: int, newline: str) -> str:
     """`text` with the history slot of `path` holding `entries` placeholders (0: removed)."""
     body = document.parse(text, name)
     index = {n.path: n for n in body.nodes}
@@ -249,7 +249,7 @@ def set_value(
             new_text = textops.insert(body, parent, missing, source, profile.newline)
             items = {m.CREATED: now.isoformat(), **changes}
             base = parent.path if parent is not None else (paths.split(dotted)[0] or 0,)
-            path: NodePath = (*base, *missing)
+            path: KeyPath = (*base, *missing)
         else:
             assert parent is not None
             node = parent
@@ -290,7 +290,7 @@ def set_value(
     return True
 
 
-def _plain_by_rule(rule: Pattern | None, path: NodePath) -> bool:
+def _plain_by_rule(rule: Pattern | None, path: KeyPath) -> bool:
     if rule is None or is_history(path):
         return False
     return rule.search(document.format_path(path))

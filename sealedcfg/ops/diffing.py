@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 
-from sealedcfg.base.encoding import Path
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.engine import access, sealing
 from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError
@@ -45,7 +45,7 @@ def no_prompt(_: str) -> str:
     raise NoKeyError("no key or passphrase available", hints=NO_KEY_HINTS)
 
 
-def facts(data: bytes, name: str, keys: KeySource | None) -> tuple[dict[Path, Fact], int]:
+def facts(data: bytes, name: str, keys: KeySource | None) -> tuple[dict[KeyPath, Fact], int]:
     """Each node's fact; opened (and verified) when KEYS opens the file, else as written."""
     profile = sealing.read_profile(data, name)
     text, header = profile.body.text, profile.header
@@ -71,7 +71,7 @@ def _as_written(node: document.Node, text: str) -> Fact:
 
 
 def compare(
-    old: dict[Path, Fact], new: dict[Path, Fact], documents: int, *, show: bool
+    old: dict[KeyPath, Fact], new: dict[KeyPath, Fact], documents: int, *, show: bool
 ) -> list[Change]:
     """Changed leaves; a collection only when it is empty or its own kind/tag/anchor changed."""
     changes = []
@@ -95,11 +95,11 @@ def compare(
     return changes
 
 
-def _has_children(path: Path, facts: dict[Path, Fact]) -> bool:
+def _has_children(path: KeyPath, facts: dict[KeyPath, Fact]) -> bool:
     return any(len(p) > len(path) and p[: len(path)] == path for p in facts)
 
 
-def _sort_key(path: Path) -> tuple[tuple[int, str], ...]:
+def _sort_key(path: KeyPath) -> tuple[tuple[int, str], ...]:
     return tuple((0, f"{s:020d}") if isinstance(s, int) else (1, s) for s in path)
 
 

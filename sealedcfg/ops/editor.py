@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from sealedcfg.base.encoding import Path as NodePath
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.base.fileio import write_atomic
 from sealedcfg.engine import sealing
 from sealedcfg.engine.access import opened, seal_new_text
@@ -252,7 +252,7 @@ def edit_file(
         return _edit_new(target, keys, argv, kdf, tty, say)
     with _signals_unwind(), opened(target, keys) as (profile, data_key, header):
         try:
-            previous: dict[NodePath, tuple[str, str, str]] = {}
+            previous: dict[KeyPath, tuple[str, str, str]] = {}
             plain = sealing.open_tokens(profile, data_key, previous)  # opened() checked the MAC
         except crypto.AuthError:
             raise OpenError(str(target)) from None

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sealedcfg.base.encoding import Path
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.errors import InputError, UsageError
 from sealedcfg.yamltext.document import format_path
 
@@ -61,7 +61,7 @@ def _key(key: Any) -> str:
     return "null" if key is None else (text(key) or str(key))
 
 
-def _leaves(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+def _leaves(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _leaves(item, (*path, _key(key)))
@@ -77,7 +77,7 @@ def _leaves(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
         yield path, scalar
 
 
-def var_name(path: Path, prefix: str = "") -> str:
+def var_name(path: KeyPath, prefix: str = "") -> str:
     return prefix + "_".join(_UNSAFE.sub("_", str(seg)) for seg in path[1:]).upper()
 
 
@@ -88,7 +88,7 @@ def flatten(doc: Any, *, prefix: str = "", index: int = 0, documents: int = 1) -
     if not isinstance(doc, dict):
         raise InputError(f"document {index} is not a mapping; it cannot become variables")
     out: dict[str, str] = {}
-    seen: dict[str, Path] = {}
+    seen: dict[str, KeyPath] = {}
     for path, value in _leaves(doc, (index,)):
         name = var_name(path, prefix)
         where = format_path(path, documents)

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 
 from sealedcfg import git as gitio
-from sealedcfg.base.encoding import Path
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.engine import sealing
 from sealedcfg.errors import InputError
 from sealedcfg.format.envelope import Header
@@ -105,7 +105,7 @@ def key_log(file: str | os.PathLike[str], dotted: str | None = None) -> list[Ent
         b, docs_b = diffing.facts(new, name, None)
         documents = max(docs_a, docs_b, 1)
         head_a, head_b = _header(old, name + "^"), _header(new, name)
-        folded: list[Path] = []
+        folded: list[KeyPath] = []
         if rotated(head_a, head_b):  # one event, not every value changed
             folded = [p for p, fa in a.items() if p in b and _reseal_only(fa, b[p])]
             b = {**b, **{p: a[p] for p in folded}}

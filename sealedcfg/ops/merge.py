@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
-from sealedcfg.base.encoding import Path
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.engine import access, sealing
 from sealedcfg.engine.keys import KeySource
@@ -48,7 +48,7 @@ class Side:
     profile: sealing.Profile
     header: Header
     data_key: bytes
-    facts: dict[Path, Fact]
+    facts: dict[KeyPath, Fact]
 
 
 def open_fact(node: document.Node, text: str, data_key: bytes, file_id: bytes) -> Fact:
@@ -80,10 +80,10 @@ def load_side(data: bytes, name: str, keys: KeySource, place: str | None = None)
 
 
 def merge_facts(
-    base: dict[Path, Fact], ours: dict[Path, Fact], theirs: dict[Path, Fact]
-) -> tuple[dict[Path, Fact], list[Path]]:
-    result: dict[Path, Fact] = {}
-    conflicts: list[Path] = []
+    base: dict[KeyPath, Fact], ours: dict[KeyPath, Fact], theirs: dict[KeyPath, Fact]
+) -> tuple[dict[KeyPath, Fact], list[KeyPath]]:
+    result: dict[KeyPath, Fact] = {}
+    conflicts: list[KeyPath] = []
     for path in sorted({*base, *ours, *theirs}, key=_sort_key):
         b, o, t = base.get(path), ours.get(path), theirs.get(path)
         if o == t or t == b:
@@ -98,7 +98,7 @@ def merge_facts(
     return result, conflicts
 
 
-def _sort_key(path: Path) -> tuple[tuple[int, str], ...]:
+def _sort_key(path: KeyPath) -> tuple[tuple[int, str], ...]:
     return tuple((0, f"{s:020d}") if isinstance(s, int) else (1, s) for s in path)
 
 
@@ -208,7 +208,7 @@ def _with_text(side: Side, text: str, name: str) -> Side:
     return replace(side, profile=replace(side.profile, body=document.parse(text, name)))
 
 
-def _paths(paths: list[Path], documents: int) -> str:
+def _paths(paths: list[KeyPath], documents: int) -> str:
     shown = ", ".join(document.format_path(p, documents) for p in paths[:10])
     return shown + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
 
@@ -227,7 +227,7 @@ def _target(b: Side, o: Side, t: Side, name: str) -> Side:
 
 def _seal_merged(
     merged: document.Body,
-    expected: dict[Path, Fact],
+    expected: dict[KeyPath, Fact],
     target: Side,
     sides: list[Side],
     ours: sealing.Profile,
@@ -237,7 +237,7 @@ def _seal_merged(
     text = merged.text
     fid, dk = target.header.file_id, target.data_key
     edits = []
-    got: dict[Path, Fact] = {}
+    got: dict[KeyPath, Fact] = {}
     for n in merged.nodes:
         fact = None
         for i, side in enumerate([target, *sides]):

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from sealedcfg.base.encoding import Path as NodePath
-from sealedcfg.base.encoding import b64d, b64e
+from sealedcfg.base.encoding import KeyPath, b64d, b64e
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.base.secret import Secret
 from sealedcfg.engine import sealing
@@ -97,7 +96,7 @@ def _rotate_profile(
 ) -> bytes:
     """The file re-sealed under a new data key and file id, for `recipients_of`'s holders."""
     assert profile.header is not None
-    previous: dict[NodePath, tuple[str, str, str]] = {}
+    previous: dict[KeyPath, tuple[str, str, str]] = {}
     plain_body = sealing.open_tokens(profile, data_key, previous)  # callers used opened()
     new_key = crypto.random_bytes(crypto.KEY_SIZE)
     file_id = crypto.random_bytes(16)

@@ -26,7 +26,7 @@ from ruamel.yaml.events import (
 )
 
 from sealedcfg.base import limits
-from sealedcfg.base.encoding import Path, Segment, encode_path_from, encode_segment
+from sealedcfg.base.encoding import KeyPath, Segment, encode_path_from, encode_segment
 from sealedcfg.errors import InputError
 from sealedcfg.yamltext import yamlparse
 
@@ -37,7 +37,7 @@ _PROPERTY_END = frozenset(" \t\r\n,[]{}")
 
 @dataclass(slots=True)
 class Node:
-    path: Path
+    path: KeyPath
     kind: str  # "scalar" | "alias" | "map" | "seq"
     start: int  # scalar: content span, after any anchor/tag; others: node start
     end: int
@@ -86,7 +86,7 @@ class Body:
 
 @dataclass(slots=True)
 class _Frame:
-    path: Path
+    path: KeyPath
     is_map: bool
     node: Node | None = None
     eseg: bytes = b""
@@ -214,7 +214,7 @@ def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
                 )
             if not stack:
                 root_block_map = not ev.flow_style and ev.start_mark.column == 0
-                cpath: Path | None = (doc,)
+                cpath: KeyPath | None = (doc,)
             else:
                 cpath = _child_path(stack, ev, doc, name)
             assert cpath is not None
@@ -262,7 +262,7 @@ def _paths_too_long(name: str, ev: Any) -> InputError:
     return limits.exceeded(name, what, limits.MAX_PATH_BYTES, ev.start_mark.line + 1)
 
 
-def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> Path | None:
+def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> KeyPath | None:
     """The path of the node `ev` starts; None when it is a mapping key."""
     if not stack:
         return (doc,)
@@ -438,7 +438,7 @@ def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
-def format_path(path: Path, documents: int = 1) -> str:
+def format_path(path: KeyPath, documents: int = 1) -> str:
     """Dotted display form, read back by `paths.split`.
 
     `.` and `\\` inside keys are backslash-escaped, as is a leading `"`; the

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from sealedcfg.base.encoding import Path, lp, lp_all
+from sealedcfg.base.encoding import KeyPath, lp, lp_all
 from sealedcfg.errors import InputError
 from sealedcfg.yamltext.document import Body, Node
 
@@ -260,8 +260,8 @@ def build(body: Body, name: str, *, text_keys: bool = False) -> Model:
     """
     docs: list[Any] = [None] * body.documents
     objects: dict[bytes, Any] = {}
-    open_maps: list[tuple[Path, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
-    owners: dict[Path, Any] = {}  # path of a container -> its object
+    open_maps: list[tuple[KeyPath, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
+    owners: dict[KeyPath, Any] = {}  # path of a container -> its object
     for node in body.nodes:
         path = node.path
         while open_maps and path[: len(open_maps[-1][0])] != open_maps[-1][0]:
@@ -312,7 +312,7 @@ def _put(parent: dict[Any, Any], node: Node, value: Any, name: str, text_keys: b
     parent[key] = value
 
 
-def _finish(entry: tuple[Path, dict[Any, Any], list[Any]], name: str) -> None:
+def _finish(entry: tuple[KeyPath, dict[Any, Any], list[Any]], name: str) -> None:
     """Apply merge keys: merged entries first, then the mapping's own (which win)."""
     _, mapping, merges = entry
     if not merges:
@@ -336,7 +336,7 @@ def _finish(entry: tuple[Path, dict[Any, Any], list[Any]], name: str) -> None:
 # ---------------------------------------------------------------- meaning
 
 
-def meaning_records(body: Body, skip: Iterable[Path] = ()) -> list[bytes]:
+def meaning_records(body: Body, skip: Iterable[KeyPath] = ()) -> list[bytes]:
     """One injective record per document and per node: what the file MAC covers.
 
     `skip` leaves out nodes (new plaintext values a re-seal will adopt), also
@@ -346,7 +346,7 @@ def meaning_records(body: Body, skip: Iterable[Path] = ()) -> list[bytes]:
     """
     skipped = set(skip)
     out = [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(body.versions)]
-    order: dict[Path, list[bytes]] = {}
+    order: dict[KeyPath, list[bytes]] = {}
     for node in body.nodes:
         last = node.path[-1]
         if type(last) is str and len(node.path) > 1 and node.path not in skipped:

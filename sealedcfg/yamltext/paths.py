@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from sealedcfg.base.encoding import Path
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.errors import InputError
 from sealedcfg.yamltext.document import Body, Node, format_path
 
@@ -69,7 +69,7 @@ def resolve(body: Body, dotted: str) -> Node:
             )
         doc = 0
     index = {n.path: n for n in body.nodes}
-    path: Path = (doc,)
+    path: KeyPath = (doc,)
     for seg in parts:
         parent = index.get(path)
         if parent is not None and parent.kind == "seq":

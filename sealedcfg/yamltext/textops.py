@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sealedcfg.base.encoding import Path
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.errors import InputError
 from sealedcfg.yamltext.document import Body, Node
 from sealedcfg.yamltext.scalars import render
@@ -139,5 +139,5 @@ def delete(body: Body, node: Node, parent: Node) -> str:
     return text[:line] + text[_next_line(text, end) :]
 
 
-def find_parent(body: Body, path: Path) -> Node | None:
+def find_parent(body: Body, path: KeyPath) -> Node | None:
     return next((n for n in body.nodes if n.path == path[:-1]), None)
