@@ -51,30 +51,12 @@ def _reseal_and_write(profile: sealing.Profile, data_key: bytes, new_text: str, 
 
 
 def _missing_path(body: Body, dotted: str) -> tuple[Node | None, list[str]]:
-    """The deepest existing mapping on `dotted`'s way, and the keys still to create."""
-    doc, parts = paths.split(dotted)
-    doc = doc or 0
-    index = {n.path: n for n in body.nodes}
-    current: tuple[Any, ...] = (doc,)
-    for i, seg in enumerate(parts):
-        node = index.get(current)
-        if node is not None and node.kind == "seq":
-            if not seg.isdigit() or (*current, int(seg)) not in index:
-                raise InputError(f"bad path {dotted!r}: list index {seg} is out of range")
-            current = (*current, int(seg))
-            continue
-        if (*current, seg) in index:
-            current = (*current, seg)
-            continue
-        if (
-            node is not None
-            and node.kind in ("scalar", "alias")
-            and not (node.plain and node.value == "" and node.tag is None)
-        ):
-            shown = document.format_path(current, body.documents)
-            raise InputError(f"bad path {dotted!r}: {shown!r} is a value, not a mapping")
-        return node, parts[i:]
-    return index[current], []
+    """The deepest existing node on `dotted`'s way, and the keys still to create."""
+    node, path, rest = paths.walk(body, dotted)
+    empty = node is not None and node.plain and node.value == "" and node.tag is None
+    if rest and node is not None and node.kind in ("scalar", "alias") and not empty:
+        raise paths.not_a_mapping(body, dotted, path)  # `key:` with no value may grow keys
+    return node, rest
 
 
 def set_value(

@@ -58,8 +58,13 @@ def _segment(chars: list[str], dotted: str) -> str:
     return "".join(chars)
 
 
-def resolve(body: Body, dotted: str) -> Node:
-    """The node at `dotted`; InputError naming the nearest existing paths if absent."""
+def walk(body: Body, dotted: str) -> tuple[Node | None, KeyPath, list[str]]:
+    """Follow `dotted` as far as it exists: (node reached, its path, segments left).
+
+    The one path walker: `get`, `set`, `unset` and every command that takes a
+    path address nodes through it, matching keys as written (`true`, `0x10`,
+    `""`) whatever their type.  A list takes only an index in range.
+    """
     doc, parts = split(dotted)
     if doc is None:
         if body.documents > 1:
@@ -70,7 +75,7 @@ def resolve(body: Body, dotted: str) -> Node:
         doc = 0
     index = {n.path: n for n in body.nodes}
     path: KeyPath = (doc,)
-    for seg in parts:
+    for i, seg in enumerate(parts):
         parent = index.get(path)
         if parent is not None and parent.kind == "seq":
             where = format_path(path, body.documents)
@@ -83,15 +88,25 @@ def resolve(body: Body, dotted: str) -> Node:
                     f"({where!r} has {size} items)"
                 )
             path = (*path, int(seg))
-        elif parent is not None and parent.kind in ("scalar", "alias"):
-            raise InputError(
-                f"bad path {dotted!r}: {format_path(path, body.documents)!r} "
-                "is a value, not a mapping"
-            )
-        else:
+        elif (*path, seg) in index:
             path = (*path, seg)
-    node = index.get(path)
-    if node is None:
+        else:
+            return parent, path, parts[i:]
+    return index.get(path), path, []
+
+
+def not_a_mapping(body: Body, dotted: str, path: KeyPath) -> InputError:
+    return InputError(
+        f"bad path {dotted!r}: {format_path(path, body.documents)!r} is a value, not a mapping"
+    )
+
+
+def resolve(body: Body, dotted: str) -> Node:
+    """The node at `dotted`; InputError naming the nearest existing paths if absent."""
+    node, path, rest = walk(body, dotted)
+    if rest and node is not None and node.kind in ("scalar", "alias"):
+        raise not_a_mapping(body, dotted, path)
+    if rest or node is None:
         known = [format_path(n.path, body.documents) for n in body.nodes if len(n.path) > 1]
         near = difflib.get_close_matches(dotted, known, n=3, cutoff=0.5)
         hints = (f"did you mean: {', '.join(near)}",) if near else ()
