@@ -19,40 +19,203 @@ from sealedcfg.engine.access import (
 )
 from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, format_key
 from sealedcfg.engine.place import place_of
-from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.errors import InputError, NoKeyError, OpenError, UsageError
 from sealedcfg.format import crypto
 from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.yamltext import document
 
 if TYPE_CHECKING:
+    from sealedcfg.base.secret import Secret
+    from sealedcfg.engine.keys import check_passphrase, read_user_file
+    from sealedcfg.git import setup as git_setup
+    from sealedcfg.lifecycle.audit import LOG_ENV as AUDIT_LOG_ENV
+    from sealedcfg.lifecycle.audit import begin as audit_begin
+    from sealedcfg.lifecycle.audit import command_op as audit_command_op
+    from sealedcfg.lifecycle.audit import finish as audit_finish
+    from sealedcfg.lifecycle.audit import log_path as audit_log_path
+    from sealedcfg.lifecycle.audit import read as audit_read
+    from sealedcfg.lifecycle.audit import set_required as audit_set_required
+    from sealedcfg.lifecycle.audit import verify as audit_verify
+    from sealedcfg.lifecycle.commands import approve_review
+    from sealedcfg.lifecycle.commands import review as approval_review
+    from sealedcfg.lifecycle.meta import EXPIRES, parse_date, parse_duration, today
+    from sealedcfg.lifecycle.meta import changes_from_options as meta_changes
+    from sealedcfg.lifecycle.providers import available_here as providers_available
+    from sealedcfg.lifecycle.rotate_secret import expiring, rollback, rotate_secret
+    from sealedcfg.lifecycle.status import Row as StatusRow
+    from sealedcfg.lifecycle.status import failing as status_failing
+    from sealedcfg.lifecycle.status import parse_fail_on, status
+    from sealedcfg.lifecycle.status import summary as status_summary
+    from sealedcfg.lifecycle.store import change_meta, versions
+    from sealedcfg.lifecycle.store import set_value as set_with_meta
+    from sealedcfg.ops.check import FORMATS as CHECK_FORMATS
+    from sealedcfg.ops.check import Report as CheckReport
+    from sealedcfg.ops.check import import_gitleaks
+    from sealedcfg.ops.check import run as check
+    from sealedcfg.ops.diffing import diff_files, no_prompt, textconv_file
+    from sealedcfg.ops.editor import edit_file
+    from sealedcfg.ops.history import key_log
+    from sealedcfg.ops.initrepo import init
+    from sealedcfg.ops.merge import merge_driver
+    from sealedcfg.ops.rotation import (
+        add_recipient,
+        key_from_file,
+        list_recipients,
+        rebind,
+        remove_recipient,
+        rotate,
+    )
     from sealedcfg.ops.values import Entry, get, ls, set_value, unset
+    from sealedcfg.yamltext.scalars import VALUE_TYPES
+
+# The front door: every command of the CLI calls a function named here.  The
+# operations load on first use (start-up time: `sealedcfg --version` imports
+# none of them); the TYPE_CHECKING block above gives them their types.
+_LAZY: dict[str, tuple[str, str]] = {
+    "Secret": ("sealedcfg.base.secret", "Secret"),
+    "check_passphrase": ("sealedcfg.engine.keys", "check_passphrase"),
+    "read_user_file": ("sealedcfg.engine.keys", "read_user_file"),
+    "git_setup": ("sealedcfg.git", "setup"),
+    "CHECK_FORMATS": ("sealedcfg.ops.check", "FORMATS"),
+    "CheckReport": ("sealedcfg.ops.check", "Report"),
+    "check": ("sealedcfg.ops.check", "run"),
+    "import_gitleaks": ("sealedcfg.ops.check", "import_gitleaks"),
+    "diff_files": ("sealedcfg.ops.diffing", "diff_files"),
+    "no_prompt": ("sealedcfg.ops.diffing", "no_prompt"),
+    "textconv_file": ("sealedcfg.ops.diffing", "textconv_file"),
+    "edit_file": ("sealedcfg.ops.editor", "edit_file"),
+    "key_log": ("sealedcfg.ops.history", "key_log"),
+    "init": ("sealedcfg.ops.initrepo", "init"),
+    "merge_driver": ("sealedcfg.ops.merge", "merge_driver"),
+    **{
+        name: ("sealedcfg.ops.rotation", name)
+        for name in (
+            "add_recipient",
+            "key_from_file",
+            "list_recipients",
+            "rebind",
+            "remove_recipient",
+            "rotate",
+        )
+    },
+    **{
+        name: ("sealedcfg.ops.values", name)
+        for name in ("Entry", "get", "ls", "set_value", "unset")
+    },
+    "VALUE_TYPES": ("sealedcfg.yamltext.scalars", "VALUE_TYPES"),
+    # the key lifecycle
+    "audit_begin": ("sealedcfg.lifecycle.audit", "begin"),
+    "audit_command_op": ("sealedcfg.lifecycle.audit", "command_op"),
+    "audit_finish": ("sealedcfg.lifecycle.audit", "finish"),
+    "audit_log_path": ("sealedcfg.lifecycle.audit", "log_path"),
+    "AUDIT_LOG_ENV": ("sealedcfg.lifecycle.audit", "LOG_ENV"),
+    "audit_read": ("sealedcfg.lifecycle.audit", "read"),
+    "audit_set_required": ("sealedcfg.lifecycle.audit", "set_required"),
+    "audit_verify": ("sealedcfg.lifecycle.audit", "verify"),
+    "approval_review": ("sealedcfg.lifecycle.commands", "review"),
+    "approve_review": ("sealedcfg.lifecycle.commands", "approve_review"),
+    "EXPIRES": ("sealedcfg.lifecycle.meta", "EXPIRES"),
+    "meta_changes": ("sealedcfg.lifecycle.meta", "changes_from_options"),
+    "parse_date": ("sealedcfg.lifecycle.meta", "parse_date"),
+    "parse_duration": ("sealedcfg.lifecycle.meta", "parse_duration"),
+    "today": ("sealedcfg.lifecycle.meta", "today"),
+    "providers_available": ("sealedcfg.lifecycle.providers", "available_here"),
+    "expiring": ("sealedcfg.lifecycle.rotate_secret", "expiring"),
+    "rollback": ("sealedcfg.lifecycle.rotate_secret", "rollback"),
+    "rotate_secret": ("sealedcfg.lifecycle.rotate_secret", "rotate_secret"),
+    "StatusRow": ("sealedcfg.lifecycle.status", "Row"),
+    "parse_fail_on": ("sealedcfg.lifecycle.status", "parse_fail_on"),
+    "status": ("sealedcfg.lifecycle.status", "status"),
+    "status_failing": ("sealedcfg.lifecycle.status", "failing"),
+    "status_summary": ("sealedcfg.lifecycle.status", "summary"),
+    "change_meta": ("sealedcfg.lifecycle.store", "change_meta"),
+    "set_with_meta": ("sealedcfg.lifecycle.store", "set_value"),
+    "versions": ("sealedcfg.lifecycle.store", "versions"),
+}
 
 
-def __getattr__(name: str) -> Any:  # one-value operations load on first use
-    if name in ("Entry", "get", "ls", "set_value", "unset"):
-        from sealedcfg.ops import values
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(name) from None
+    import importlib
 
-        return getattr(values, name)
-    raise AttributeError(name)
+    return getattr(importlib.import_module(module), attr)
 
 
 __all__ = [
+    "AUDIT_LOG_ENV",
+    "CHECK_FORMATS",
+    "EXPIRES",
+    "VALUE_TYPES",
+    "Argon2Params",
+    "CheckReport",
     "EncryptResult",
     "Entry",
     "KeySource",
+    "Secret",
+    "StatusRow",
     "VerifyResult",
+    "add_recipient",
+    "approval_review",
+    "approve_review",
+    "audit_begin",
+    "audit_command_op",
+    "audit_finish",
+    "audit_log_path",
+    "audit_read",
+    "audit_set_required",
+    "audit_verify",
+    "change_meta",
+    "check",
+    "check_passphrase",
     "decrypt_bytes",
     "decrypt_file",
+    "diff_files",
+    "edit_file",
     "encrypt_file",
+    "environment",
+    "expiring",
+    "export_text",
     "get",
+    "git_setup",
+    "import_gitleaks",
+    "init",
+    "key_from_file",
+    "key_log",
     "keygen",
+    "list_recipients",
     "load",
     "load_all",
     "ls",
+    "merge_driver",
+    "meta_changes",
+    "no_prompt",
     "open_data_key",
+    "open_model",
+    "open_profile",
+    "parse_date",
+    "parse_duration",
+    "parse_fail_on",
+    "providers_available",
+    "read_user_file",
+    "rebind",
+    "remove_recipient",
+    "rollback",
+    "rotate",
+    "rotate_secret",
     "set_value",
+    "set_with_meta",
+    "status",
+    "status_failing",
+    "status_summary",
+    "structure_problems",
+    "textconv_file",
+    "today",
     "unset",
     "verify_file",
+    "versions",
 ]
 
 
@@ -230,6 +393,39 @@ def load_all(
         if isinstance(doc, dict):
             doc.pop(sealing.HISTORY_KEY, None)
     return docs
+
+
+def environment(
+    files: list[Path], keys: KeySource, prefix: str = "", doc: int | None = None
+) -> dict[str, str]:
+    """Every file's values as variables (`exec`), later files overriding earlier ones."""
+    from sealedcfg.ops import export
+
+    export.check_prefix(prefix)
+    out: dict[str, str] = {}
+    for path in files:
+        docs = load_all(path, keys=keys, text_keys=True)
+        chosen, index = export.pick(docs, doc, str(path))
+        out.update(export.flatten(chosen, prefix=prefix, index=index, documents=len(docs)))
+    return out
+
+
+def export_text(
+    file: Path, fmt: str, keys: KeySource, prefix: str = "", doc: int | None = None
+) -> str:
+    """`export`: FILE's values as dotenv, shell or JSON text."""
+    from sealedcfg.ops import export
+
+    if fmt not in export.FORMATS:
+        raise UsageError(f"unknown format {fmt!r} ({', '.join(export.FORMATS)})")
+    if fmt == "json":
+        import json
+
+        docs = load_all(file, keys=keys, text_keys=True)
+        chosen = docs if doc is None else export.pick(docs, doc, str(file))[0]
+        return json.dumps(export.jsonable(chosen), indent=2) + "\n"
+    env = environment([file], keys, prefix, doc)
+    return export.dotenv(env) if fmt == "dotenv" else export.shell(env)
 
 
 def _keys(passphrase: str | None, key: str | bytes | None) -> KeySource:

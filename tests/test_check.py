@@ -232,3 +232,22 @@ def test_git_commit_refused_by_installed_hook(repo: Path, keys: KeySource, pc_ho
     assert refused.returncode != 0
     assert "stripe-secret-key" in refused.stdout + refused.stderr
     assert sh(["git", "log", "--oneline"], repo).stdout.count("\n") == 1
+
+
+def test_hook_main_in_process(
+    repo: Path, keys: KeySource, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hook's entry point as a function: exit codes 0 clean, 1 findings, 2 error."""
+    from sealedcfg.cli.check import main
+
+    monkeypatch.chdir(repo)
+    target = sealed_profile(repo, keys)
+    assert main([str(target)]) == 0
+    write(repo / "app.py", f'STRIPE_KEY = "{STRIPE}"\n')
+    assert main(["app.py", "--format", "sarif"]) == 1
+    out = capsys.readouterr()
+    assert json.loads(out.out)["runs"][0]["results"][0]["ruleId"] == "stripe-secret-key"
+    assert STRIPE not in out.out + out.err
+    assert main(["app.py", "--format", "xml"]) == 2
+    assert "unknown format" in capsys.readouterr().err
+    assert main([]) == 2  # no files: never a silent pass

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from sealedcfg.base.secret import Secret
+from sealedcfg import api
 from sealedcfg.cli.lifecycle import Expires, MetaItems, Note, Provider
 from sealedcfg.cli.util import (
     Files,
@@ -22,10 +22,7 @@ from sealedcfg.cli.util import (
     handle_errors,
     key_source,
 )
-from sealedcfg.engine.keys import check_passphrase, read_user_file
 from sealedcfg.errors import InputError
-from sealedcfg.format.kdf import Argon2Params
-from sealedcfg.yamltext.scalars import VALUE_TYPES
 
 File = Annotated[Path, typer.Argument(help="A sealed profile.", show_default=False)]
 DottedPath = Annotated[
@@ -43,20 +40,20 @@ Argon2 = Annotated[
 recipients_app = typer.Typer(help="List, add or remove who can open a file.", no_args_is_help=True)
 
 
-def _params(text: str | None) -> Argon2Params | None:
-    return Argon2Params.parse(text) if text else None
+def _params(text: str | None) -> api.Argon2Params | None:
+    return api.Argon2Params.parse(text) if text else None
 
 
-def _new_passphrase(path: Path | None, what: str) -> Secret:
+def _new_passphrase(path: Path | None, what: str) -> api.Secret:
     if path is not None:  # the user's own file: refused inside a repository, like a key file
-        text = read_user_file(path, "passphrase file").splitlines()
-        return check_passphrase(text[0] if text else "", str(path))
+        text = api.read_user_file(path, "passphrase file").splitlines()
+        return api.check_passphrase(text[0] if text else "", str(path))
     if not sys.stdin.isatty():
         raise InputError(f"{what}: give --new-passphrase-file, or run on a terminal")
     first = getpass.getpass(f"{what}: ", stream=sys.stderr)
     if getpass.getpass(f"{what} (again): ", stream=sys.stderr) != first:
         raise InputError("the two passphrases differ")
-    return check_passphrase(first, "the prompt")
+    return api.check_passphrase(first, "the prompt")
 
 
 def init(
@@ -82,9 +79,8 @@ def init(
       sealedcfg init --path 'config/**/*.yaml' --plain '(^|\\.)(host|port)$'
       sealedcfg init --passphrase
     """
-    from sealedcfg.ops import initrepo
 
-    result = initrepo.init(
+    result = api.init(
         pattern=path, plain=plain, passphrase=passphrase, key_file=key_file, force=force
     )
     print(f"wrote {result.rules_file}")
@@ -105,7 +101,9 @@ def set_(
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the value from stdin.")] = False,
     vtype: Annotated[
         str | None,
-        typer.Option("--type", help=f"One of {', '.join(VALUE_TYPES)}; default: as YAML reads it."),
+        typer.Option(
+            "--type", help=f"One of {', '.join(api.VALUE_TYPES)}; default: as YAML reads it."
+        ),
     ] = None,
     provider: Provider = None,
     expires: Expires = None,
@@ -126,19 +124,17 @@ def set_(
       sealedcfg set config/prod.yaml stripe.api_key --stdin --provider stripe --expires 90d
       sealedcfg set config/prod.yaml service.replicas 6 --type int
     """
-    from sealedcfg.cli.lifecycle import meta_changes
-    from sealedcfg.lifecycle import store
 
     if stdin and value is not None:
         raise InputError("give the value as an argument or with --stdin, not both")
-    changes = meta_changes(provider, expires, note, items)  # bad options before a prompt
+    changes = api.meta_changes(provider, expires, note, items)  # bad options before a prompt
     if stdin:
         value = sys.stdin.read().removesuffix("\n")
     elif value is None:
         if not sys.stdin.isatty():
             raise InputError("no value given", hints=("pass it as an argument or use --stdin",))
         value = getpass.getpass(f"value for {path}: ", stream=sys.stderr)
-    changed = store.set_value(
+    changed = api.set_with_meta(
         file,
         path,
         value,
@@ -164,7 +160,6 @@ def get(
       sealedcfg get config/prod.yaml database.password
       sealedcfg get config/prod.yaml database --json
     """
-    from sealedcfg import api
 
     value = api.get(file, path, key_source(key_file, passphrase_file))
     if as_json or isinstance(value, (dict, list)):
@@ -185,7 +180,6 @@ def unset(
       sealedcfg unset config/prod.yaml stripe.webhook_secret
       sealedcfg unset config/prod.yaml servers.2
     """
-    from sealedcfg import api
 
     api.unset(file, path, key_source(key_file, passphrase_file))
     print(f"{file}: {path} removed", file=sys.stderr)
@@ -199,7 +193,6 @@ def ls(files: Files, as_json: Json = False) -> int:
       sealedcfg ls config/prod.yaml
       sealedcfg ls config/*.yaml --json
     """
-    from sealedcfg import api
 
     listing = {str(f): api.ls(f) for f in files}
     if as_json:
@@ -231,11 +224,10 @@ def edit(
       sealedcfg edit config/prod.yaml
       EDITOR='code --wait' sealedcfg edit config/staging.yaml
     """
-    from sealedcfg.ops import editor
 
     keys = key_source(key_file, passphrase_file)
     for f in files:
-        changed = editor.edit_file(f, keys, kdf=_params(argon2))
+        changed = api.edit_file(f, keys, kdf=_params(argon2))
         print(f"{f}: {'re-sealed' if changed else 'no changes'}", file=sys.stderr)
     return 0
 
@@ -255,11 +247,10 @@ def rebind(
       git mv config/prod.yaml config/eu/prod.yaml
       sealedcfg rebind config/eu/prod.yaml
     """
-    from sealedcfg.ops import rotation
 
     keys = key_source(key_file, passphrase_file)
     for f in files:
-        old, new = rotation.rebind(f, keys)
+        old, new = api.rebind(f, keys)
         said = f"bound to {new!r} (was {old!r})" if old != new else f"already bound to {new!r}"
         print(f"{f}: {said}", file=sys.stderr)
     return 0
@@ -288,14 +279,13 @@ def rotate(
       sealedcfg rotate config/*.yaml
       sealedcfg rotate --rewrap-only --change-passphrase config/prod.yaml
     """
-    from sealedcfg.ops import rotation
 
     keys = key_source(key_file, passphrase_file)
     new = None
     if new_passphrase_file is not None or change_passphrase:
         new = _new_passphrase(new_passphrase_file, "new passphrase")
     for f in each(files, "rotating"):
-        rotation.rotate(f, keys, rewrap_only=rewrap_only, new_passphrase=new, kdf=_params(argon2))
+        api.rotate(f, keys, rewrap_only=rewrap_only, new_passphrase=new, kdf=_params(argon2))
     if as_json:
         emit_json([{"path": str(f), "rotated": not rewrap_only, "rewrapped": True} for f in files])
     else:
@@ -312,9 +302,8 @@ def recipients_list(files: Files, as_json: Json = False) -> int:
     Examples:
       sealedcfg recipients list config/prod.yaml
     """
-    from sealedcfg.ops import rotation
 
-    listing = {str(f): rotation.list_recipients(f) for f in files}
+    listing = {str(f): api.list_recipients(f) for f in files}
     if as_json:
         emit_json(listing)
         return 0
@@ -348,15 +337,14 @@ def recipients_add(
       sealedcfg recipients add config/prod.yaml --add-key-file ci.key
       sealedcfg recipients add config/prod.yaml --add-passphrase
     """
-    from sealedcfg.ops import rotation
 
     keys = key_source(key_file, passphrase_file)
-    key = rotation.key_from_file(add_key_file) if add_key_file else None
+    key = api.key_from_file(add_key_file) if add_key_file else None
     passphrase = None
     if add_passphrase or new_passphrase_file is not None:
         passphrase = _new_passphrase(new_passphrase_file, "passphrase to add")
     for f in each(files, "adding"):
-        rotation.add_recipient(f, keys, key=key, passphrase=passphrase, kdf=_params(argon2))
+        api.add_recipient(f, keys, key=key, passphrase=passphrase, kdf=_params(argon2))
         print(f"{f}: recipient added", file=sys.stderr)
     return 0
 
@@ -384,7 +372,6 @@ def recipients_remove(
       sealedcfg recipients remove config/prod.yaml --key-id 3q2-7wAbCdE
       sealedcfg recipients remove config/prod.yaml --passphrase --no-rotate
     """
-    from sealedcfg.ops import rotation
 
     if no_rotate:
         print(
@@ -394,7 +381,7 @@ def recipients_remove(
         )
     keys = key_source(key_file, passphrase_file)
     for f in each(files, "removing"):
-        rotation.remove_recipient(
+        api.remove_recipient(
             f, keys, key_id=key_id, passphrase=passphrase, rotate_key=not no_rotate
         )
         print(f"{f}: recipient removed{'' if no_rotate else ', data key rotated'}", file=sys.stderr)

@@ -13,10 +13,9 @@ from typing import Annotated
 
 import typer
 
-from sealedcfg.base.fileio import read_bytes
+from sealedcfg import api
 from sealedcfg.cli.util import Json, KeyFile, PassFile, handle_errors, key_source
-from sealedcfg.engine.keys import KeySource
-from sealedcfg.errors import ExitCode, InputError, UsageError
+from sealedcfg.errors import ExitCode, InputError
 
 _MARK = "_sealedcfg_git_registered"
 
@@ -27,11 +26,9 @@ git_app = typer.Typer(
 )
 
 
-def _quiet_keys(key_file: Path | None = None) -> KeySource:
+def _quiet_keys(key_file: Path | None = None) -> api.KeySource:
     """Keys from options and env, never a prompt: git runs these without a user."""
-    from sealedcfg.ops.diffing import no_prompt
-
-    return KeySource(key_file=str(key_file) if key_file else None, prompt=no_prompt)
+    return api.KeySource(key_file=str(key_file) if key_file else None, prompt=api.no_prompt)
 
 
 @git_app.command("setup")
@@ -55,9 +52,7 @@ def setup(
       sealedcfg git setup --pattern 'deploy/**/*.yaml'
       sealedcfg git setup --check    # in CI: exit 1 if not configured
     """
-    from sealedcfg import git as gitio
-
-    missing = gitio.setup(Path.cwd(), pattern or None, check=check)
+    missing = api.git_setup(Path.cwd(), pattern or None, check=check)
     for item in missing:
         print(f"{'missing' if check else 'added'}: {item}", file=sys.stderr)
     if not missing:
@@ -83,9 +78,7 @@ def textconv(
       git config diff.sealedcfg.textconv 'sealedcfg git textconv'
       SEALEDCFG_KEY_FILE=prod.key git diff config/prod.yaml
     """
-    from sealedcfg.ops.diffing import textconv as convert
-
-    out = convert(read_bytes(file), str(file), _quiet_keys(key_file))
+    out = api.textconv_file(file, _quiet_keys(key_file))
     sys.stdout.buffer.write(out)
     sys.stdout.buffer.flush()
     return 0
@@ -109,9 +102,7 @@ def merge_driver(
       git config merge.sealedcfg.driver 'sealedcfg git merge-driver %O %A %B %P'
       echo 'config/*.yaml merge=sealedcfg' >> .gitattributes
     """
-    from sealedcfg.ops.merge import merge_driver as run_merge
-
-    run_merge(base, ours, theirs, pathname, _quiet_keys(key_file))
+    api.merge_driver(base, ours, theirs, pathname, _quiet_keys(key_file))
     print(f"sealedcfg: merged {pathname or ours} per key", file=sys.stderr)
     return 0
 
@@ -137,24 +128,7 @@ def diff(
       sealedcfg diff config/prod.yaml --rev main --json
       sealedcfg diff old.yaml new.yaml --show
     """
-    from sealedcfg import git as gitio
-    from sealedcfg.ops import diffing
-
-    if len(files) == 2 and rev is None:
-        old, new = read_bytes(files[0]), read_bytes(files[1])
-        names = (str(files[0]), str(files[1]))
-    elif len(files) == 1:
-        new = read_bytes(files[0])
-        top, rel = gitio.repo_path(files[0])
-        sha = gitio.resolve_rev(rev or "HEAD", top)
-        old = gitio.blob(sha, rel, top) or b""
-        names = (f"{rel}@{rev or 'HEAD'}", str(files[0]))
-    else:
-        raise UsageError("give FILE [--rev REV] or OLD NEW")
-    keys = key_source(key_file, passphrase_file)
-    if not show:  # a key helps but is not needed: never prompt for one
-        keys.prompt = diffing.no_prompt
-    changes = diffing.diff_bytes(old, new, names, keys, show=show)
+    changes = api.diff_files(files, rev, key_source(key_file, passphrase_file), show=show)
     if as_json:
         print(json.dumps([c.as_dict() for c in changes], indent=2))
     else:
@@ -179,11 +153,9 @@ def log(
       sealedcfg log config/prod.yaml
       sealedcfg log config/prod.yaml stripe.api_key --json
     """
-    from sealedcfg.ops import history
-
     if not file.exists() and not file.parent.is_dir():
         raise InputError(f"{file}: no such file")
-    entries = history.key_log(file, path)
+    entries = api.key_log(file, path)
     if as_json:
         print(json.dumps([e.as_dict() for e in entries], indent=2))
     else:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sealedcfg import api
 from sealedcfg.cli.util import (
     Files,
     Json,
@@ -22,7 +23,7 @@ from sealedcfg.cli.util import (
 from sealedcfg.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from sealedcfg.lifecycle.status import Row
+    from sealedcfg.api import StatusRow as Row
 
 File = Annotated[Path, typer.Argument(help="A sealed profile.", show_default=False)]
 DottedPath = Annotated[str, typer.Argument(help="Dotted path, e.g. stripe.api_key.")]
@@ -49,22 +50,6 @@ def _colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def meta_changes(
-    provider: str | None, expires: str | None, note: str | None, items: list[str] | None
-) -> dict[str, str]:
-    """The metadata options of `set` and `meta` as item changes (dates resolved today)."""
-    from sealedcfg.lifecycle import meta as m
-
-    changes = m.parse_assignments(items or [])
-    if provider is not None:
-        changes[m.PROVIDER] = m.check_value(m.PROVIDER, provider)
-    if note is not None:
-        changes[m.NOTE] = m.check_value(m.NOTE, note)
-    if expires is not None:
-        changes[m.EXPIRES] = m.resolve_expiry(expires, m.today()).isoformat()
-    return changes
-
-
 def meta(
     file: File,
     path: DottedPath,
@@ -85,16 +70,15 @@ def meta(
       sealedcfg meta config/prod.yaml stripe.api_key --expires 90d --provider stripe
       sealedcfg meta config/prod.yaml stripe.api_key --meta note=
     """
-    from sealedcfg.lifecycle import store
 
-    changes = meta_changes(provider, expires, note, items)
+    changes = api.meta_changes(provider, expires, note, items)
     if changes:
-        result = store.change_meta(file, path, changes, key_source(key_file, passphrase_file))
+        result = api.change_meta(file, path, changes, key_source(key_file, passphrase_file))
         shown = result.meta
         verb = "metadata updated" if result.changed else "metadata unchanged"
         print(f"{file}: {path} {verb}", file=sys.stderr)
     else:
-        shown = store.versions(file, path)[0].meta
+        shown = api.versions(file, path)[0].meta
     if as_json:
         emit_json(shown)
     else:
@@ -129,20 +113,18 @@ def status(
       sealedcfg status config/*.yaml --fail-on expiring:14d --summary   # scheduled CI
       sealedcfg status config/prod.yaml --json | jq '.[] | select(.state != "ok")'
     """
-    from sealedcfg.lifecycle import meta as m
-    from sealedcfg.lifecycle import status as st
 
-    window = m.parse_duration(warn, "--warn")
-    rule = st.parse_fail_on(fail_on) if fail_on else None
-    rows = st.status(list(files), warn=window)
+    window = api.parse_duration(warn, "--warn")
+    rule = api.parse_fail_on(fail_on) if fail_on else None
+    rows = api.status(list(files), warn=window)
     if as_json:
         emit_json(rows)
     elif summary:
-        print(st.summary(rows, window))
+        print(api.status_summary(rows, window))
     else:
         _table(rows)
-        print(st.summary(rows, window), file=sys.stderr)
-    bad = st.failing(rows, rule, window) if rule else []
+        print(api.status_summary(rows, window), file=sys.stderr)
+    bad = api.status_failing(rows, rule, window) if rule else []
     if bad and not as_json:
         sys.stderr.write("".join(f"sealedcfg: {r.file}: {r.path}: {r.state}\n" for r in bad))
     return int(ExitCode.FINDINGS) if bad else 0
@@ -182,9 +164,8 @@ def history(file: File, path: DottedPath, as_json: Json = False) -> int:
     Examples:
       sealedcfg history config/prod.yaml stripe.api_key
     """
-    from sealedcfg.lifecycle import store
 
-    found = store.versions(file, path)
+    found = api.versions(file, path)
     if as_json:
         emit_json(found)
         return 0
@@ -204,9 +185,8 @@ def rollback(
     Examples:
       sealedcfg rollback config/prod.yaml stripe.api_key
     """
-    from sealedcfg.lifecycle import rotate_secret
 
-    rotate_secret.rollback(file, path, key_source(key_file, passphrase_file))
+    api.rollback(file, path, key_source(key_file, passphrase_file))
     print(f"{file}: {path} rolled back (run again to undo)", file=sys.stderr)
     return 0
 
@@ -245,8 +225,6 @@ def rotate_secret(
       sealedcfg rotate-secret config/prod.yaml app.session_key --via random -o length=64
       sealedcfg rotate-secret config/*.yaml --expiring 14d
     """
-    from sealedcfg.lifecycle import meta as m
-    from sealedcfg.lifecycle import rotate_secret as rs
 
     opts = {}
     for item in options or []:
@@ -257,7 +235,7 @@ def rotate_secret(
     keys = key_source(key_file, passphrase_file)
     skipped = []
     if expiring is not None:
-        found = rs.expiring(list(args), m.parse_duration(expiring, "--expiring"))
+        found = api.expiring(list(args), api.parse_duration(expiring, "--expiring"))
         targets = [(f, p) for f, p, provider in found if provider or via]
         skipped = [(f, p) for f, p, provider in found if not (provider or via)]
     elif len(args) == 2:
@@ -269,12 +247,12 @@ def rotate_secret(
         )
     done = []
     for file, path in targets:
-        result = rs.rotate_secret(
+        result = api.rotate_secret(
             file, path, keys, via=via, options=opts, expires=expires, keep=keep
         )
         done.append(result)
         if not as_json:
-            until = result.meta.get(m.EXPIRES)
+            until = result.meta.get(api.EXPIRES)
             print(
                 f"{file}: {path} rotated via {result.provider}"
                 + (f", expires {until}" if until else "")
@@ -302,10 +280,8 @@ def providers(as_json: Json = False) -> int:
       sealedcfg providers
       sealedcfg providers --json
     """
-    from sealedcfg.engine import rules
-    from sealedcfg.lifecycle import providers as p
 
-    found = p.available(rules.find_rules_file())
+    found = api.providers_available()
     if as_json:
         emit_json(found)
         return 0
@@ -330,49 +306,21 @@ def approve(
       sealedcfg approve          # shows each new or changed command, asks
       sealedcfg approve --yes
     """
-    import shlex
-
-    from sealedcfg.engine import approvals, rules
-    from sealedcfg.lifecycle import commands
-
-    rules_file = rules.find_rules_file()
-    declared = commands.load(rules_file)
-    if declared is None or rules_file is None:
-        raise InputError("no .sealedcfg.yaml here or above (up to the repository root)")
-    every = [c for pair in declared.providers.values() for c in pair if c is not None]
-    every += list(declared.callbacks)
-    pins = commands.approved()
-    new = [c for c in every if c.digest() not in pins]
-    for c in every:
-        mark = "new/changed" if c in new else "approved"
-        print(f"{mark:<12} {c.label}: {' '.join(shlex.quote(w) for w in c.argv)}")
-    # Plaintext patterns of creation rules: values they match in a new file stay unsealed.
-    ruleset = rules.load(rules_file)
-    plains = [
-        (r.source, r.pattern.source, r.plain) for r in (ruleset.rules if ruleset else ()) if r.plain
-    ]
-    plain_pins = approvals.pinned(approvals.PLAIN_RULES)
-    new_plains = [
-        (src, regex, pat)
-        for src, regex, pat in plains
-        if approvals.plain_rule_digest(rules_file, regex, pat) not in plain_pins
-    ]
-    for src, regex, pat in plains:
-        mark = "new/changed" if (src, regex, pat) in new_plains else "approved"
-        print(f"{mark:<12} plaintext rule for {src!r}: {pat!r} (matching values stay unsealed)")
-    if not new and not new_plains:
+    pending = api.approval_review()
+    for line in pending.lines():
+        print(line)
+    if not pending.pending:
         return 0
-    count = len(new) + len(new_plains)
     if not yes:
         if not sys.stdin.isatty():
             print("sealedcfg: not approved (run on a terminal, or with --yes)", file=sys.stderr)
             return int(ExitCode.FINDINGS)
-        if not typer.confirm(f"approve {count} item(s) from {rules_file}?", err=True):
+        if not typer.confirm(
+            f"approve {pending.pending} item(s) from {pending.rules_file}?", err=True
+        ):
             return int(ExitCode.FINDINGS)
-    commands.approve(new)
-    for src, regex, pat in new_plains:
-        approvals.pin_plain_rule(rules_file, regex, pat, src)
-    print(f"approved {count} item(s)", file=sys.stderr)
+    api.approve_review(pending)
+    print(f"approved {pending.pending} item(s)", file=sys.stderr)
     return 0
 
 
@@ -399,14 +347,12 @@ def audit(
       sealedcfg audit --op rotate-secret --json
       sealedcfg audit --verify
     """
-    from sealedcfg.lifecycle import audit as log
-    from sealedcfg.lifecycle import meta as m
 
-    where = log.log_path()
+    where = api.audit_log_path()
     if where is None:
-        raise InputError(f"auditing is off ({log.LOG_ENV}=off)")
+        raise InputError(f"auditing is off ({api.AUDIT_LOG_ENV}=off)")
     if verify:
-        result = log.verify(where)
+        result = api.audit_verify(where)
         if as_json:
             emit_json(result)
         elif result.ok:
@@ -418,10 +364,10 @@ def audit(
     first = None
     if since is not None:
         try:
-            first = m.today() - m.parse_duration(since, "--since")
+            first = api.today() - api.parse_duration(since, "--since")
         except InputError:
-            first = m.parse_date(since, "--since")
-    items = log.read(where, since=first, dotted=path, op=op)
+            first = api.parse_date(since, "--since")
+    items = api.audit_read(where, since=first, dotted=path, op=op)
     if as_json:
         emit_json(items)
         return 0
@@ -452,4 +398,4 @@ def register(app: typer.Typer) -> None:
         app.command(name)(handle_errors(func))
 
 
-__all__ = ["InputError", "meta_changes", "register"]
+__all__ = ["InputError", "register"]

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sealedcfg import __version__
+from sealedcfg import __version__, api
 from sealedcfg.cli.util import (
     Files,
     Json,
@@ -29,7 +29,6 @@ from sealedcfg.cli.util import (
     safe_streams,
 )
 from sealedcfg.errors import ExitCode, InputError
-from sealedcfg.format.kdf import Argon2Params
 
 
 def _version(value: bool) -> None:
@@ -60,9 +59,7 @@ def _main(
     key) or a passphrase (--passphrase-file, SEALEDCFG_PASSPHRASE /
     SEALEDCFG_PASSPHRASE_FILE, or a prompt on a terminal).
     """
-    from sealedcfg.lifecycle import audit
-
-    audit.required_flag = audit_required
+    api.audit_set_required(audit_required)
 
 
 @handle_errors
@@ -85,7 +82,6 @@ def keygen(
       sealedcfg keygen -o ~/.config/sealedcfg/keys/
       export SEALEDCFG_KEY="$(sealedcfg keygen)"
     """
-    from sealedcfg import api
 
     key = api.keygen()
     if output is None:
@@ -140,10 +136,9 @@ def encrypt(
       SEALEDCFG_KEY_FILE=prod.key sealedcfg encrypt config/*.yaml
       sealedcfg encrypt --adopt config/prod.yaml   # after adding values in a text editor
     """
-    from sealedcfg import api
 
     keys = key_source(key_file, passphrase_file)
-    params = Argon2Params.parse(argon2) if argon2 else None
+    params = api.Argon2Params.parse(argon2) if argon2 else None
     results = [
         api.encrypt_file(f, keys, plain=plain, kdf=params, adopt=adopt)
         for f in each(files, "sealing")
@@ -177,7 +172,6 @@ def decrypt(
       sealedcfg decrypt config/prod.yaml > /run/secrets/prod.yaml
       sealedcfg decrypt config/prod.yaml -o prod.plain.yaml
     """
-    from sealedcfg import api
 
     keys = key_source(key_file, passphrase_file)
     if in_place and output is not None:
@@ -215,7 +209,6 @@ def verify(
       sealedcfg verify config/*.yaml
       sealedcfg verify --no-decrypt config/*.yaml    # in CI without a key
     """
-    from sealedcfg import api
 
     keys = None if no_decrypt else key_source(key_file, passphrase_file)
     results = [api.verify_file(f, keys, decrypt=not no_decrypt) for f in each(files, "verifying")]

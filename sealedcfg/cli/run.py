@@ -10,16 +10,14 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
+from sealedcfg import api
 from sealedcfg.cli.util import Files, KeyFile, PassFile, handle_errors, key_source
 from sealedcfg.errors import InputError, UsageError
-
-if TYPE_CHECKING:
-    from sealedcfg.engine.keys import KeySource
 
 _ARGV = "sealedcfg.exec.argv"
 
@@ -47,20 +45,6 @@ class _CommandAfterDashes(TyperCommand):
         return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
 
 
-def _variables(files: list[Path], keys: KeySource, prefix: str, doc: int | None) -> dict[str, str]:
-    """Every file flattened, later files overriding earlier ones."""
-    from sealedcfg import api
-    from sealedcfg.ops import export
-
-    export.check_prefix(prefix)
-    out: dict[str, str] = {}
-    for path in files:
-        docs = api.load_all(path, keys=keys, text_keys=True)
-        chosen, index = export.pick(docs, doc, str(path))
-        out.update(export.flatten(chosen, prefix=prefix, index=index, documents=len(docs)))
-    return out
-
-
 def export_command(
     file: Annotated[Path, typer.Argument(help="A sealed profile file.", show_default=False)],
     fmt: Annotated[str, typer.Option("--format", "-f", help="dotenv, shell or json.")] = "dotenv",
@@ -84,20 +68,8 @@ def export_command(
       eval "$(sealedcfg export config/prod.yaml --format shell --prefix APP_)"
       sealedcfg export config/prod.yaml --format json --doc 0 | jq .database
     """
-    from sealedcfg import api
-    from sealedcfg.ops import export
-
-    if fmt not in export.FORMATS:
-        raise UsageError(f"unknown format {fmt!r} ({', '.join(export.FORMATS)})")
-    keys = key_source(key_file, passphrase_file)
-    if fmt == "json":
-        from sealedcfg.cli.util import emit_json
-
-        docs = api.load_all(file, keys=keys, text_keys=True)
-        emit_json(export.jsonable(docs if doc is None else export.pick(docs, doc, str(file))[0]))
-        return 0
-    env = _variables([file], keys, prefix, doc)
-    sys.stdout.write(export.dotenv(env) if fmt == "dotenv" else export.shell(env))
+    text = api.export_text(file, fmt, key_source(key_file, passphrase_file), prefix, doc)
+    sys.stdout.write(text)
     return 0
 
 
@@ -130,7 +102,7 @@ def exec_command(
         raise UsageError("put -- before the command: sealedcfg exec FILE... -- COMMAND [ARGS...]")
     if not argv:
         raise UsageError("no command after --")
-    added = _variables(files, key_source(key_file, passphrase_file), prefix, doc)
+    added = api.environment(files, key_source(key_file, passphrase_file), prefix, doc)
     return _run(argv, child_environment(os.environ, added, no_override=no_override))
 
 
@@ -164,9 +136,7 @@ def _run(argv: list[str], env: dict[str, str]) -> int:
 
     if shutil.which(argv[0], path=env.get("PATH", os.defpath)) is None:
         raise InputError(f"command not found (or not executable): {argv[0]}")
-    from sealedcfg.lifecycle import audit
-
-    audit.finish("ok")  # the values are handed over now; exec never returns
+    api.audit_finish("ok")  # the values are handed over now; exec never returns
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name != "posix":  # no exec that keeps the process: wait and pass the code on

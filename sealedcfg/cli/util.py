@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from sealedcfg.engine.keys import KeySource
+from sealedcfg import api
 from sealedcfg.errors import ExitCode, SealedcfgError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,12 +42,10 @@ def report_interrupt() -> None:
 
 def _audited(func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
     """Run a command; if it reveals or changes a secret, log it (lifecycle/audit.py)."""
-    from sealedcfg.lifecycle import audit
-
-    op = audit.command_op(func.__name__, kwargs)
+    op = api.audit_command_op(func.__name__, kwargs)
     if op is None:
         return func(*args, **kwargs)
-    audit.begin(*op)
+    api.audit_begin(*op)
     try:
         code = func(*args, **kwargs)
     except BaseException as exc:
@@ -55,9 +53,9 @@ def _audited(func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any
         if isinstance(exc, Exception) and not isinstance(exc, SealedcfgError):
             failed = "error"
         with contextlib.suppress(SealedcfgError):  # the command's own error comes first
-            audit.finish(failed)
+            api.audit_finish(failed)
         raise
-    audit.finish("ok" if not code else f"exit {int(code)}")
+    api.audit_finish("ok" if not code else f"exit {int(code)}")
     return code
 
 
@@ -139,8 +137,8 @@ Files = Annotated[list[Path], typer.Argument(help="Profile files.", show_default
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def key_source(key_file: Path | None, passphrase_file: Path | None) -> KeySource:
-    return KeySource(
+def key_source(key_file: Path | None, passphrase_file: Path | None) -> api.KeySource:
+    return api.KeySource(
         key_file=str(key_file) if key_file else None,
         passphrase_file=str(passphrase_file) if passphrase_file else None,
     )

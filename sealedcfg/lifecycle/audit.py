@@ -46,7 +46,7 @@ _MAX_ITEMS = 64  # files or paths recorded per line; the count of the rest is no
 _MAX_ITEM = 512
 _TAIL = 1 << 16
 
-required_flag = False  # set by the CLI's --audit-required
+required_flag = False  # set by the CLI's --audit-required (set_required)
 
 
 class AuditError(InputError):
@@ -64,6 +64,11 @@ def log_path() -> Path | None:
         os.path.expanduser("~"), ".local", "state"
     )
     return Path(base) / "sealedcfg" / "audit.log"
+
+
+def set_required(flag: bool) -> None:
+    global required_flag
+    required_flag = flag
 
 
 def is_required() -> bool:

@@ -317,3 +317,68 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         proc.communicate(timeout=5)
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the rules file asks the user to trust, and which of it is not approved yet."""
+
+    rules_file: Path
+    commands: list[Command]
+    new_commands: list[Command]
+    plains: list[tuple[str, str, str]]  # (rule source, path regex, plaintext pattern)
+    new_plains: list[tuple[str, str, str]]
+
+    @property
+    def pending(self) -> int:
+        return len(self.new_commands) + len(self.new_plains)
+
+    def lines(self) -> list[str]:
+        import shlex
+
+        out = []
+        for c in self.commands:
+            mark = "new/changed" if c in self.new_commands else "approved"
+            out.append(f"{mark:<12} {c.label}: {' '.join(shlex.quote(w) for w in c.argv)}")
+        for src, regex, pat in self.plains:
+            mark = "new/changed" if (src, regex, pat) in self.new_plains else "approved"
+            out.append(
+                f"{mark:<12} plaintext rule for {src!r}: {pat!r} (matching values stay unsealed)"
+            )
+        return out
+
+
+def review() -> Review:
+    """Commands and plaintext rules of the nearest rules file, against the user's pins."""
+    from sealedcfg.engine import approvals, rules
+
+    rules_file = rules.find_rules_file()
+    declared = load(rules_file)
+    if declared is None or rules_file is None:
+        raise InputError("no .sealedcfg.yaml here or above (up to the repository root)")
+    every = [c for pair in declared.providers.values() for c in pair if c is not None]
+    every += list(declared.callbacks)
+    pins = approved()
+    # Plaintext patterns of creation rules: values they match in a new file stay unsealed.
+    ruleset = rules.load(rules_file)
+    plains = [
+        (r.source, r.pattern.source, r.plain) for r in (ruleset.rules if ruleset else ()) if r.plain
+    ]
+    plain_pins = approvals.pinned(approvals.PLAIN_RULES)
+    new_plains = [
+        (src, regex, pat)
+        for src, regex, pat in plains
+        if approvals.plain_rule_digest(rules_file, regex, pat) not in plain_pins
+    ]
+    return Review(
+        rules_file, every, [c for c in every if c.digest() not in pins], plains, new_plains
+    )
+
+
+def approve_review(done: Review) -> None:
+    """Pin everything the review found new (the user said yes)."""
+    from sealedcfg.engine import approvals
+
+    approve(done.new_commands)
+    for src, regex, pat in done.new_plains:
+        approvals.pin_plain_rule(done.rules_file, regex, pat, src)

@@ -116,3 +116,17 @@ def apply_changes(old: Mapping[str, str], changes: Mapping[str, str]) -> dict[st
         else:
             merged.pop(name, None)
     return merged
+
+
+def changes_from_options(
+    provider: str | None, expires: str | None, note: str | None, items: list[str] | None
+) -> dict[str, str]:
+    """The metadata options of `set` and `meta` as item changes (dates resolved today)."""
+    changes = parse_assignments(items or [])
+    if provider is not None:
+        changes[PROVIDER] = check_value(PROVIDER, provider)
+    if note is not None:
+        changes[NOTE] = check_value(NOTE, note)
+    if expires is not None:
+        changes[EXPIRES] = resolve_expiry(expires, today()).isoformat()
+    return changes

@@ -244,3 +244,10 @@ def check_secret(value: str, name: str) -> str:
             f"provider {name!r} gave a value that is too long or not printable; nothing was changed"
         )
     return text
+
+
+def available_here() -> list[Available]:
+    """The providers usable from the current directory (its nearest rules file)."""
+    from sealedcfg.engine import rules
+
+    return available(rules.find_rules_file())

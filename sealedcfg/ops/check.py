@@ -8,6 +8,7 @@ summary says how many, so a hook can never pass by scanning nothing.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from sealedcfg import git, scan
 from sealedcfg.engine import rules, sealing
-from sealedcfg.errors import InputError, SealedcfgError
+from sealedcfg.errors import InputError, SealedcfgError, UsageError
 from sealedcfg.format import envelope
 from sealedcfg.scan import Finding, Skipped
 from sealedcfg.scan.model import fingerprint
@@ -31,6 +32,15 @@ class Report:
     skipped: list[Skipped] = field(default_factory=list)
     scanned: int = 0
     profiles: int = 0
+
+    def render(self, fmt: str, version: str) -> str:
+        return render(self, fmt, version)
+
+    def summary(self) -> str:
+        return summary(self)
+
+    def write_allow(self, cwd: Path) -> Path:
+        return write_allow(self, cwd)
 
 
 def _finding(path: str, line: int, rule_id: str, message: str, subject: str = "") -> Finding:
@@ -230,3 +240,124 @@ def apply_allowlist(report: Report, cwd: Path) -> None:
     allowed = scan.load_allowlist(root / scan.ALLOW_FILE)
     if allowed:
         report.findings = scan.filter_allowed(report.findings, allowed)
+
+
+FORMATS = ("text", "json", "sarif")
+
+
+def run(files: list[Path], *, staged: bool, all_files: bool, cwd: Path) -> Report:
+    """The hook: exactly the files given, or the staged versions, or every tracked file."""
+    if sum((bool(files), staged, all_files)) != 1:
+        raise UsageError("give files, or --staged, or --all (exactly one)")
+    ruleset = load_rules(cwd)
+    if staged:
+        report = check_staged(cwd, ruleset)
+    elif all_files:
+        report = check_all(cwd, ruleset)
+    else:
+        report = check_files(files, ruleset)
+    apply_allowlist(report, cwd)
+    return report
+
+
+def render(report: Report, fmt: str, version: str) -> str:
+    """The report on stdout: `path:line:col: rule: message` lines, JSON or SARIF 2.1.0."""
+    if fmt == "json":
+        findings = [{**f.__dict__, "fix": scan.fix_hint(f)} for f in report.findings]
+        skipped = [s.__dict__ for s in report.skipped]
+        data = {"findings": findings, "skipped": skipped, "scanned": report.scanned}
+        return json.dumps(data, indent=2) + "\n"
+    if fmt == "sarif":
+        return json.dumps(sarif(report, version), indent=2) + "\n"
+    return "".join(
+        f"{f.path}:{f.line}:{f.col}: {f.rule_id}: {f.message}\n    fix: {scan.fix_hint(f)}\n"
+        for f in report.findings
+    )
+
+
+def summary(report: Report) -> str:
+    return (
+        f"sealedcfg check: {report.scanned} file(s) scanned ({report.profiles} sealed "
+        f"profile(s)), {len(report.findings)} finding(s), {len(report.skipped)} skipped"
+    )
+
+
+def sarif(report: Report, version: str) -> dict[str, object]:
+    rule_ids = sorted({f.rule_id for f in report.findings})
+    # A skipped file is never silent: SARIF's place for what the tool could not
+    # do is a notification of the invocation.
+    notes = [
+        {
+            "level": "warning",
+            "descriptor": {"id": "skipped"},
+            "message": {"text": f"{s.path}: skipped ({s.reason})"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": s.path}}}],
+        }
+        for s in report.skipped
+    ]
+    results = [
+        {
+            "ruleId": f.rule_id,
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path},
+                        "region": {"startLine": f.line, "startColumn": f.col},
+                    }
+                }
+            ],
+            "partialFingerprints": {"sealedcfg/v1": f.fingerprint},
+        }
+        for f in report.findings
+    ]
+    driver = {
+        "name": "sealedcfg",
+        "version": version,
+        "rules": [{"id": r, "name": r} for r in rule_ids],
+    }
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notes}],
+                "results": results,
+            }
+        ],
+    }
+
+
+def write_allow(report: Report, cwd: Path) -> Path:
+    """Accept every finding: append its fingerprint line to the allow file."""
+    allow = cwd / scan.ALLOW_FILE
+    with allow.open("a", encoding="utf-8") as fh:
+        fh.writelines(scan.allow_line(f) + "\n" for f in report.findings)
+    return allow
+
+
+@dataclass(frozen=True)
+class Imported:
+    section: str  # the `scan:` section as YAML text
+    notes: list[str]
+    rules: int
+    allowlists: int
+
+
+def import_gitleaks(path: Path) -> Imported:
+    """A .gitleaks.toml's custom rules and allowlists as our `scan:` section."""
+    from sealedcfg.scan import gitleaks_import
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({type(exc).__name__})") from None
+    section, notes = gitleaks_import.convert(text, str(path))
+    return Imported(
+        gitleaks_import.to_yaml(section),
+        notes,
+        len(section.get("rules", [])),
+        len(section.get("allowlist", [])),
+    )

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+from sealedcfg import git
 from sealedcfg.base.encoding import KeyPath
+from sealedcfg.base.fileio import read_bytes
 from sealedcfg.engine import access, sealing
 from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource
-from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.errors import InputError, NoKeyError, OpenError, UsageError
 from sealedcfg.format import crypto
 from sealedcfg.ops.merge import Fact, open_fact
 from sealedcfg.yamltext import document
@@ -130,6 +133,28 @@ def diff_bytes(
         a, docs_a = facts(old, names[0], None)
         b, docs_b = facts(new, names[1], None)
     return compare(a, b, max(docs_a, docs_b, 1), show=show)
+
+
+def diff_files(files: list[Path], rev: str | None, keys: KeySource, *, show: bool) -> list[Change]:
+    """`sealedcfg diff`: OLD NEW, or FILE against its committed version at REV (HEAD)."""
+    if len(files) == 2 and rev is None:
+        old, new = read_bytes(files[0]), read_bytes(files[1])
+        names = (str(files[0]), str(files[1]))
+    elif len(files) == 1:
+        new = read_bytes(files[0])
+        top, rel = git.repo_path(files[0])
+        sha = git.resolve_rev(rev or "HEAD", top)
+        old = git.blob(sha, rel, top) or b""
+        names = (f"{rel}@{rev or 'HEAD'}", str(files[0]))
+    else:
+        raise UsageError("give FILE [--rev REV] or OLD NEW")
+    if not show:  # a key helps but is not needed: never prompt for one
+        keys.prompt = no_prompt
+    return diff_bytes(old, new, names, keys, show=show)
+
+
+def textconv_file(path: Path, keys: KeySource) -> bytes:
+    return textconv(read_bytes(path), str(path), keys)
 
 
 def textconv(data: bytes, name: str, keys: KeySource) -> bytes:
