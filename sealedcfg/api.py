@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from sealedcfg.lifecycle.meta import changes_from_options as meta_changes
     from sealedcfg.lifecycle.providers import available_here as providers_available
     from sealedcfg.lifecycle.rotate_secret import expiring, rollback, rotate_secret
+    from sealedcfg.lifecycle.rotate_secret import parse_options as provider_options
+    from sealedcfg.lifecycle.rotate_secret import targets as rotation_targets
     from sealedcfg.lifecycle.status import Row as StatusRow
     from sealedcfg.lifecycle.status import failing as status_failing
     from sealedcfg.lifecycle.status import parse_fail_on, status
@@ -123,6 +125,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "expiring": ("sealedcfg.lifecycle.rotate_secret", "expiring"),
     "rollback": ("sealedcfg.lifecycle.rotate_secret", "rollback"),
     "rotate_secret": ("sealedcfg.lifecycle.rotate_secret", "rotate_secret"),
+    "provider_options": ("sealedcfg.lifecycle.rotate_secret", "parse_options"),
+    "rotation_targets": ("sealedcfg.lifecycle.rotate_secret", "targets"),
     "StatusRow": ("sealedcfg.lifecycle.status", "Row"),
     "parse_fail_on": ("sealedcfg.lifecycle.status", "parse_fail_on"),
     "status": ("sealedcfg.lifecycle.status", "status"),
@@ -198,6 +202,7 @@ __all__ = [
     "parse_date",
     "parse_duration",
     "parse_fail_on",
+    "provider_options",
     "providers_available",
     "read_user_file",
     "rebind",
@@ -205,6 +210,7 @@ __all__ = [
     "rollback",
     "rotate",
     "rotate_secret",
+    "rotation_targets",
     "set_value",
     "set_with_meta",
     "status",

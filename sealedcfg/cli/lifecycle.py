@@ -226,25 +226,9 @@ def rotate_secret(
       sealedcfg rotate-secret config/*.yaml --expiring 14d
     """
 
-    opts = {}
-    for item in options or []:
-        k, sep, v = item.partition("=")
-        if not sep or not k:
-            raise InputError(f"bad --option {item!r}: expected NAME=VALUE")
-        opts[k] = v
+    opts = api.provider_options(options)
     keys = key_source(key_file, passphrase_file)
-    skipped = []
-    if expiring is not None:
-        found = api.expiring(list(args), api.parse_duration(expiring, "--expiring"))
-        targets = [(f, p) for f, p, provider in found if provider or via]
-        skipped = [(f, p) for f, p, provider in found if not (provider or via)]
-    elif len(args) == 2:
-        targets = [(args[0], args[1])]
-    else:
-        raise InputError(
-            "give FILE PATH, or files with --expiring DURATION",
-            hints=("sealedcfg rotate-secret config/prod.yaml stripe.api_key",),
-        )
+    targets, skipped = api.rotation_targets(args, expiring, via)
     done = []
     for file, path in targets:
         result = api.rotate_secret(

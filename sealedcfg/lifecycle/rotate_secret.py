@@ -169,3 +169,37 @@ def expiring(
         for r in rows
         if r.days_left is not None and r.days_left <= limit
     ]
+
+
+def parse_options(items: list[str] | None) -> dict[str, str]:
+    """`-o NAME=VALUE` items for the provider."""
+    opts = {}
+    for item in items or []:
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise InputError(f"bad --option {item!r}: expected NAME=VALUE")
+        opts[k] = v
+    return opts
+
+
+def targets(
+    args: list[str], expiring_within: str | None, via: str | None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(to rotate, skipped): FILE PATH, or every value of FILES... expiring within a duration.
+
+    With --expiring, a value that names no provider (and no --via) is skipped.
+    """
+    if expiring_within is not None:
+        from sealedcfg.lifecycle.meta import parse_duration
+
+        found = expiring(list(args), parse_duration(expiring_within, "--expiring"))
+        return (
+            [(f, p) for f, p, provider in found if provider or via],
+            [(f, p) for f, p, provider in found if not (provider or via)],
+        )
+    if len(args) == 2:
+        return [(args[0], args[1])], []
+    raise InputError(
+        "give FILE PATH, or files with --expiring DURATION",
+        hints=("sealedcfg rotate-secret config/prod.yaml stripe.api_key",),
+    )
