@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sealedcfg.base import fileformat
 from sealedcfg.base.fileio import is_special, locked, read_bytes, write_atomic, write_stream
 from sealedcfg.engine import sealing
 from sealedcfg.engine.access import (
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
         remove_recipient,
         rotate,
     )
+    from sealedcfg.ops.importing.run import ImportResult, import_file
+    from sealedcfg.ops.importing.sopskeys import SopsKeys
     from sealedcfg.ops.values import Entry, get, ls, set_value, unset
     from sealedcfg.yamltext.scalars import VALUE_TYPES
 
@@ -89,6 +92,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "key_log": ("sealedcfg.ops.history", "key_log"),
     "init": ("sealedcfg.ops.initrepo", "init"),
     "merge_driver": ("sealedcfg.ops.merge", "merge_driver"),
+    "ImportResult": ("sealedcfg.ops.importing.run", "ImportResult"),
+    "import_file": ("sealedcfg.ops.importing.run", "import_file"),
+    "SopsKeys": ("sealedcfg.ops.importing.sopskeys", "SopsKeys"),
     **{
         name: ("sealedcfg.ops.rotation", name)
         for name in (
@@ -157,8 +163,10 @@ __all__ = [
     "CheckReport",
     "EncryptResult",
     "Entry",
+    "ImportResult",
     "KeySource",
     "Secret",
+    "SopsKeys",
     "StatusRow",
     "VerifyResult",
     "add_recipient",
@@ -184,6 +192,7 @@ __all__ = [
     "export_text",
     "get",
     "git_setup",
+    "import_file",
     "import_gitleaks",
     "init",
     "key_from_file",
@@ -270,7 +279,11 @@ def encrypt_file(
     """
     name = str(path)
     with locked(path) as data:
-        profile = sealing.read_profile(data, name, place_of(path))
+        try:
+            profile = sealing.read_profile(data, name, place_of(path))
+        except InputError:
+            fileformat.refuse_unsealable(name)  # a .env is no YAML: say why, not how
+            raise
         header = profile.header
         if header is None:
             header, data_key = new_header(profile, keys, plain=plain, kdf=kdf)

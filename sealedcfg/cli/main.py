@@ -234,6 +234,7 @@ _GROUPS = {
     "check": "sealedcfg.cli.check",
     "run": "sealedcfg.cli.run",
     "lifecycle": "sealedcfg.cli.lifecycle",
+    "importing": "sealedcfg.cli.importing",
 }
 _GROUP_OF = {
     **dict.fromkeys(
@@ -241,6 +242,7 @@ _GROUP_OF = {
     ),
     **dict.fromkeys(("git", "diff", "log"), "git"),
     "check": "check",
+    "import": "importing",
     **dict.fromkeys(("exec", "export"), "run"),
     **dict.fromkeys(
         (

@@ -316,6 +316,7 @@ _OPS = {
     "meta": "meta",
     "rotate_secret": "rotate-secret",
     "rollback": "rollback",
+    "import_": "import",
 }
 
 
@@ -332,7 +333,7 @@ def command_op(func: str, kwargs: dict[str, Any]) -> tuple[str, list[str], list[
             return op, args[:1], args[1:]
         return op, args, ["*"]
     files = [str(f) for f in kwargs.get("files") or []]
-    for name in ("file", "base", "ours", "theirs"):
+    for name in ("file", "base", "ours", "theirs", "to"):
         if kwargs.get(name) is not None:
             files.append(str(kwargs[name]))
     paths = [str(kwargs["path"])] if kwargs.get("path") else ["*"]

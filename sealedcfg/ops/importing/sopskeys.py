@@ -1,0 +1,235 @@
+"""A sops file's data key, from its age or PGP key stanza and the user's own key.
+
+age: the stanza's `enc` is an armored age file holding the 32-byte data key,
+opened with pyrage and the user's X25519 identities (given files, then sops'
+own places: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt).
+PGP: the `enc` is an armored OpenPGP message, opened by the real `gpg` in a
+throw-away GNUPGHOME (0700, removed with its agent afterwards) into which only
+the secret key file the user names is imported: the user's own keyring is
+never written to.  The data key only ever passes through a pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sealedcfg.base.fileio import read_bytes
+from sealedcfg.errors import InputError, NoKeyError, OpenError
+
+DATA_KEY_SIZE = 32
+MAX_ENC_CHARS = 64 * 1024  # one wrapped data key is well under 2 KiB
+MAX_STANZAS = 64
+GPG_TIMEOUT = 60.0
+ENV_AGE_KEY = "SOPS_AGE_KEY"
+ENV_AGE_KEY_FILE = "SOPS_AGE_KEY_FILE"
+ENV_PGP_PASSPHRASE = "SEALEDCFG_PGP_PASSPHRASE"
+_OTHER_KINDS = ("kms", "gcp_kms", "azure_kv", "hc_vault")
+
+
+@dataclass(frozen=True)
+class SopsKeys:
+    """Where the user's keys for sops files are: named files, and sops' own places."""
+
+    age_identity_files: tuple[str, ...] = ()
+    pgp_key_files: tuple[str, ...] = ()
+    sops_defaults: bool = True  # SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, sops' keys.txt
+
+
+def _stanzas(meta: dict[str, Any], name: str) -> dict[str, list[dict[str, Any]]]:
+    """The one key group's stanzas by kind; several groups (Shamir) are refused."""
+    kinds = ("age", "pgp", *_OTHER_KINDS)
+    top = {k: meta.get(k) or [] for k in kinds}
+    groups = meta.get("key_groups") or []
+    if not any(top.values()) and isinstance(groups, list) and groups:
+        if len(groups) > 1:
+            raise InputError(
+                f"{name}: a sops file with {len(groups)} key groups (Shamir secret "
+                "sharing) is not supported",
+                hints=("re-key it with one group first: sops updatekeys",),
+            )
+        group = groups[0] if isinstance(groups[0], dict) else {}
+        top = {k: group.get(k) or [] for k in kinds}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind, stanzas in top.items():
+        if not isinstance(stanzas, list) or len(stanzas) > MAX_STANZAS:
+            raise InputError(f"{name}: malformed sops key stanzas ({kind})")
+        out[kind] = [s for s in stanzas if isinstance(s, dict)]
+    return out
+
+
+def describe(stanzas: dict[str, list[dict[str, Any]]]) -> str:
+    parts = [f"age {s.get('recipient', '?')}" for s in stanzas["age"]]
+    parts += [f"pgp {s.get('fp', '?')}" for s in stanzas["pgp"]]
+    parts += [kind for kind in _OTHER_KINDS for _ in stanzas[kind]]
+    return ", ".join(parts) or "no key"
+
+
+def data_key(meta: dict[str, Any], keys: SopsKeys, name: str) -> bytes:
+    """Unwrap the data key with the first stanza one of the user's keys opens."""
+    stanzas = _stanzas(meta, name)
+    identities = age_identities(keys)
+    pgp_files = keys.pgp_key_files
+    usable = (identities and stanzas["age"]) or (pgp_files and stanzas["pgp"])
+    if not usable:
+        hints = []
+        if stanzas["age"]:
+            hints.append(f"give its age identity: --age-identity FILE (or {ENV_AGE_KEY_FILE})")
+        if stanzas["pgp"]:
+            hints.append("give its PGP secret key: --pgp-key FILE (gpg --export-secret-keys)")
+        if not stanzas["age"] and not stanzas["pgp"]:
+            hints.append(
+                "sealedcfg opens sops files keyed by age or PGP; add such a key with sops first"
+            )
+        raise NoKeyError(
+            f"no key to open {name} (sops; it opens with: {describe(stanzas)})",
+            hints=tuple(hints),
+        )
+    for stanza in stanzas["age"] if identities else []:
+        key = _open_age(_enc(stanza, name), identities)
+        if key is not None:
+            return key
+    if pgp_files and stanzas["pgp"]:
+        with private_gnupg(pgp_files) as gpg:
+            for stanza in stanzas["pgp"]:
+                key = gpg.decrypt(_enc(stanza, name))
+                if key is not None:
+                    return key
+    error = OpenError(name)
+    error.hints = (f"it opens with: {describe(stanzas)}",)
+    raise error
+
+
+def _enc(stanza: dict[str, Any], name: str) -> bytes:
+    enc = stanza.get("enc")
+    if not isinstance(enc, str) or not enc or len(enc) > MAX_ENC_CHARS:
+        raise InputError(f"{name}: malformed sops key stanza")
+    return enc.encode("utf-8")
+
+
+# ---------------------------------------------------------------- age
+
+
+def age_identities(keys: SopsKeys) -> list[Any]:
+    texts = [read_bytes(f).decode("utf-8", "replace") for f in keys.age_identity_files]
+    if keys.sops_defaults:
+        if os.environ.get(ENV_AGE_KEY):
+            texts.append(os.environ[ENV_AGE_KEY])
+        if os.environ.get(ENV_AGE_KEY_FILE):
+            texts.append(read_bytes(os.environ[ENV_AGE_KEY_FILE]).decode("utf-8", "replace"))
+        default = _sops_keys_txt()
+        if default.is_file():
+            texts.append(default.read_text(encoding="utf-8", errors="replace"))
+    lines = [ln.strip() for text in texts for ln in text.splitlines()]
+    wanted = [ln for ln in lines if ln.startswith("AGE-SECRET-KEY-")]
+    if not wanted:
+        return []
+    import pyrage
+
+    out = []
+    for line in wanted:
+        try:
+            out.append(pyrage.x25519.Identity.from_str(line))
+        except pyrage.IdentityError:
+            raise InputError("an age identity is malformed") from None
+    return out
+
+
+def _sops_keys_txt() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "sops" / "age" / "keys.txt"
+
+
+def _open_age(enc: bytes, identities: list[Any]) -> bytes | None:
+    import pyrage
+
+    try:
+        key = pyrage.decrypt(enc, identities)
+    except pyrage.DecryptError:
+        return None
+    return bytes(key) if len(key) == DATA_KEY_SIZE else None
+
+
+# ---------------------------------------------------------------- PGP
+
+
+class PrivateGpg:
+    """`gpg` over a throw-away home holding only the keys the user named."""
+
+    def __init__(self, home: str, gpg: str) -> None:
+        self.home = home
+        self.gpg = gpg
+
+    def _env(self) -> dict[str, str]:
+        env = {"GNUPGHOME": self.home, "LC_ALL": "C", "HOME": self.home}
+        if "PATH" in os.environ:
+            env["PATH"] = os.environ["PATH"]
+        return env
+
+    def run(self, args: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
+        argv = [self.gpg, "--batch", "--quiet", "--no-tty", "--homedir", self.home]
+        passphrase = os.environ.get(ENV_PGP_PASSPHRASE)
+        read_fd = None
+        if passphrase is not None:  # through a pipe, never on the command line
+            read_fd, write_fd = os.pipe()
+            with os.fdopen(write_fd, "wb") as fh:
+                fh.write(passphrase.encode("utf-8") + b"\n")
+            argv += ["--pinentry-mode", "loopback", "--passphrase-fd", str(read_fd)]
+        try:
+            return subprocess.run(
+                [*argv, *args],
+                input=data,
+                capture_output=True,
+                env=self._env(),
+                timeout=GPG_TIMEOUT,
+                check=False,
+                pass_fds=(read_fd,) if read_fd is not None else (),
+            )
+        except subprocess.TimeoutExpired:
+            raise InputError("gpg did not answer in time") from None
+        finally:
+            if read_fd is not None:
+                os.close(read_fd)
+
+    def decrypt(self, enc: bytes) -> bytes | None:
+        done = self.run(["--decrypt"], enc)
+        if done.returncode != 0 or len(done.stdout) != DATA_KEY_SIZE:
+            return None
+        return done.stdout
+
+
+@contextlib.contextmanager
+def private_gnupg(key_files: tuple[str, ...]) -> Iterator[PrivateGpg]:
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        raise InputError(
+            "gpg is not installed; it is needed to open a sops file's PGP key",
+            hints=("install it (Debian: apt-get install gnupg)",),
+        )
+    home = tempfile.mkdtemp(prefix="sealedcfg-gpg-")  # mode 0700
+    try:
+        private = PrivateGpg(home, gpg)
+        for key_file in key_files:
+            done = private.run(["--import"], read_bytes(key_file))
+            if done.returncode != 0:
+                raise InputError(f"{key_file}: not a PGP key gpg can import")
+        yield private
+    finally:
+        gpgconf = shutil.which("gpgconf")
+        if gpgconf is not None:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(
+                    [gpgconf, "--homedir", home, "--kill", "all"],
+                    capture_output=True,
+                    env={"GNUPGHOME": home, "PATH": os.environ.get("PATH", "")},
+                    timeout=GPG_TIMEOUT,
+                    check=False,
+                )
+        shutil.rmtree(home, ignore_errors=True)
