@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from sealedcfg.base import fileformat
 from sealedcfg.base.encoding import b64d, b64e
 from sealedcfg.base.fileio import locked, read_bytes
 from sealedcfg.base.secret import Secret
@@ -232,6 +233,7 @@ def new_header(
     """A header (without MAC) and data key for a file being sealed the first time."""
     from sealedcfg.engine import rules
 
+    fileformat.refuse_unsealable(profile.name)  # no silent change of format
     rule = None
     if use_rules:
         ruleset = rules.load(rules.find_rules_file(os.path.dirname(os.path.abspath(profile.name))))

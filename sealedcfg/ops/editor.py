@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
+from sealedcfg.base import fileformat
 from sealedcfg.base.encoding import KeyPath
 from sealedcfg.base.fileio import write_atomic
 from sealedcfg.engine import sealing
@@ -249,6 +250,7 @@ def edit_file(
     tty = sys.stdin.isatty() if interactive is None else interactive
     argv = editor_command(say)
     if not target.exists():
+        fileformat.refuse_unsealable(target)  # before the editor opens, not after
         return _edit_new(target, keys, argv, kdf, tty, say)
     with _signals_unwind(), opened(target, keys) as (profile, data_key, header):
         try:

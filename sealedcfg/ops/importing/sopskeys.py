@@ -205,6 +205,20 @@ class PrivateGpg:
         return done.stdout
 
 
+GNUPG_PREFIX = "sealedcfg-gpg-"
+_SOCKET_ROOM = 107 - len("/" + GNUPG_PREFIX + "xxxxxxxx/S.gpg-agent.browser")
+
+
+def gnupg_parent() -> str:
+    """Where the throw-away GNUPGHOME goes: the user's runtime directory (tmpfs) if
+    there is one, else the temporary directory, else /tmp when that one's path is
+    too long for gpg-agent's sockets (108 bytes, the agent would not start)."""
+    for base in (os.environ.get("XDG_RUNTIME_DIR"), tempfile.gettempdir(), "/tmp"):  # noqa: S108
+        if base and os.path.isdir(base) and len(base) <= _SOCKET_ROOM:
+            return base
+    raise InputError("no temporary directory with a path short enough for gpg-agent")
+
+
 @contextlib.contextmanager
 def private_gnupg(key_files: tuple[str, ...]) -> Iterator[PrivateGpg]:
     gpg = shutil.which("gpg")
@@ -213,7 +227,7 @@ def private_gnupg(key_files: tuple[str, ...]) -> Iterator[PrivateGpg]:
             "gpg is not installed; it is needed to open a sops file's PGP key",
             hints=("install it (Debian: apt-get install gnupg)",),
         )
-    home = tempfile.mkdtemp(prefix="sealedcfg-gpg-")  # mode 0700
+    home = tempfile.mkdtemp(prefix=GNUPG_PREFIX, dir=gnupg_parent())  # mode 0700
     try:
         private = PrivateGpg(home, gpg)
         for key_file in key_files:

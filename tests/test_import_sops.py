@@ -1,0 +1,367 @@
+"""Importing sops-encrypted files: sops' own functional-test files (PGP, the real gpg) and
+files built here in sops' format with the real `age` CLI wrapping the data key."""
+
+from __future__ import annotations
+
+import base64
+import decimal
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typer.testing import CliRunner
+
+from sealedcfg import api
+from sealedcfg.cli.main import app
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.errors import ExitCode
+
+from .conftest import FIXTURES, visible, write
+from .subproc import cli, one_error_line
+
+runner = CliRunner()
+SOPS = FIXTURES / "sops"
+PGP_KEY = SOPS / "sops_functional_tests_key.asc"
+LASTMODIFIED = "2026-01-02T03:04:05Z"
+SECRET = "Sup3r-Secret-Value-9"
+
+needs_gpg = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
+needs_age = pytest.mark.skipif(
+    shutil.which("age") is None or shutil.which("age-keygen") is None,
+    reason="the age CLI is not installed",
+)
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temporary directory with a path short enough for gpg-agent's sockets."""
+    path = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))  # noqa: S108
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {"SEALEDCFG_KEY": api.keygen(), "HOME": str(home), "XDG_RUNTIME_DIR": "", **extra}
+
+
+# ---------------------------------------------------------------- sops' own files, PGP
+
+
+@needs_gpg
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("format.enc.yaml", {"foo": "bar"}),
+        ("format.enc.json", {"foo": "bar"}),
+        ("format.enc.env", {"foo ": " bar"}),  # sops keeps `foo = bar` split at the `=`
+        ("comments.enc.yaml", {"lorem": "ipsum", "dolor": "sit"}),
+    ],
+)
+def test_sops_functional_test_files(
+    tmp_path: Path, short_tmp: Path, name: str, expected: dict[str, str]
+) -> None:
+    env = _env(tmp_path, TMPDIR=str(short_tmp))
+    gnupg = tmp_path / "user-gnupg"
+    gnupg.mkdir(mode=0o700)
+    env["GNUPGHOME"] = str(gnupg)  # the user's keyring: must stay untouched
+    proc = cli("import", str(SOPS / name), "--to", "out.yaml", "--pgp-key", str(PGP_KEY),
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    keys = KeySource(key=env["SEALEDCFG_KEY"], env={})
+    out = tmp_path / "out.yaml"
+    assert api.load(out, keys=keys) == expected
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    if name == "comments.enc.yaml":  # comments come across where sops kept them
+        assert api.decrypt_file(out, keys) == (SOPS / "comments.yaml").read_bytes() + b"\n"
+    assert list(gnupg.iterdir()) == []
+    assert list(short_tmp.iterdir()) == []  # the private GNUPGHOME is gone, with its agent
+
+
+@needs_gpg
+def test_sops_file_without_mac_is_refused(tmp_path: Path) -> None:
+    proc = cli("import", str(SOPS / "no_mac.yaml"), "--to", "out.yaml", "--pgp-key",
+               str(PGP_KEY), env=_env(tmp_path), cwd=tmp_path)  # fmt: skip
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    assert not (tmp_path / "out.yaml").exists()
+
+
+@needs_gpg
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("data:8CvE", "data:8CvF"),  # a value's ciphertext
+        ("foo: ENC", "fob: ENC"),  # the value moved to another key
+        ('lastmodified: "2026-05-22T20:16:23Z"', 'lastmodified: "2026-05-22T20:16:24Z"'),
+        ("data:t5sI", "data:t5sJ"),  # the MAC itself
+        ("sops:\n", "extra_unencrypted: added\nsops:\n"),  # a value the MAC does not cover
+    ],
+)
+def test_tampered_sops_file_is_refused(tmp_path: Path, old: str, new: str) -> None:
+    text = (SOPS / "format.enc.yaml").read_text()
+    assert old in text
+    src = write(tmp_path / "t.enc.yaml", text.replace(old, new, 1))
+    proc = cli("import", str(src), "--to", "out.yaml", "--pgp-key", str(PGP_KEY),
+               env=_env(tmp_path), cwd=tmp_path)  # fmt: skip
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_sops_file_whose_key_you_do_not_have(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["import", str(SOPS / "format.enc.json"), "--to", str(tmp_path / "o.yaml")],
+        env={"SEALEDCFG_KEY": api.keygen(), "HOME": str(tmp_path), "SOPS_AGE_KEY": ""},
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.NO_KEY
+    assert "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4" in result.output
+    assert not (tmp_path / "o.yaml").exists()
+
+
+# ---------------------------------------------------------------- sops' format, built here with age
+
+
+def _go_float(value: float) -> str:
+    return format(decimal.Decimal(repr(value)).normalize(), "f")
+
+
+def _plain_bytes(value: Any, json_numbers: bool) -> tuple[bytes, str]:
+    if isinstance(value, bool):
+        return (b"True" if value else b"False"), "bool"
+    if isinstance(value, int) and not json_numbers:
+        return str(value).encode(), "int"
+    if isinstance(value, int | float):  # Go reads every JSON number as a float64
+        return _go_float(float(value)).encode(), "float"
+    return value.encode(), "str"
+
+
+def _enc(data_key: bytes, plain: bytes, vtype: str, aad: str) -> str:
+    iv = os.urandom(32)
+    sealed = AESGCM(data_key).encrypt(iv, plain, aad.encode())
+    b64 = base64.b64encode
+    return (
+        f"ENC[AES256_GCM,data:{b64(sealed[:-16]).decode()},iv:{b64(iv).decode()},"
+        f"tag:{b64(sealed[-16:]).decode()},type:{vtype}]"
+    )
+
+
+class SopsBuilder:
+    """sops' scheme, written independently of the importer: per-value AES-256-GCM with the
+    path (keys joined by ':', plus ':') as associated data, SHA-512 MAC over the values."""
+
+    def __init__(self, data_key: bytes, json_numbers: bool = False) -> None:
+        self.key = data_key
+        self.json_numbers = json_numbers
+        self.mac = hashlib.sha512()
+
+    def seal(self, value: Any, path: list[str]) -> Any:
+        if isinstance(value, dict):
+            return {k: self.seal(v, [*path, k]) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.seal(v, path) for v in value]  # list indices are not in the path
+        if value is None:
+            return None
+        plain, vtype = _plain_bytes(value, self.json_numbers)
+        self.mac.update(plain)
+        if any(p.endswith("_unencrypted") for p in path) or value == "":
+            return value
+        return _enc(self.key, plain, vtype, ":".join(path) + ":")
+
+    def comment(self, text: str, path: list[str]) -> str:
+        return "#" + _enc(self.key, text.encode(), "comment", ":".join(path) + ":")
+
+    def sealed_mac(self) -> str:
+        digest = self.mac.hexdigest().upper().encode()
+        return _enc(self.key, digest, "str", LASTMODIFIED)
+
+
+def _age_wrap(data_key: bytes, tmp_path: Path) -> tuple[str, str, Path]:
+    identity = tmp_path / "age-key.txt"
+    subprocess.run(["age-keygen", "-o", str(identity)], check=True, capture_output=True)
+    recipient = next(
+        ln.split(": ", 1)[1]
+        for ln in identity.read_text().splitlines()
+        if ln.startswith("# public key: ")
+    )
+    wrapped = subprocess.run(
+        ["age", "-a", "-r", recipient], input=data_key, capture_output=True, check=True
+    ).stdout.decode()
+    return recipient, wrapped, identity
+
+
+DATA = {
+    "db": {
+        "password": SECRET,
+        "port": 5432,
+        "ratio": 0.5,
+        "tls": True,
+        "hosts": ["a.internal", "b.internal"],
+        "note_unencrypted": "visible in the sops file",
+        "empty": "",
+        "nothing": None,
+    },
+    "api": [{"name": "stripe", "token": "sk_test_x"}],
+}
+
+
+def _yaml_scalar(value: Any) -> str:
+    return "null" if value is None else json.dumps(value)
+
+
+def _yaml(tree: Any, indent: int, comments: dict[tuple[str, ...], str], path: tuple[str, ...]) -> list[str]:
+    pad = " " * indent
+    lines = []
+    for key, value in tree.items():
+        if (*path, key) in comments:
+            lines.append(pad + comments[(*path, key)])
+        if isinstance(value, dict):
+            lines += [f"{pad}{key}:", *_yaml(value, indent + 4, comments, (*path, key))]
+        elif isinstance(value, list):
+            lines.append(f"{pad}{key}:")
+            for item in value:
+                if isinstance(item, dict):
+                    sub = _yaml(item, indent + 4, comments, (*path, key))
+                    lines += [pad + "  - " + sub[0].lstrip(), *sub[1:]]
+                else:
+                    lines.append(f"{pad}  - {_yaml_scalar(item)}")
+        else:
+            lines.append(f"{pad}{key}: {_yaml_scalar(value)}")
+    return lines
+
+
+def build_sops(kind: str, tmp_path: Path, data: dict[str, Any] = DATA) -> tuple[Path, Path]:
+    data_key = os.urandom(32)
+    recipient, wrapped, identity = _age_wrap(data_key, tmp_path)
+    builder = SopsBuilder(data_key, json_numbers=kind == "json")
+    sealed = builder.seal(data, [])
+    meta = {
+        "age": [{"recipient": recipient, "enc": wrapped}],
+        "lastmodified": LASTMODIFIED,
+        "mac": builder.sealed_mac(),
+        "unencrypted_suffix": "_unencrypted",
+        "version": "3.9.0",
+    }
+    if kind == "json":
+        text = json.dumps({**sealed, "sops": meta}, indent=4)
+    elif kind == "dotenv":
+        lines = [builder.comment(" a comment", [])]
+        lines += [f"{k}={v}" for k, v in sealed.items()]
+        flat = {
+            "age__list_0__map_recipient": recipient,
+            "age__list_0__map_enc": wrapped.replace("\n", "\\n"),
+            **{k: v for k, v in meta.items() if k != "age"},
+        }
+        lines += [f"sops_{k}={v}" for k, v in sorted(flat.items())]
+        text = "\n".join(lines) + "\n"
+    else:
+        comments = {("db",): builder.comment(" top comment", []),
+                    ("db", "port"): builder.comment(" the port", ["db"])}  # fmt: skip
+        body = _yaml(sealed, 0, comments, ())
+        enc = "\n".join("            " + ln for ln in wrapped.strip().splitlines())
+        body += [
+            "sops:",
+            "    age:",
+            f"        - recipient: {recipient}",
+            "          enc: |",
+            enc,
+            f'    lastmodified: "{LASTMODIFIED}"',
+            f"    mac: {meta['mac']}",
+            "    unencrypted_suffix: _unencrypted",
+            "    version: 3.9.0",
+        ]
+        text = "\n".join(body) + "\n"
+    suffix = {"json": ".json", "dotenv": ".env", "yaml": ".yaml"}[kind]
+    return write(tmp_path / f"secrets.enc{suffix}", text), identity
+
+
+@needs_age
+@pytest.mark.parametrize("kind", ["yaml", "json"])
+def test_age_sops_file_imports_what_sops_sealed(tmp_path: Path, kind: str) -> None:
+    src, identity = build_sops(kind, tmp_path)
+    assert SECRET not in src.read_text()
+    env = _env(tmp_path)
+    proc = cli("import", str(src), "--to", "prod.yaml", "--age-identity", str(identity),
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    target = tmp_path / "prod.yaml"
+    keys = KeySource(key=env["SEALEDCFG_KEY"], env={})
+    assert api.load(target, keys=keys) == DATA
+    assert SECRET not in visible(target.read_text())
+    if kind == "yaml":
+        plain = api.decrypt_file(target, keys).decode()
+        assert plain.startswith("# top comment\ndb:\n")
+        assert "  # the port\n  port: 5432\n" in plain
+
+
+@needs_age
+def test_age_sops_dotenv_via_sops_age_key_file(tmp_path: Path) -> None:
+    src, identity = build_sops("dotenv", tmp_path, {"TOKEN": SECRET, "PORT": "8080"})
+    env = _env(tmp_path, SOPS_AGE_KEY_FILE=str(identity))
+    proc = cli("import", str(src), "--to", "prod.yaml", env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    keys = KeySource(key=env["SEALEDCFG_KEY"], env={})
+    target = tmp_path / "prod.yaml"
+    assert api.load(target, keys=keys) == {"TOKEN": SECRET, "PORT": "8080"}
+    assert api.decrypt_file(target, keys).decode().startswith("# a comment\n")
+
+
+@needs_age
+def test_age_wrong_identity_and_tampering(tmp_path: Path) -> None:
+    src, identity = build_sops("yaml", tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    _, _, wrong = _age_wrap(os.urandom(32), other)
+    env = _env(tmp_path)
+    proc = cli("import", str(src), "--to", "p.yaml", "--age-identity", str(wrong),
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    text = src.read_text()
+    # swap two sealed values of one type: each opens only at its own path
+    lines = text.splitlines()
+    i = next(n for n, ln in enumerate(lines) if ln.lstrip().startswith("- \"ENC"))
+    lines[i], lines[i + 1] = lines[i + 1], lines[i]  # list items share a path: MAC catches it
+    for tampered in (
+        text.replace("port: ", "port_unencrypted: ", 1),
+        "\n".join(lines) + "\n",
+        text.replace("visible in the sops file", "changed by an attacker"),
+    ):
+        write(src, tampered)
+        proc = cli("import", str(src), "--to", "p.yaml", "--age-identity", str(identity),
+                   env=env, cwd=tmp_path)  # fmt: skip
+        assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    assert not (tmp_path / "p.yaml").exists()
+
+
+@needs_age
+def test_sops_import_merges_into_an_existing_profile(tmp_path: Path, key: str) -> None:
+    keys = KeySource(key=key, env={})
+    target = tmp_path / "prod.yaml"
+    api.import_file(write(tmp_path / "base.env", "KEEP=1\n"), target, keys)
+    src, identity = build_sops("json", tmp_path)
+    from sealedcfg.ops.importing.sopskeys import SopsKeys
+
+    result = api.import_file(
+        src, target, keys, sops_keys=SopsKeys(age_identity_files=(str(identity),), sops_defaults=False)
+    )
+    assert result.sops and sorted(result.added) == ["api", "db"]
+    assert api.load(target, key=key) == {"KEEP": "1", **DATA}
+
+
+@needs_gpg
+def test_gnupg_home_with_a_long_tmpdir(tmp_path: Path) -> None:
+    long_tmp = tmp_path / ("x" * 60)
+    long_tmp.mkdir()
+    env = _env(tmp_path, TMPDIR=str(long_tmp))  # too long for gpg-agent's sockets: /tmp instead
+    proc = cli("import", str(SOPS / "format.enc.yaml"), "--to", "out.yaml", "--pgp-key",
+               str(PGP_KEY), env=env, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert list(long_tmp.iterdir()) == []
