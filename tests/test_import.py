@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from sealedcfg import api
 from sealedcfg.cli.main import app
 from sealedcfg.engine.keys import KeySource
-from sealedcfg.errors import ExitCode, InputError
+from sealedcfg.errors import ExitCode, InputError, OpenError
 from sealedcfg.ops.importing import dotenv, render
 from sealedcfg.yamltext import document, model
 
@@ -40,9 +40,9 @@ DOTENV_CASES = [
     "A=  spaced value   \nB=\nC\n'quoted key'=v\n",
     "A=$HOME ${USER} $(whoami)\nB='${X}'\n",
     "A=\"C:\\\\path\\\\n\"\nB='C:\\\\path\\\\n'\n",
-    "A=1\r\nB=\"x\r\ny\"\r\nC=3\r",
+    'A=1\r\nB="x\r\ny"\r\nC=3\r',
     "\ufeffA=bom\n",
-    "A=ünïcødé ✓\nB=\"tab\there\"\n",
+    'A=ünïcødé ✓\nB="tab\there"\n',
     "A='unterminated\nB=2\n",
 ]
 
@@ -72,10 +72,12 @@ def test_dotenv_reads_like_python_dotenv(tmp_path: Path, text: str) -> None:
         assert list(got or {}) == list(expected)
 
 
-_ALPHABET = st.sampled_from(list("AB_=#'\"\\ \t\n\rxé$") + ["export ", "\\n", "=#", " #"])
+_ALPHABET = st.sampled_from([*list("AB_=#'\"\\ \t\n\rxé$"), "export ", "\\n", "=#", " #"])
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(_ALPHABET, max_size=40).map("".join))
 def test_dotenv_random_text_matches_python_dotenv(tmp_path: Path, text: str) -> None:
     path = write(tmp_path / "r.env", text)
@@ -95,10 +97,13 @@ def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_import_env_new_file_values_are_strings(tmp_path: Path, key: str) -> None:
     keys = KeySource(key=key, env={})
-    src = write(tmp_path / ".env", f"export PASSWORD='{SECRET}'\nPORT=5432\nFLAG=yes\nMULTI=\"a\nb\"\n")
+    src = write(
+        tmp_path / ".env", f"export PASSWORD='{SECRET}'\nPORT=5432\nFLAG=yes\nMULTI=\"a\nb\"\n"
+    )
     target = tmp_path / "dev.yaml"
     result = api.import_file(src, target, keys)
-    assert result.created and result.written
+    assert result.created
+    assert result.written
     assert sorted(result.added) == ["FLAG", "MULTI", "PASSWORD", "PORT"]
     assert api.load(target, key=key) == dotenv_values(src, interpolate=False)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
@@ -141,7 +146,8 @@ def test_merge_adds_refuses_changes_then_overwrites(tmp_path: Path, key: str) ->
 
     same = write(tmp_path / "same.json", json.dumps({"db": {"port": 5432}}))
     result = api.import_file(same, target, keys)
-    assert not result.written and result.unchanged == 1
+    assert not result.written
+    assert result.unchanged == 1
     assert target.read_bytes() == before
 
     clash = write(
@@ -150,8 +156,10 @@ def test_merge_adds_refuses_changes_then_overwrites(tmp_path: Path, key: str) ->
     )
     with pytest.raises(InputError) as info:
         api.import_file(clash, target, keys)
-    assert "db.port" in info.value.message and "list" in info.value.message
-    assert SECRET not in info.value.message and "6543" not in info.value.message
+    assert "db.port" in info.value.message
+    assert "list" in info.value.message
+    assert SECRET not in info.value.message
+    assert "6543" not in info.value.message
     assert target.read_bytes() == before  # nothing written
 
     result = api.import_file(clash, target, keys, overwrite=True)
@@ -166,7 +174,8 @@ def test_merge_adds_refuses_changes_then_overwrites(tmp_path: Path, key: str) ->
     }
     text = target.read_text()
     assert host_line in text  # an untouched value keeps its token byte for byte
-    assert "# kept comment" in text and "# note" in text
+    assert "# kept comment" in text
+    assert "# note" in text
 
     flow = write(tmp_path / "flow.json", json.dumps({"flow": {"b": [1, "x y"]}}))
     api.import_file(flow, target, keys)
@@ -178,9 +187,8 @@ def test_merge_needs_the_targets_key(tmp_path: Path, key: str) -> None:
     api.import_file(write(tmp_path / "a.env", "A=1\n"), target, KeySource(key=key, env={}))
     before = target.read_bytes()
     other = KeySource(key=api.keygen(), env={})
-    with pytest.raises(Exception) as info:
+    with pytest.raises(OpenError):
         api.import_file(write(tmp_path / "b.env", "B=2\n"), target, other)
-    assert getattr(info.value, "code", None) == ExitCode.OPEN
     assert target.read_bytes() == before
 
 
@@ -199,11 +207,7 @@ def test_rendered_yaml_reads_back_as_the_values(value: Any, extra: dict[str, str
         text = render.document(data, {})
     except InputError:
         return
-    try:
-        body = document.parse(text, "t.yaml")
-    except InputError as exc:  # only characters YAML cannot hold at all may refuse
-        assert "surrogate" in exc.message or "limit" in exc.message, exc.message
-        return
+    body = document.parse(text, "t.yaml")
     assert model.build(body, "t.yaml", text_keys=True).documents == [data]
 
 
@@ -216,7 +220,8 @@ def test_cli_runner_import_and_refusals(tmp_path: Path, monkeypatch: pytest.Monk
     write(tmp_path / "b.env", "TOKEN=other\n")
     result = runner.invoke(app, ["import", "b.env", "--to", "dev.yaml"])
     assert result.exit_code == ExitCode.INPUT
-    assert "TOKEN" in result.output and "--overwrite" in result.output
+    assert "TOKEN" in result.output
+    assert "--overwrite" in result.output
     result = runner.invoke(app, ["import", "b.env", "--to", "dev.yaml", "--overwrite", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["changed"] == ["TOKEN"]

@@ -43,7 +43,7 @@ needs_age = pytest.mark.skipif(
 @pytest.fixture
 def short_tmp() -> Iterator[Path]:
     """A temporary directory with a path short enough for gpg-agent's sockets."""
-    path = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))  # noqa: S108
+    path = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -216,7 +216,9 @@ def _yaml_scalar(value: Any) -> str:
     return "null" if value is None else json.dumps(value)
 
 
-def _yaml(tree: Any, indent: int, comments: dict[tuple[str, ...], str], path: tuple[str, ...]) -> list[str]:
+def _yaml(
+    tree: Any, indent: int, comments: dict[tuple[str, ...], str], path: tuple[str, ...]
+) -> list[str]:
     pad = " " * indent
     lines = []
     for key, value in tree.items():
@@ -327,7 +329,7 @@ def test_age_wrong_identity_and_tampering(tmp_path: Path) -> None:
     text = src.read_text()
     # swap two sealed values of one type: each opens only at its own path
     lines = text.splitlines()
-    i = next(n for n, ln in enumerate(lines) if ln.lstrip().startswith("- \"ENC"))
+    i = next(n for n, ln in enumerate(lines) if ln.lstrip().startswith('- "ENC'))
     lines[i], lines[i + 1] = lines[i + 1], lines[i]  # list items share a path: MAC catches it
     for tampered in (
         text.replace("port: ", "port_unencrypted: ", 1),
@@ -350,9 +352,13 @@ def test_sops_import_merges_into_an_existing_profile(tmp_path: Path, key: str) -
     from sealedcfg.ops.importing.sopskeys import SopsKeys
 
     result = api.import_file(
-        src, target, keys, sops_keys=SopsKeys(age_identity_files=(str(identity),), sops_defaults=False)
+        src,
+        target,
+        keys,
+        sops_keys=SopsKeys(age_identity_files=(str(identity),), sops_defaults=False),
     )
-    assert result.sops and sorted(result.added) == ["api", "db"]
+    assert result.sops
+    assert sorted(result.added) == ["api", "db"]
     assert api.load(target, key=key) == {"KEEP": "1", **DATA}
 
 

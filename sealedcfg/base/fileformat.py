@@ -48,7 +48,10 @@ def refuse_unsealable(name: str | os.PathLike[str]) -> None:
     label = _LABEL.get(kind, kind)
     hint = "convert it to YAML first; sealedcfg seals YAML profiles"
     if kind in (JSON, DOTENV):
-        hint = f"import it into a YAML profile: sealedcfg import {os.fspath(name)} --to {yaml_name(name)}"
+        hint = (
+            f"import it into a YAML profile: sealedcfg import {os.fspath(name)} "
+            f"--to {yaml_name(name)}"
+        )
     raise InputError(
         f"{os.fspath(name)}: {label} files are not supported as sealed profiles "
         "(sealing rewrites a file as YAML)",

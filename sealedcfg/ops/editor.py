@@ -248,9 +248,10 @@ def edit_file(
     target = Path(path)
     say = warn or (lambda msg: print(f"sealedcfg: {msg}", file=sys.stderr))
     tty = sys.stdin.isatty() if interactive is None else interactive
+    if not target.exists():
+        fileformat.refuse_unsealable(target)  # before any editor is chosen or opened
     argv = editor_command(say)
     if not target.exists():
-        fileformat.refuse_unsealable(target)  # before the editor opens, not after
         return _edit_new(target, keys, argv, kdf, tty, say)
     with _signals_unwind(), opened(target, keys) as (profile, data_key, header):
         try:

@@ -56,9 +56,8 @@ def import_file(
     fileformat.refuse_unsealable(target)
     if os.path.abspath(os.fspath(src)) == os.path.abspath(target):
         raise InputError(f"{target}: cannot import a file into itself")
-    if not target.exists() and not target.is_symlink():
-        if not target.parent.is_dir():
-            raise InputError(f"{target.parent}: no such directory")
+    if not target.exists() and not target.is_symlink() and not target.parent.is_dir():
+        raise InputError(f"{target.parent}: no such directory")
     src_data = source.read(src, fmt, sops_keys or SopsKeys())
     if not target.exists() and not target.is_symlink():
         return _create(target, src_data, keys, kdf)
@@ -75,7 +74,9 @@ def _shown(paths: list[tuple[Any, ...]]) -> list[str]:
     return [document.format_path((0, *p)) for p in paths]
 
 
-def _create(target: Path, src: source.Source, keys: KeySource, kdf: Argon2Params | None) -> ImportResult:
+def _create(
+    target: Path, src: source.Source, keys: KeySource, kdf: Argon2Params | None
+) -> ImportResult:
     if not src.data:
         raise InputError(f"{src.name}: nothing to import (no keys)")
     text = src.text if src.text is not None else render.document(src.data, src.comments)
@@ -111,7 +112,9 @@ def _merge(target: Path, src: source.Source, keys: KeySource, overwrite: bool) -
             )
         added = [document.format_path(p) for p in plan.added]
         if not plan.edits:
-            return ImportResult(name, src.name, src.kind, src.sops, False, False, [], [], plan.unchanged)
+            return ImportResult(
+                name, src.name, src.kind, src.sops, False, False, [], [], plan.unchanged
+            )
         new_text = merge.apply(plain.text, plan.edits)
         previous = dict(plain.by_path)
         try:
@@ -127,7 +130,9 @@ def _merge(target: Path, src: source.Source, keys: KeySource, overwrite: bool) -
                 raise InputError(f"{name}: the imported values cannot be merged faithfully")
         final = sealing.finish_header(header, data_key, plain_body, name, sealed=body)
         write_atomic(target, profile.to_bytes(body.text, final))
-    return ImportResult(name, src.name, src.kind, src.sops, False, True, added, changed, plan.unchanged)
+    return ImportResult(
+        name, src.name, src.kind, src.sops, False, True, added, changed, plan.unchanged
+    )
 
 
 def _at(data: Any, path: tuple[Any, ...]) -> Any:

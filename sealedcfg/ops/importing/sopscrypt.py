@@ -140,7 +140,7 @@ class Walk:
 
     key: bytes
     rules: Rules
-    digest: Any = field(default_factory=hashlib.sha512)
+    digest: hashlib._Hash = field(default_factory=hashlib.sha512)
 
     def __post_init__(self) -> None:
         if self.rules.mac_only_encrypted:
@@ -286,7 +286,7 @@ def format_go_float(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return format(decimal.Decimal(repr(value)).normalize(), "f")
+    return str(format(decimal.Decimal(repr(value)).normalize(), "f"))
 
 
 @dataclass(frozen=True)
@@ -365,4 +365,3 @@ def decrypt_tree(
     opened = [walk.branch(b, [], []) for b in branches]
     check_mac(walk, meta.get("mac"), str(meta.get("lastmodified") or ""), key)
     return opened
-

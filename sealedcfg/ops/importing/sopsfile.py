@@ -93,7 +93,9 @@ def _load_json(text: str, name: str) -> SopsFile:
             parse_constant=constant,
         )
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+        raise InputError(
+            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise InputError(f"{name}: JSON nested too deeply") from None
     if not isinstance(data, Branch):
@@ -242,7 +244,7 @@ class _YamlTree:
                 continue
             end = text.find("\n", node.end)
             match = _TRAILING_COMMENT.match(text, node.end, len(text) if end < 0 else end)
-            if match and not node.style == "|" and not node.style == ">":
+            if match and node.style != "|" and node.style != ">":
                 item = _item_pos(text, node)
                 self.comments.setdefault(node.path[:-1], []).append((item, match.group(1)))
 

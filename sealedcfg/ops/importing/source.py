@@ -107,7 +107,9 @@ def _from_json(text: str, name: str) -> Source | None:
     try:
         data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+        raise InputError(
+            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise limits.exceeded(name, "nesting depth", limits.MAX_DEPTH) from None
     if not isinstance(data, dict):
