@@ -239,20 +239,34 @@ def _yaml(
     return lines
 
 
-def build_sops(kind: str, tmp_path: Path, data: dict[str, Any] = DATA) -> tuple[Path, Path]:
+def build_sops(
+    kind: str, tmp_path: Path, data: dict[str, Any] = DATA, pgp: Path | None = None
+) -> tuple[Path, Path]:
+    """A sops file of KIND keyed by a new age identity (returned), or by the PGP key of
+    the GNUPGHOME `pgp`."""
     data_key = os.urandom(32)
     recipient, wrapped, identity = _age_wrap(data_key, tmp_path)
     builder = SopsBuilder(data_key, json_numbers=kind == "json")
     sealed = builder.seal(data, [])
+    stanza: dict[str, Any] = {"age": [{"recipient": recipient, "enc": wrapped}]}
+    if pgp is not None:
+        fp = _fingerprint(pgp)
+        enc = subprocess.run(
+            ["gpg", "--batch", "--homedir", str(pgp), "--trust-model", "always", "--armor",
+             "--encrypt", "-r", fp],
+            input=data_key, capture_output=True, check=True,
+        ).stdout.decode()  # fmt: skip
+        stanza = {"pgp": [{"created_at": LASTMODIFIED, "enc": enc, "fp": fp}]}
     meta = {
-        "age": [{"recipient": recipient, "enc": wrapped}],
+        **stanza,
         "lastmodified": LASTMODIFIED,
         "mac": builder.sealed_mac(),
         "unencrypted_suffix": "_unencrypted",
         "version": "3.9.0",
     }
-    if kind == "json":
+    if kind == "json" or pgp is not None:
         text = json.dumps({**sealed, "sops": meta}, indent=4)
+        kind = "json"
     elif kind == "dotenv":
         lines = [builder.comment(" a comment", [])]
         lines += [f"{k}={v}" for k, v in sealed.items()]
@@ -371,3 +385,52 @@ def test_gnupg_home_with_a_long_tmpdir(tmp_path: Path) -> None:
                str(PGP_KEY), env=env, cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert list(long_tmp.iterdir()) == []
+
+
+def _fingerprint(home: Path) -> str:
+    out = subprocess.run(
+        ["gpg", "--batch", "--homedir", str(home), "--with-colons", "--list-secret-keys"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return next(ln.split(":")[9] for ln in out.splitlines() if ln.startswith("fpr:"))
+
+
+@pytest.fixture
+def protected_pgp(short_tmp: Path) -> Iterator[tuple[Path, bytes]]:
+    """A GNUPGHOME with a new passphrase-protected key pair, and its secret key, armored."""
+    home = short_tmp / "g"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--homedir", str(home), "--pinentry-mode", "loopback",
+           "--passphrase", "pgp pass phrase"]  # fmt: skip
+    subprocess.run([*gpg, "--quick-gen-key", "Test <t@example.invalid>", "ed25519", "cert", "0"],
+                   check=True, capture_output=True)  # fmt: skip
+    fp = _fingerprint(home)
+    subprocess.run([*gpg, "--quick-add-key", fp, "cv25519", "encr", "0"],
+                   check=True, capture_output=True)  # fmt: skip
+    secret = subprocess.run([*gpg, "--armor", "--export-secret-keys", fp],
+                            check=True, capture_output=True).stdout  # fmt: skip
+    yield home, secret
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+
+
+@needs_gpg
+@needs_age
+def test_pgp_protected_key_wrong_key_and_no_passphrase(
+    tmp_path: Path, short_tmp: Path, protected_pgp: tuple[Path, bytes]
+) -> None:
+    home, secret = protected_pgp
+    src, _ = build_sops("json", tmp_path, pgp=home)
+    key_file = write(tmp_path / "secret.asc", secret)
+    env = _env(tmp_path, TMPDIR=str(short_tmp))
+    args = ["import", str(src), "--to", "p.yaml", "--pgp-key"]
+    proc = cli(*args, str(PGP_KEY), env=env, cwd=tmp_path)  # another key
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    proc = cli(*args, str(key_file), env=env, cwd=tmp_path)  # its key, no passphrase
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    assert not (tmp_path / "p.yaml").exists()
+    env["SEALEDCFG_PGP_PASSPHRASE"] = "pgp pass phrase"
+    proc = cli(*args, str(key_file), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    keys = KeySource(key=env["SEALEDCFG_KEY"], env={})
+    assert api.load(tmp_path / "p.yaml", keys=keys) == DATA
+    assert sorted(p.name for p in short_tmp.iterdir()) == ["g"]  # no private home left
