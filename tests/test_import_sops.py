@@ -400,6 +400,7 @@ def protected_pgp(short_tmp: Path) -> Iterator[tuple[Path, bytes]]:
     """A GNUPGHOME with a new passphrase-protected key pair, and its secret key, armored."""
     home = short_tmp / "g"
     home.mkdir(mode=0o700)
+    write(home / "gpg-agent.conf", "s2k-count 65536\n")  # no slow S2K calibration
     gpg = ["gpg", "--batch", "--homedir", str(home), "--pinentry-mode", "loopback",
            "--passphrase", "pgp pass phrase"]  # fmt: skip
     subprocess.run([*gpg, "--quick-gen-key", "Test <t@example.invalid>", "ed25519", "cert", "0"],

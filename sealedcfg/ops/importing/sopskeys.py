@@ -182,6 +182,8 @@ class PrivateGpg:
             with os.fdopen(write_fd, "wb") as fh:
                 fh.write(passphrase.encode("utf-8") + b"\n")
             argv += ["--pinentry-mode", "loopback", "--passphrase-fd", str(read_fd)]
+        else:  # no pinentry to wait for: a protected key simply does not open
+            argv += ["--pinentry-mode", "error"]
         try:
             return subprocess.run(
                 [*argv, *args],
@@ -229,6 +231,9 @@ def private_gnupg(key_files: tuple[str, ...]) -> Iterator[PrivateGpg]:
         )
     home = tempfile.mkdtemp(prefix=GNUPG_PREFIX, dir=gnupg_parent())  # mode 0700
     try:
+        # The agent re-protects an imported key; calibrating its S2K count first costs
+        # seconds on a busy machine, for a home that is removed when this block ends.
+        Path(home, "gpg-agent.conf").write_text("s2k-count 65536\n", encoding="ascii")
         private = PrivateGpg(home, gpg)
         for key_file in key_files:
             done = private.run(["--import"], read_bytes(key_file))
