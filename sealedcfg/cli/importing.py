@@ -68,11 +68,10 @@ def import_(
       sealedcfg import secrets.enc.json --to config/prod.yaml --pgp-key private.asc
     """
     from sealedcfg import api
-    from sealedcfg.ops.importing.sopskeys import SopsKeys
 
     if source == "-" and fmt is None:
         raise InputError("reading stdin needs --format dotenv, json or yaml")
-    sops_keys = SopsKeys(
+    sops_keys = api.SopsKeys(
         age_identity_files=tuple(str(p) for p in age_identity or ()),
         pgp_key_files=tuple(str(p) for p in pgp_key or ()),
     )
