@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from sealedcfg.ops.diffing import diff_files, no_prompt, textconv_file
     from sealedcfg.ops.editor import edit_file
     from sealedcfg.ops.history import key_log
+    from sealedcfg.ops.importing.run import ImportResult, import_file
+    from sealedcfg.ops.importing.sopskeys import SopsKeys
     from sealedcfg.ops.initrepo import init
     from sealedcfg.ops.merge import merge_driver
     from sealedcfg.ops.rotation import (
@@ -68,8 +70,6 @@ if TYPE_CHECKING:
         remove_recipient,
         rotate,
     )
-    from sealedcfg.ops.importing.run import ImportResult, import_file
-    from sealedcfg.ops.importing.sopskeys import SopsKeys
     from sealedcfg.ops.values import Entry, get, ls, set_value, unset
     from sealedcfg.yamltext.scalars import VALUE_TYPES
 

@@ -24,6 +24,7 @@ from sealedcfg.format import crypto
 from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.ops.importing import merge, render, source
 from sealedcfg.ops.importing.sopskeys import SopsKeys
+from sealedcfg.ops.importing.tree import Source
 from sealedcfg.yamltext import document, model
 
 NEW_FILE_MODE = 0o600
@@ -74,9 +75,7 @@ def _shown(paths: list[tuple[Any, ...]]) -> list[str]:
     return [document.format_path((0, *p)) for p in paths]
 
 
-def _create(
-    target: Path, src: source.Source, keys: KeySource, kdf: Argon2Params | None
-) -> ImportResult:
+def _create(target: Path, src: Source, keys: KeySource, kdf: Argon2Params | None) -> ImportResult:
     if not src.data:
         raise InputError(f"{src.name}: nothing to import (no keys)")
     text = src.text if src.text is not None else render.document(src.data, src.comments)
@@ -96,7 +95,7 @@ def _check_reads_back(text: str, name: str, data: dict[str, Any]) -> None:
         raise InputError(f"{name}: the imported values cannot be written as YAML faithfully")
 
 
-def _merge(target: Path, src: source.Source, keys: KeySource, overwrite: bool) -> ImportResult:
+def _merge(target: Path, src: Source, keys: KeySource, overwrite: bool) -> ImportResult:
     name = str(target)
     with opened(target, keys) as (profile, data_key, header):
         assert profile.opened is not None

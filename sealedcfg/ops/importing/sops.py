@@ -16,7 +16,7 @@ from typing import Any
 from sealedcfg.errors import InputError, OpenError
 from sealedcfg.ops.importing import render, sopscrypt, sopsfile, sopskeys
 from sealedcfg.ops.importing.sopscrypt import Branch, Comment, GoTime, Opaque
-from sealedcfg.ops.importing.source import Source
+from sealedcfg.ops.importing.tree import Source
 
 _JSON_INT_LIMIT = 1e21  # Go's json.Marshal writes an integral float64 below this as an integer
 

@@ -12,28 +12,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from sealedcfg.base import fileformat, limits
 from sealedcfg.base.fileio import read_bytes
 from sealedcfg.errors import InputError
-from sealedcfg.ops.importing import dotenv, render, sopsfile
+from sealedcfg.ops.importing import dotenv, sops, sopsfile
 from sealedcfg.ops.importing.sopskeys import SopsKeys
+from sealedcfg.ops.importing.tree import Source
 
 #: Bytes read from one import source (a `.env`, JSON or YAML file).
 MAX_SOURCE_BYTES = 16 << 20
 RESERVED = ("sealedcfg", "sealedcfg_history")  # the header's key, kept history
-
-
-@dataclass
-class Source:
-    name: str
-    kind: str  # dotenv | json | yaml
-    data: dict[str, Any]
-    comments: render.Comments = field(default_factory=dict)
-    text: str | None = None  # plain YAML as written: a new profile seals it as it is
-    sops: bool = False
 
 
 def read(src: str | os.PathLike[str], fmt: str | None, keys: SopsKeys) -> Source:
@@ -58,8 +48,6 @@ def read(src: str | os.PathLike[str], fmt: str | None, keys: SopsKeys) -> Source
     else:
         source = _from_yaml(data, text, name)
     if source is None:
-        from sealedcfg.ops.importing import sops
-
         source = sops.open_source(text, kind, name, keys)
     check(source)
     return source
