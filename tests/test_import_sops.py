@@ -8,6 +8,7 @@ import decimal
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 from sealedcfg import api
 from sealedcfg.cli.main import app
 from sealedcfg.engine.keys import KeySource
-from sealedcfg.errors import ExitCode
+from sealedcfg.errors import ExitCode, InputError, OpenError
 
 from .conftest import FIXTURES, visible, write
 from .subproc import cli, one_error_line
@@ -157,10 +158,25 @@ class SopsBuilder:
     """sops' scheme, written independently of the importer: per-value AES-256-GCM with the
     path (keys joined by ':', plus ':') as associated data, SHA-512 MAC over the values."""
 
-    def __init__(self, data_key: bytes, json_numbers: bool = False) -> None:
+    def __init__(
+        self,
+        data_key: bytes,
+        json_numbers: bool = False,
+        encrypted_regex: str | None = None,
+        mac_only_encrypted: bool = False,
+    ) -> None:
         self.key = data_key
         self.json_numbers = json_numbers
+        self.regex = re.compile(encrypted_regex) if encrypted_regex else None
+        self.mac_only = mac_only_encrypted
         self.mac = hashlib.sha512()
+        if mac_only_encrypted:  # sops' MACOnlyEncryptedInitialization
+            self.mac.update(hashlib.sha256(b"sops").digest())
+
+    def _encrypted(self, path: list[str]) -> bool:
+        if self.regex is not None:
+            return any(self.regex.search(p) for p in path)
+        return not any(p.endswith("_unencrypted") for p in path)
 
     def seal(self, value: Any, path: list[str]) -> Any:
         if isinstance(value, dict):
@@ -170,8 +186,10 @@ class SopsBuilder:
         if value is None:
             return None
         plain, vtype = _plain_bytes(value, self.json_numbers)
-        self.mac.update(plain)
-        if any(p.endswith("_unencrypted") for p in path) or value == "":
+        encrypted = self._encrypted(path)
+        if encrypted or not self.mac_only:
+            self.mac.update(plain)
+        if not encrypted or value == "":
             return value
         return _enc(self.key, plain, vtype, ":".join(path) + ":")
 
@@ -240,13 +258,23 @@ def _yaml(
 
 
 def build_sops(
-    kind: str, tmp_path: Path, data: dict[str, Any] = DATA, pgp: Path | None = None
+    kind: str,
+    tmp_path: Path,
+    data: dict[str, Any] = DATA,
+    pgp: Path | None = None,
+    rules: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """A sops file of KIND keyed by a new age identity (returned), or by the PGP key of
     the GNUPGHOME `pgp`."""
     data_key = os.urandom(32)
     recipient, wrapped, identity = _age_wrap(data_key, tmp_path)
-    builder = SopsBuilder(data_key, json_numbers=kind == "json")
+    rules = rules or {"unencrypted_suffix": "_unencrypted"}
+    builder = SopsBuilder(
+        data_key,
+        json_numbers=kind == "json",
+        encrypted_regex=rules.get("encrypted_regex"),
+        mac_only_encrypted=bool(rules.get("mac_only_encrypted")),
+    )
     sealed = builder.seal(data, [])
     stanza: dict[str, Any] = {"age": [{"recipient": recipient, "enc": wrapped}]}
     if pgp is not None:
@@ -261,7 +289,7 @@ def build_sops(
         **stanza,
         "lastmodified": LASTMODIFIED,
         "mac": builder.sealed_mac(),
-        "unencrypted_suffix": "_unencrypted",
+        **rules,
         "version": "3.9.0",
     }
     if kind == "json" or pgp is not None:
@@ -290,7 +318,7 @@ def build_sops(
             enc,
             f'    lastmodified: "{LASTMODIFIED}"',
             f"    mac: {meta['mac']}",
-            "    unencrypted_suffix: _unencrypted",
+            *(f"    {k}: {json.dumps(v)}" for k, v in rules.items()),
             "    version: 3.9.0",
         ]
         text = "\n".join(body) + "\n"
@@ -435,3 +463,40 @@ def test_pgp_protected_key_wrong_key_and_no_passphrase(
     keys = KeySource(key=env["SEALEDCFG_KEY"], env={})
     assert api.load(tmp_path / "p.yaml", keys=keys) == DATA
     assert sorted(p.name for p in short_tmp.iterdir()) == ["g"]  # no private home left
+
+
+@needs_age
+def test_encrypted_regex_plaintext_values_are_in_the_mac(tmp_path: Path, key: str) -> None:
+    src, identity = build_sops("json", tmp_path, rules={"encrypted_regex": "^(password|token)$"})
+    text = src.read_text()
+    assert SECRET not in text
+    assert '"port": 5432' in text  # left in plaintext by the rule
+    sops_keys = api.SopsKeys(age_identity_files=(str(identity),), sops_defaults=False)
+    keys = KeySource(key=key, env={})
+    target = tmp_path / "prod.yaml"
+    api.import_file(src, target, keys, sops_keys=sops_keys)
+    assert api.load(target, key=key) == DATA
+    target.unlink()
+    write(src, text.replace('"port": 5432', '"port": 6543'))
+    with pytest.raises(OpenError):
+        api.import_file(src, target, keys, sops_keys=sops_keys)
+    assert not target.exists()
+
+
+@needs_age
+def test_mac_only_encrypted(tmp_path: Path, key: str) -> None:
+    keys = KeySource(key=key, env={})
+    target = tmp_path / "prod.yaml"
+    data = {"db": {"password": SECRET, "hosts": ["a", "b"]}, "n": 5}
+    src, identity = build_sops("yaml", tmp_path, data, rules={"mac_only_encrypted": True})
+    sops_keys = api.SopsKeys(age_identity_files=(str(identity),), sops_defaults=False)
+    api.import_file(src, target, keys, sops_keys=sops_keys)  # every value encrypted: all in the MAC
+    assert api.load(target, key=key) == data
+    target.unlink()
+    rules = {"encrypted_regex": "^password$", "mac_only_encrypted": True}
+    (tmp_path / "2").mkdir()
+    src, identity = build_sops("yaml", tmp_path / "2", data, rules=rules)
+    sops_keys = api.SopsKeys(age_identity_files=(str(identity),), sops_defaults=False)
+    with pytest.raises(InputError, match="outside the sops MAC"):  # `n` could be anything
+        api.import_file(src, target, keys, sops_keys=sops_keys)
+    assert not target.exists()

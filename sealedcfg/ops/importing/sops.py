@@ -31,11 +31,17 @@ def open_source(text: str, kind: str, name: str, keys: sopskeys.SopsKeys) -> Sou
         raise InputError(f"{name}: malformed sops metadata ({exc})") from None
     key = sopskeys.data_key(meta, keys, name)
     try:
-        opened = sopscrypt.decrypt_tree(sops_file.branches, meta, key, rules)
+        opened, unauthenticated = sopscrypt.decrypt_tree(sops_file.branches, meta, key, rules)
     except sopscrypt.SopsAuthError:
         raise OpenError(name) from None
     except ValueError as exc:
         raise InputError(f"{name}: {exc}") from None
+    if unauthenticated:  # what is imported is what a key holder sealed, or nothing
+        raise InputError(
+            f"{name}: {unauthenticated} plaintext value(s) are outside the sops MAC "
+            "(mac_only_encrypted): anyone could have changed them",
+            hints=("encrypt them, or re-encrypt the file without mac_only_encrypted, then import",),
+        )
     comments: render.Comments = {}
     data = _mapping(opened[0], (), comments, kind, name)
     return Source(name, kind, data, comments, sops=True)

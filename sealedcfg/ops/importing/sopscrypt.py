@@ -141,6 +141,7 @@ class Walk:
     key: bytes
     rules: Rules
     digest: hashlib._Hash = field(default_factory=hashlib.sha512)
+    unauthenticated: int = 0  # plaintext values mac_only_encrypted leaves out of the MAC
 
     def __post_init__(self) -> None:
         if self.rules.mac_only_encrypted:
@@ -200,6 +201,8 @@ class Walk:
                 raise SopsAuthError
         if (not self.rules.mac_only_encrypted or encrypted) and not isinstance(out, Comment):
             self.digest.update(to_bytes(out))
+        elif not isinstance(out, Comment):
+            self.unauthenticated += 1
         return out
 
     def mac(self) -> str:
@@ -359,9 +362,10 @@ def check_mac(walk: Walk, stored: Any, lastmodified: str, key: bytes) -> None:
 
 def decrypt_tree(
     branches: list[Branch], meta: dict[str, Any], key: bytes, rules: Rules
-) -> list[Branch]:
-    """Every branch decrypted, after the MAC over all of them held."""
+) -> tuple[list[Branch], int]:
+    """Every branch decrypted, after the MAC over all of them held; and how many
+    plaintext values the MAC did not cover (only with mac_only_encrypted)."""
     walk = Walk(key, rules)
     opened = [walk.branch(b, [], []) for b in branches]
     check_mac(walk, meta.get("mac"), str(meta.get("lastmodified") or ""), key)
-    return opened
+    return opened, walk.unauthenticated
