@@ -74,10 +74,11 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _from_dotenv(text: str, name: str) -> Source | None:
-    values = dotenv.parse(text, name)
-    if sopsfile.is_sops(values, fileformat.DOTENV):
+    # sops' dotenv store is read line by line, not as python-dotenv reads: decide first
+    keys = {line.partition("=")[0]: None for line in text.split("\n") if "=" in line}
+    if sopsfile.is_sops(keys, fileformat.DOTENV):
         return None
-    return Source(name, fileformat.DOTENV, dict(values))
+    return Source(name, fileformat.DOTENV, dict(dotenv.parse(text, name)))
 
 
 def _from_json(text: str, name: str) -> Source | None:
