@@ -27,6 +27,10 @@ _U32 = struct.Struct(">I").pack
 # and YAML 1.2 readers (ruamel, Go) as content: one text, two meanings.
 _AMBIGUOUS_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 HISTORY_KEY = "sealedcfg_history"  # lifecycle history (lifecycle/store.py)
+REMAC_HINT = (
+    "resolve the conflict; if git left markers only in the sealedcfg header "
+    "(a merge without the merge driver): sealedcfg git remac FILE",
+)
 
 
 @dataclass(slots=True)
@@ -91,9 +95,12 @@ def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
     """Split and parse a profile; with `place`, refuse one sealed for another path."""
     bom, text = decode(data, name)
     body_text, header_text = envelope.split(text)
+    # Markers anywhere (the `mac:` line is where a merge without the driver
+    # leaves them), reported at their line in the whole file.
+    document.check_conflict_markers(text, name, REMAC_HINT if header_text is not None else ())
     header = None
     if header_text is not None:
-        header = envelope.parse(header_text, name)
+        header = envelope.parse(header_text, name, first_line=body_text.count("\n") + 1)
         if not body_text.endswith(header.join):
             raise InputError(f"{name}: malformed sealedcfg header")
         body_text = body_text[: len(body_text) - len(header.join)]

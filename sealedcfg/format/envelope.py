@@ -243,12 +243,12 @@ def split(text: str) -> tuple[str, str | None]:
     return text[: last.start()], text[last.start() :]
 
 
-def _tree(text: str, name: str) -> Any:
+def _tree(text: str, name: str, first_line: int = 1) -> Any:
     """Plain Python tree from YAML events; scalars stay strings (no resolution)."""
     stack: list[Any] = []
     keys: list[Any] = []
     root: Any = None
-    for ev in events(text, name):
+    for ev in events(text, name, line_offset=first_line - 1):
         cls = type(ev)
         if cls in (ScalarEvent, MappingStartEvent, SequenceStartEvent):
             if cls is ScalarEvent:
@@ -321,15 +321,17 @@ def _small_int(text: Any) -> int | None:
     return int(text) if len(text) <= 12 else 10**12
 
 
-def parse(text: str, name: str) -> Header:
-    """Parse and validate a header block; InputError unless canonical."""
+def parse(text: str, name: str, first_line: int = 1) -> Header:
+    """Parse and validate a header block; InputError unless canonical.
+
+    `first_line` is the header's line in the file: errors name lines as on disk."""
     bad = InputError(
         f"{name}: malformed sealedcfg header",
         hints=("the header is written by sealedcfg; restore it from version control",),
     )
     newline = "\r\n" if "\r\n" in text else "\n"
     try:
-        tree = _tree(text, name)
+        tree = _tree(text, name, first_line)
         top = tree["sealedcfg"]
         version = int(top["version"])
         if version != crypto.FORMAT_VERSION:

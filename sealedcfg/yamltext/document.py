@@ -99,11 +99,12 @@ class _Frame:
     key_anchor: str | None = None
 
 
-def check_conflict_markers(text: str, name: str) -> None:
+def check_conflict_markers(text: str, name: str, hints: tuple[str, ...] = ()) -> None:
+    """Refuse git's conflict markers, naming the first one's line in TEXT (1-based)."""
     match = _CONFLICT.search(text)
     if match:
         line = text.count("\n", 0, match.start()) + 1
-        raise InputError(f"{name}: unresolved git conflict markers at line {line}")
+        raise InputError(f"{name}: unresolved git conflict markers at line {line}", hints=hints)
 
 
 def parse(text: str, name: str) -> Body:

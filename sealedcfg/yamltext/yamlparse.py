@@ -75,7 +75,7 @@ def yaml_versions(text: str, name: str) -> str:
     return out
 
 
-def events(text: str, name: str, *, c_first: bool = True) -> list[Any]:
+def events(text: str, name: str, *, c_first: bool = True, line_offset: int = 0) -> list[Any]:
     """All parser events of `text`; InputError on invalid YAML.
 
     libyaml follows YAML 1.1 where ruamel's own parser follows 1.2 (a `:` in a
@@ -85,16 +85,16 @@ def events(text: str, name: str, *, c_first: bool = True) -> list[Any]:
     text = yaml_versions(text, name)
     if c_first and _CParser is not None:
         try:
-            return list(limited(_collect(_CParser(text)), name))
+            return list(limited(_collect(_CParser(text)), name, line_offset))
         except YAMLError:
             pass
     from ruamel.yaml import YAML
 
     try:
-        return list(limited(YAML(typ="rt", pure=True).parse(text), name))
+        return list(limited(YAML(typ="rt", pure=True).parse(text), name, line_offset))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        where = f" (line {mark.line + 1 + line_offset}, column {mark.column + 1})" if mark else ""
         problem = exc.problem or exc.context or "syntax error"
         raise InputError(f"{name}: not valid YAML: {problem}{where}") from None
     except AssertionError:  # ruamel asserts on a %YAML version it does not know
@@ -135,7 +135,7 @@ def _collect(parser: Any) -> Iterator[Any]:
         yield event
 
 
-def limited(stream: Iterable[Any], name: str) -> Iterator[Any]:
+def limited(stream: Iterable[Any], name: str, line_offset: int = 0) -> Iterator[Any]:
     """The events of `stream`, refused as soon as the structure passes a limit
     (limits.py): nesting depth, number of nodes, characters in a scalar.
     Checked while parsing, so a hostile file costs no more than the limit."""
@@ -146,24 +146,24 @@ def limited(stream: Iterable[Any], name: str) -> Iterator[Any]:
         if cls is ScalarEvent:
             nodes += 1
             if len(ev.value) > max_chars:
-                line = ev.start_mark.line + 1
+                line = ev.start_mark.line + 1 + line_offset
                 raise limits.exceeded(name, "a scalar's length in characters", max_chars, line)
             if ev.style == '"' and _SURROGATE.search(ev.value):  # only escapes make one
                 raise InputError(
                     f"{name}: a lone surrogate escape (\\ud800-\\udfff) at line "
-                    f"{ev.start_mark.line + 1} is not a Unicode character"
+                    f"{ev.start_mark.line + 1 + line_offset} is not a Unicode character"
                 )
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             nodes += 1
             depth += 1
             if depth > max_depth:
-                line = ev.start_mark.line + 1
+                line = ev.start_mark.line + 1 + line_offset
                 raise limits.exceeded(name, "the nesting depth", max_depth, line)
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
             depth -= 1
         elif cls is AliasEvent:
             nodes += 1
         if nodes > max_nodes:
-            line = ev.start_mark.line + 1
+            line = ev.start_mark.line + 1 + line_offset
             raise limits.exceeded(name, "the number of YAML nodes", max_nodes, line)
         yield ev
