@@ -28,7 +28,6 @@ from sealedcfg.yamltext import document
 if TYPE_CHECKING:
     from sealedcfg.base.secret import Secret
     from sealedcfg.engine.keys import check_passphrase, read_user_file
-    from sealedcfg.git import setup as git_setup
     from sealedcfg.lifecycle.audit import LOG_ENV as AUDIT_LOG_ENV
     from sealedcfg.lifecycle.audit import begin as audit_begin
     from sealedcfg.lifecycle.audit import command_op as audit_command_op
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
     from sealedcfg.ops.check import run as check
     from sealedcfg.ops.diffing import diff_files, no_prompt, textconv_file
     from sealedcfg.ops.editor import edit_file
+    from sealedcfg.ops.gitsetup import setup as git_setup
     from sealedcfg.ops.history import key_log
     from sealedcfg.ops.importing.run import ImportResult, import_file
     from sealedcfg.ops.importing.sopskeys import SopsKeys
@@ -80,7 +80,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Secret": ("sealedcfg.base.secret", "Secret"),
     "check_passphrase": ("sealedcfg.engine.keys", "check_passphrase"),
     "read_user_file": ("sealedcfg.engine.keys", "read_user_file"),
-    "git_setup": ("sealedcfg.git", "setup"),
+    "git_setup": ("sealedcfg.ops.gitsetup", "setup"),
     "CHECK_FORMATS": ("sealedcfg.ops.check", "FORMATS"),
     "CheckReport": ("sealedcfg.ops.check", "Report"),
     "check": ("sealedcfg.ops.check", "run"),

@@ -8,17 +8,11 @@ paths only, so its first line is safe to repeat in an error.
 from __future__ import annotations
 
 import os
-import re
-import shlex
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sealedcfg.base.fileio import write_atomic
 from sealedcfg.errors import InputError
-from sealedcfg.format import envelope
 
 NOT_A_REPO = "not inside a git repository"
 
@@ -133,110 +127,33 @@ def ls_files(cwd: str | os.PathLike[str]) -> list[str]:
     return [p for p in out.split("\x00") if p]
 
 
-# ---------------------------------------------------------------- setup
-
-DEFAULT_PATTERNS = ("config/*.yaml", "config/*.yml")
-ATTRIBUTES = "diff=sealedcfg merge=sealedcfg"
-
-
-def command() -> str:
-    """How git should run us.
-
-    `sealedcfg` when it is on PATH: the config then survives venv rebuilds and
-    works for every clone user.  Otherwise this interpreter's absolute path,
-    so the drivers work from a venv that is not activated when git runs.
-    """
-    if shutil.which("sealedcfg"):
-        return "sealedcfg"
-    return f"{shlex.quote(sys.executable)} -m sealedcfg"
+def check_attr(
+    paths: list[str], attrs: list[str], cwd: str | os.PathLike[str]
+) -> dict[str, dict[str, str]]:
+    """{path: {attribute: value}} as git itself resolves .gitattributes for PATHS."""
+    if not paths:
+        return {}
+    listing = "".join(p + "\x00" for p in paths).encode("utf-8", "surrogateescape")
+    out = run_bytes(["check-attr", "-z", "--stdin", *attrs], cwd, listing)
+    fields = out.decode("utf-8", "surrogateescape").split("\x00")
+    result: dict[str, dict[str, str]] = {}
+    for i in range(0, len(fields) - 2, 3):
+        result.setdefault(fields[i], {})[fields[i + 1]] = fields[i + 2]
+    return result
 
 
-def wanted_config(cmd: str) -> dict[str, str]:
-    return {
-        "diff.sealedcfg.textconv": f"{cmd} git textconv",
-        # Cached plaintext would sit in .git/refs/notes: plaintext on disk.
-        "diff.sealedcfg.cachetextconv": "false",
-        "merge.sealedcfg.name": "sealedcfg per-key merge",
-        "merge.sealedcfg.driver": f"{cmd} git merge-driver %O %A %B %P",
-    }
+def unmerged_stages(path: str, cwd: str | os.PathLike[str]) -> dict[int, str]:
+    """{stage: blob sha} of PATH's unmerged index entries (1 base, 2 ours, 3 theirs)."""
+    out = run(["ls-files", "-u", "-z", "--full-name", "--", f":(literal){path}"], cwd)
+    stages: dict[int, str] = {}
+    for entry in out.split("\x00"):
+        meta, _, name = entry.partition("\t")
+        if name == path:
+            _mode, sha, stage = meta.split()
+            stages[int(stage)] = sha
+    return stages
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """gitattributes matching, enough for our patterns: `*` stays within a directory."""
-    anchored = "/" in pattern.rstrip("/")
-    body = re.escape(pattern.lstrip("/")).replace(r"\*\*/", "(?:.*/)?")
-    body = body.replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
-    return re.compile(body if anchored else f"(?:.*/)?{body}")
-
-
-def sealed_files(top: Path) -> list[str]:
-    """Tracked *.yaml/*.yml files that hold a sealedcfg header."""
-    found = []
-    for rel in ls_files(top):
-        if rel.endswith((".yaml", ".yml")):
-            try:
-                data = (top / rel).read_bytes()
-            except OSError:
-                continue
-            if envelope.is_sealed(data):
-                found.append(rel)
-    return found
-
-
-def rule_patterns(top: Path) -> list[str]:
-    """The `path` globs of the creation rules in `.sealedcfg.yaml` at the top, if any.
-
-    A rule glob without `/` names files in the rules file's directory only, so
-    it is anchored with a leading `/` (a bare gitattributes glob matches anywhere).
-    """
-    from sealedcfg.engine import rules
-
-    ruleset = rules.load(top / rules.RULES_NAME) if (top / rules.RULES_NAME).is_file() else None
-    if ruleset is None:
-        return []
-    out = []
-    for rule in ruleset.rules:
-        glob = rule.source
-        if rule.pattern.source == rules.glob_to_regex(glob).source:  # a glob, not a regex
-            out.append(glob if "/" in glob else "/" + glob)
-    return out
-
-
-def attribute_lines(top: Path, patterns: list[str] | None) -> list[str]:
-    """The .gitattributes lines setup wants: given patterns, else defaults + sealed files."""
-    if patterns:
-        wanted = list(patterns)
-    else:
-        wanted = rule_patterns(top) or list(DEFAULT_PATTERNS)
-        for rel in sealed_files(top):
-            special = any(c in rel for c in ' \t*?[\\"')
-            if not special and not any(_glob_regex(p).fullmatch(rel) for p in wanted):
-                wanted.append(rel)
-    return [f"{p} {ATTRIBUTES}" for p in wanted]
-
-
-def setup(cwd: str | os.PathLike[str], patterns: list[str] | None, *, check: bool) -> list[str]:
-    """Make the per-clone config and .gitattributes; return what was (or is) missing."""
-    top = toplevel(cwd)
-    missing = []
-    for key, value in wanted_config(command()).items():
-        if config_get(key, top) != value:
-            missing.append(f"git config {key}")
-            if not check:
-                config_set(key, value, top)
-    attributes = top / ".gitattributes"
-    try:
-        current = attributes.read_text("utf-8") if attributes.exists() else ""
-    except (OSError, UnicodeDecodeError):
-        raise InputError(f"{attributes}: cannot read") from None
-    have = {line.strip() for line in current.splitlines()}
-    new = [line for line in attribute_lines(top, patterns) if line not in have]
-    missing += [f".gitattributes: {line}" for line in new]
-    if new and not check:
-        sep = "" if not current or current.endswith("\n") else "\n"
-        write_atomic(
-            attributes,
-            (current + sep + "\n".join(new) + "\n").encode("utf-8"),
-            mode=None if attributes.exists() else 0o644,
-        )
-    return missing
+def object_bytes(sha: str, cwd: str | os.PathLike[str]) -> bytes:
+    """A blob by its sha (cat-file: no textconv runs)."""
+    return run_bytes(["cat-file", "blob", sha], cwd)

@@ -36,15 +36,23 @@ def _quiet_keys(key_file: Path | None = None) -> api.KeySource:
 def setup(
     pattern: Annotated[
         list[str] | None,
-        typer.Option("--pattern", "-p", metavar="GLOB", help="Sealed-file pattern (repeatable)."),
+        typer.Option(
+            "--pattern", "-p", metavar="GLOB", help="One more .gitattributes pattern (repeatable)."
+        ),
     ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Only report what is missing; exit 1 if anything.")
+        bool,
+        typer.Option("--check", help="Only report what is missing or out of date; exit 1 if any."),
     ] = False,
 ) -> int:
     """Configure this clone: textconv and merge driver in git config, .gitattributes lines.
 
-    Without --pattern: config/*.yaml, config/*.yml and every tracked sealed file.
+    git config gets this Python's absolute path (`'/path/to/python' -P -m
+    sealedcfg ...`), so the drivers work whatever PATH git runs with; run setup
+    again after moving or rebuilding the venv (--check says so).
+    .gitattributes gets the creation rules' globs (config/*.yaml and
+    config/*.yml without a rules file), every --pattern, and the exact path of
+    each tracked sealed file git would not otherwise route to the drivers.
     Running it twice changes nothing.
 
     Examples:
@@ -52,12 +60,17 @@ def setup(
       sealedcfg git setup --pattern 'deploy/**/*.yaml'
       sealedcfg git setup --check    # in CI: exit 1 if not configured
     """
-    missing = api.git_setup(Path.cwd(), pattern or None, check=check)
-    for item in missing:
-        print(f"{'missing' if check else 'added'}: {item}", file=sys.stderr)
-    if not missing:
+    report = api.git_setup(Path.cwd(), pattern or None, check=check)
+    for item in report.changed:
+        print(f"{'missing' if check else 'fixed'}: {item}", file=sys.stderr)
+    for item in report.notes:
+        print(f"note: {item}", file=sys.stderr)
+    for item in report.problems:
+        print(f"problem: {item}", file=sys.stderr)
+    if not report.changed and not report.problems:
         print("git integration: up to date", file=sys.stderr)
-    return int(ExitCode.FINDINGS) if check and missing else 0
+    failed = report.problems or (check and report.changed)
+    return int(ExitCode.FINDINGS) if failed else 0
 
 
 @git_app.command("textconv")
