@@ -120,6 +120,37 @@ def merge_driver(
     return 0
 
 
+@git_app.command("remac")
+@handle_errors
+def remac(
+    file: Annotated[Path, typer.Argument(help="A sealed file git left conflicted.")],
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+) -> int:
+    """Finish a merge made without the merge driver: only the header conflicts.
+
+    Branches that changed different keys merge line by line, but each side's
+    `mac:` line (and recipients, if one side changed them) conflict.  remac
+    authenticates the base, ours and theirs versions git recorded for FILE
+    (with your key), merges them per key like the merge driver, and writes
+    that merge's header under the work-tree text, only if every value there
+    then opens and the MAC holds.  Anything else (a conflict on a value, a
+    side that does not open, text that is not the merge) is refused, nothing
+    written; exit 1 for a conflict.  Then `git add FILE`.
+
+    Examples:
+      git merge feature          # CONFLICT (content): Merge conflict in config/prod.yaml
+      sealedcfg git remac config/prod.yaml && git add config/prod.yaml
+    """
+    from sealedcfg.ops.remac import remac as run_remac
+
+    result = run_remac(file, key_source(key_file, passphrase_file))
+    done = "header replaced" if result.changed else "already the merge"
+    print(f"{result.name}: {done}; every value verified", file=sys.stderr)
+    print(f"hint: git add {result.name}", file=sys.stderr)
+    return 0
+
+
 def diff(
     files: Annotated[list[Path], typer.Argument(help="FILE, or OLD NEW.", show_default=False)],
     rev: Annotated[
