@@ -121,10 +121,11 @@ def config_set(key: str, value: str, cwd: str | os.PathLike[str]) -> None:
     run(["config", "--local", key, value], cwd)
 
 
-def ls_files(cwd: str | os.PathLike[str]) -> list[str]:
-    """Tracked files, paths from the top level, unquoted (-z)."""
-    out = run(["ls-files", "-z", "--full-name"], cwd)
-    return [p for p in out.split("\x00") if p]
+def ls_files(cwd: str | os.PathLike[str], *, untracked: bool = False) -> list[str]:
+    """Tracked files (and with UNTRACKED, files not ignored), from the top level, unquoted."""
+    extra = ["--cached", "--others", "--exclude-standard"] if untracked else []
+    out = run(["ls-files", "-z", "--full-name", *extra], cwd)
+    return list(dict.fromkeys(p for p in out.split("\x00") if p))
 
 
 def check_attr(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -24,9 +26,10 @@ def test_setup_is_idempotent_and_checkable(repo: Repo) -> None:
     attrs = (repo.root / ".gitattributes").read_text()
     assert "config/*.yaml diff=sealedcfg merge=sealedcfg" in attrs
     config = repo.git("config", "--local", "--list").stdout
-    assert "diff.sealedcfg.textconv=sealedcfg git textconv" in config
+    cmd = f"{shlex.quote(sys.executable)} -P -m sealedcfg"
+    assert f"diff.sealedcfg.textconv={cmd} git textconv\n" in config
     assert "diff.sealedcfg.cachetextconv=false" in config
-    assert "merge.sealedcfg.driver=sealedcfg git merge-driver %O %A %B %P" in config
+    assert f"merge.sealedcfg.driver={cmd} git merge-driver %O %A %B %P\n" in config
     repo.sc("git", "setup")
     assert (repo.root / ".gitattributes").read_text() == attrs
     assert repo.git("config", "--local", "--list").stdout == config
@@ -41,7 +44,7 @@ def test_setup_finds_sealed_files_and_patterns(repo: Repo) -> None:
     api.encrypt_file(other, repo.keys)
     repo.commit("files")
     assert repo.sc("git", "setup").returncode == 0
-    assert "deploy/app.yaml diff=sealedcfg" in (repo.root / ".gitattributes").read_text()
+    assert "/deploy/app.yaml diff=sealedcfg" in (repo.root / ".gitattributes").read_text()
     assert repo.sc("git", "setup", "--pattern", "x/*.yaml").returncode == 0
     assert "x/*.yaml merge=" in (repo.root / ".gitattributes").read_text().replace(
         "diff=sealedcfg ", ""
@@ -54,9 +57,10 @@ def test_setup_uses_creation_rule_globs(repo: Repo) -> None:
     )
     assert repo.sc("git", "setup").returncode == 0
     attrs = (repo.root / ".gitattributes").read_text()
-    assert "secrets/**/*.yaml diff=sealedcfg merge=sealedcfg" in attrs
+    assert "/secrets/**/*.yaml diff=sealedcfg merge=sealedcfg" in attrs
     assert "/top.yaml diff=sealedcfg merge=sealedcfg" in attrs
     assert "config/*.yaml" not in attrs
+    assert "/config/prod.yaml diff=sealedcfg merge=sealedcfg" in attrs  # tracked, sealed
 
 
 def test_setup_outside_a_repository(repo: Repo) -> None:

@@ -84,9 +84,10 @@ def _config_drift(key: str, have: str | None, want: str) -> str:
 
 
 def sealed_files(top: Path) -> list[str]:
-    """Tracked regular files that end with a sealedcfg header, whatever their name."""
+    """Regular files, tracked or about to be (not ignored), that end with a
+    sealedcfg header, whatever their name."""
     found = []
-    for rel in gitio.ls_files(top):
+    for rel in gitio.ls_files(top, untracked=True):
         path = top / rel
         try:
             if path.is_symlink() or not path.is_file():
