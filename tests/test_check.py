@@ -211,16 +211,34 @@ def test_pre_commit_try_repo(repo: Path, keys: KeySource, pc_home: Path) -> None
     assert "stripe-secret-key" in bad.stdout
 
 
-@needs_precommit
-def test_git_commit_refused_by_installed_hook(repo: Path, keys: KeySource, pc_home: Path) -> None:
-    head = sh(["git", "rev-parse", "HEAD"], ROOT)
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+_URL = "https://git.example.com/you/sealedcfg.git"
+
+
+def readme_precommit_configs() -> list[str]:
+    """The README's `.pre-commit-config.yaml` blocks, as written."""
+    section = README.split("## Pre-commit hook", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```")[1::2]
+    return [b.split("\n", 1)[1] for b in blocks if "# .pre-commit-config.yaml" in b]
+
+
+def readme_pinned_config() -> str:
+    """The pinned snippet, with the README's own command's sha and this clone as URL."""
+    section = README.split("## Pre-commit hook", 1)[1]
+    command = next(ln for ln in section.splitlines() if ln.startswith("git -C "))
+    args = [str(ROOT) if a == "path/to/sealedcfg" else a for a in command.split()]
+    head = sh(args, ROOT)
     if head.returncode != 0:
         pytest.skip("this checkout has no commit to point pre-commit at")
-    (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {ROOT}\n    rev: {head.stdout.strip()}\n"
-        "    hooks:\n      - id: sealedcfg-check\n"
+    config = next(c for c in readme_precommit_configs() if "rev:" in c)
+    assert _URL in config
+    assert "<the full sha printed above>" in config
+    return config.replace(_URL, str(ROOT)).replace(
+        "<the full sha printed above>", head.stdout.strip()
     )
-    env = {"PRE_COMMIT_HOME": str(pc_home)}
+
+
+def _commit_refused(repo: Path, keys: KeySource, env: dict[str, str]) -> None:
     assert sh([precommit(), "install"], repo, env).returncode == 0
     sealed_profile(repo, keys)
     sh(["git", "add", "."], repo)
@@ -232,6 +250,36 @@ def test_git_commit_refused_by_installed_hook(repo: Path, keys: KeySource, pc_ho
     assert refused.returncode != 0
     assert "stripe-secret-key" in refused.stdout + refused.stderr
     assert sh(["git", "log", "--oneline"], repo).stdout.count("\n") == 1
+
+
+@needs_precommit
+def test_git_commit_refused_by_the_readme_pinned_hook(
+    repo: Path, keys: KeySource, pc_home: Path
+) -> None:
+    """The README's snippet as written: its command's sha, its two hook ids."""
+    (repo / ".pre-commit-config.yaml").write_text(readme_pinned_config())
+    _commit_refused(repo, keys, {"PRE_COMMIT_HOME": str(pc_home)})
+    # the verify hook ran too, on the sealed profile
+    proc = sh(
+        [precommit(), "run", "sealedcfg-verify", "--all-files"],
+        repo,
+        {"PRE_COMMIT_HOME": str(pc_home)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout
+
+
+@needs_precommit
+def test_git_commit_refused_by_the_readme_local_hook(
+    repo: Path, keys: KeySource, pc_home: Path
+) -> None:
+    """The README's `repo: local` snippet as written, with sealedcfg on PATH."""
+    config = next(c for c in readme_precommit_configs() if "repo: local" in c)
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    bindir = str(Path(sys.executable).parent)
+    env = {"PRE_COMMIT_HOME": str(pc_home), "PATH": bindir + os.pathsep + os.environ["PATH"]}
+    assert shutil.which("sealedcfg", path=env["PATH"])
+    _commit_refused(repo, keys, env)
 
 
 def test_hook_main_in_process(
