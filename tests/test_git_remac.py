@@ -306,3 +306,18 @@ def test_header_errors_name_the_line_in_the_file(repo: Repo, tmp_path: Path) -> 
     prof.write_text("".join(lines))
     proc = repo.sc("decrypt", PROD, env=repo.with_key())
     assert f"(line {mac + 2}, column" in proc.stderr, proc.stderr
+
+
+def test_after_the_driver_failed_for_lack_of_a_key(repo: Repo) -> None:
+    """With the driver set up but no key at merge time, git keeps ours as it was:
+    remac (with the key) writes the per-key merge."""
+    assert repo.sc("git", "setup").returncode == 0
+    prof = _diverge(repo, feature=[("stripe.api_key", "sk-two")], main=[("db.password", "pw-two")])
+    ours = prof.read_bytes()
+    proc = repo.git("merge", "--no-edit", "feature", check=False)  # no key in the env
+    assert proc.returncode == 1
+    assert prof.read_bytes() == ours
+    code, err = _remac(repo)
+    assert code == 0, err
+    data = api.load(prof, keys=repo.keys)
+    assert (data["db"]["password"], data["stripe"]["api_key"]) == ("pw-two", "sk-two")

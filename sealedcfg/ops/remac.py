@@ -12,7 +12,8 @@ authentic merge.  The work-tree text outside the header is then kept only if
 it opens under that header — every token under its data key, at its path,
 with the file id, and the MAC over what the text means.  A swapped token,
 an edited plaintext value, a key moved or retyped, a conflict outside the
-header: refused, nothing written.
+header: refused, nothing written.  When the driver did run but failed (no key
+then), git left ours in the work tree: the driver's merge is written instead.
 """
 
 from __future__ import annotations
@@ -88,9 +89,14 @@ def remac(file: str | Path, keys: KeySource) -> Remac:
     header_text = envelope.split(merged_text)[1]
     assert header_text is not None  # merge_bytes returns a sealed file
     with locked(file) as data:
-        bom, text = sealing.decode(data, name)
-        candidate = _body_prefix(text, name) + header_text
-        out = (codecs.BOM_UTF8 if bom else b"") + candidate.encode("utf-8")
+        if data == ours:
+            # The driver ran and failed (no key then): git left OURS as it was,
+            # with no line merge to keep.  The driver's result is what it wanted.
+            out = merged
+        else:
+            bom, text = sealing.decode(data, name)
+            candidate = _body_prefix(text, name) + header_text
+            out = (codecs.BOM_UTF8 if bom else b"") + candidate.encode("utf-8")
         _check(out, name, rel, keys)
         if out == data:
             return Remac(name, False)
