@@ -1,4 +1,4 @@
-"""Git commands: `git setup|textconv|merge-driver`, `diff` and `log`.
+"""Git commands: `git setup|textconv|merge-driver|remac`, `diff` and `log`.
 
 Thin like cli.py: options in, one library call, errors mapped by handle_errors.
 `register(app)` adds them to the main app; calling it twice adds nothing.
