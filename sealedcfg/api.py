@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from sealedcfg.ops.importing.sopskeys import SopsKeys
     from sealedcfg.ops.initrepo import init
     from sealedcfg.ops.merge import merge_driver
+    from sealedcfg.ops.remac import remac as git_remac
     from sealedcfg.ops.rotation import (
         add_recipient,
         key_from_file,
@@ -95,6 +96,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ImportResult": ("sealedcfg.ops.importing.run", "ImportResult"),
     "import_file": ("sealedcfg.ops.importing.run", "import_file"),
     "SopsKeys": ("sealedcfg.ops.importing.sopskeys", "SopsKeys"),
+    "git_remac": ("sealedcfg.ops.remac", "remac"),
     **{
         name: ("sealedcfg.ops.rotation", name)
         for name in (
@@ -191,6 +193,7 @@ __all__ = [
     "expiring",
     "export_text",
     "get",
+    "git_remac",
     "git_setup",
     "import_file",
     "import_gitleaks",

@@ -142,10 +142,8 @@ def remac(
       git merge feature          # CONFLICT (content): Merge conflict in config/prod.yaml
       sealedcfg git remac config/prod.yaml && git add config/prod.yaml
     """
-    from sealedcfg.ops.remac import remac as run_remac
-
-    result = run_remac(file, key_source(key_file, passphrase_file))
-    done = "header replaced" if result.changed else "already the merge"
+    result = api.git_remac(file, key_source(key_file, passphrase_file))
+    done = "merged header written" if result.changed else "already the merge"
     print(f"{result.name}: {done}; every value verified", file=sys.stderr)
     print(f"hint: git add {result.name}", file=sys.stderr)
     return 0
