@@ -53,6 +53,25 @@ def run_bytes(args: list[str], cwd: str | os.PathLike[str], data: bytes | None =
     return proc.stdout
 
 
+def merge_file(
+    ours: str | os.PathLike[str], base: str | os.PathLike[str], theirs: str | os.PathLike[str]
+) -> tuple[bytes, int]:
+    """git's own three-way text merge: (result with conflict markers, number of conflicts)."""
+    args = ["merge-file", "-p", "-L", "ours", "-L", "base", "-L", "theirs", "--"]
+    try:
+        proc = subprocess.run(
+            ["git", *args, os.fspath(ours), os.fspath(base), os.fspath(theirs)],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+    except FileNotFoundError:
+        raise InputError("git is not installed (or not on PATH)") from None
+    if proc.returncode < 0 or proc.returncode > 127:  # 1..127: conflicts; above: an error
+        raise InputError("git merge-file failed")
+    return proc.stdout, proc.returncode
+
+
 def _ok(args: list[str], cwd: str | os.PathLike[str] | None) -> bool:
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)

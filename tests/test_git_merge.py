@@ -147,3 +147,30 @@ def test_merge_lines_keeps_touching_edits() -> None:
         "c\n",
     ]
     assert merge.merge_lines(base, ["X\n", "c\n"], ["a\n", "Y\n", "c\n"]) is None
+
+
+def test_plain_files_under_the_driver_merge_as_text(repo: Repo) -> None:
+    """config/*.yaml also matches plain files: they merge as git would without a driver."""
+    _setup(repo)
+    plain = repo.root / "config" / "app.yaml"
+    plain.write_text("a: 1\nb: 2\nc: 3\nd: 4\ne: 5\n")
+    repo.commit("plain file")
+    repo.git("checkout", "-q", "-b", "feature")
+    plain.write_text("a: 10\nb: 2\nc: 3\nd: 4\ne: 5\n")
+    repo.commit("feature edits a")
+    repo.git("checkout", "-q", "main")
+    plain.write_text("a: 1\nb: 2\nc: 3\nd: 4\ne: 50\n")
+    repo.commit("main edits e")
+    proc = repo.git("merge", "--no-edit", "feature", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert plain.read_text() == "a: 10\nb: 2\nc: 3\nd: 4\ne: 50\n"
+    # the same line on both sides: git's conflict markers, and the merge stops
+    repo.git("checkout", "-q", "-b", "other", "HEAD~2")
+    plain.write_text("a: 99\nb: 2\nc: 3\nd: 4\ne: 5\n")
+    repo.commit("other edits a")
+    repo.git("checkout", "-q", "main")
+    proc = repo.git("merge", "--no-edit", "other", check=False)
+    assert proc.returncode != 0
+    text = plain.read_text()
+    assert "<<<<<<< " in text
+    assert "a: 99" in text

@@ -17,12 +17,13 @@ import os
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
+from sealedcfg import git
 from sealedcfg.base.encoding import KeyPath
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.engine import access, sealing
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, OpenError, VerifyFailed
-from sealedcfg.format import crypto
+from sealedcfg.format import crypto, envelope
 from sealedcfg.format import token as tokens
 from sealedcfg.format.envelope import Header
 from sealedcfg.yamltext import document
@@ -281,7 +282,16 @@ def merge_driver(
 ) -> None:
     """git's merge driver contract: write the result to OURS, or raise leaving it untouched."""
     name = pathname or str(ours)
+    sides = read_bytes(base), read_bytes(ours), read_bytes(theirs)
+    if not any(envelope.is_sealed(side) for side in sides):
+        # A plain file the attributes' pattern also matches (config/*.yaml): git's
+        # own text merge, as if no driver were set.  No value is sealed, so there is
+        # nothing to authenticate.
+        merged, conflicts = git.merge_file(ours, base, theirs)
+        write_atomic(ours, merged)
+        if conflicts:
+            raise MergeConflict(f"merge conflict in {name} (a plain file: git's text merge)")
+        return
     # git gives the repository path (%P); the three inputs are temporary files.
     place = pathname.replace(os.sep, "/") if pathname else None
-    data = merge_bytes(read_bytes(base), read_bytes(ours), read_bytes(theirs), name, keys, place)
-    write_atomic(ours, data)
+    write_atomic(ours, merge_bytes(*sides, name, keys, place))
