@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,9 +190,7 @@ __all__ = [
     "diff_files",
     "edit_file",
     "encrypt_file",
-    "environment",
     "expiring",
-    "export_text",
     "get",
     "git_remac",
     "git_setup",
@@ -394,8 +393,9 @@ MAX_PROBLEMS = 100  # listed per file by verify
 
 
 def load_all(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
+    profile: str | None = None,
     passphrase: str | None = None,
     key: str | bytes | None = None,
     keys: KeySource | None = None,
@@ -405,49 +405,43 @@ def load_all(
 
     Values are built from the same parse that authenticated the file
     (`sealedcfg.yamltext.model`), so every reader sees exactly what was sealed.
+    `profile` names the file through the rules file (`profiles: {dir: ...}`)
+    instead of `path`.  A profile that declares `extends: base` gives one
+    document: its chain deep-merged, the later profile winning (ops/layering.py).
     `text_keys` keeps mapping keys as written (`0x10`, not 16).
     """
     from sealedcfg.lifecycle import audit
+    from sealedcfg.ops import layering
 
-    with audit.library_call("load", [str(path)]):
-        docs = open_model(path, keys or _keys(passphrase, key), text_keys=text_keys)[1].documents
-    for doc in docs:  # kept history is the file's, not the application's (FORMAT.md §9.2)
-        if isinstance(doc, dict):
-            doc.pop(sealing.HISTORY_KEY, None)
-    return docs
-
-
-def environment(
-    files: list[Path], keys: KeySource, prefix: str = "", doc: int | None = None
-) -> dict[str, str]:
-    """Every file's values as variables (`exec`), later files overriding earlier ones."""
-    from sealedcfg.ops import export
-
-    export.check_prefix(prefix)
-    out: dict[str, str] = {}
-    for path in files:
-        docs = load_all(path, keys=keys, text_keys=True)
-        chosen, index = export.pick(docs, doc, str(path))
-        out.update(export.flatten(chosen, prefix=prefix, index=index, documents=len(docs)))
-    return out
+    target = resolve_file(path, profile)
+    with audit.library_call("load", [str(target)]):
+        view = layering.open_view(target, keys or _keys(passphrase, key), text_keys=text_keys)
+    return view.documents
 
 
-def export_text(
-    file: Path, fmt: str, keys: KeySource, prefix: str = "", doc: int | None = None
-) -> str:
-    """`export`: FILE's values as dotenv, shell or JSON text."""
-    from sealedcfg.ops import export
+def resolve_file(path: str | os.PathLike[str] | None, profile: str | None) -> Path:
+    """The file named by PATH or by PROFILE (exactly one of them)."""
+    if (path is None) == (profile is None):
+        raise UsageError("give a file or a profile name (exactly one)")
+    if profile is not None:
+        from sealedcfg.engine import profiles
 
-    if fmt not in export.FORMATS:
-        raise UsageError(f"unknown format {fmt!r} ({', '.join(export.FORMATS)})")
-    if fmt == "json":
-        import json
+        return profiles.resolve(profile)
+    return Path(path)  # type: ignore[arg-type]
 
-        docs = load_all(file, keys=keys, text_keys=True)
-        chosen = docs if doc is None else export.pick(docs, doc, str(file))[0]
-        return json.dumps(export.jsonable(chosen), indent=2) + "\n"
-    env = environment([file], keys, prefix, doc)
-    return export.dotenv(env) if fmt == "dotenv" else export.shell(env)
+
+def resolved(path: str | os.PathLike[str], keys: KeySource) -> list[Any]:
+    """`ls --resolved`: each key of the merged view and the file it comes from."""
+    from sealedcfg.ops import layering
+
+    return layering.origins(layering.open_view(path, keys, text_keys=True))
+
+
+def profile_path(name: str) -> Path:
+    """`--profile NAME` (or SEALEDCFG_PROFILE): the profile's file, via the rules file."""
+    from sealedcfg.engine import profiles
+
+    return profiles.resolve(name)
 
 
 def _keys(passphrase: str | None, key: str | bytes | None) -> KeySource:
@@ -457,18 +451,138 @@ def _keys(passphrase: str | None, key: str | bytes | None) -> KeySource:
 
 
 def load(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
+    profile: str | None = None,
     passphrase: str | None = None,
     key: str | bytes | None = None,
     keys: KeySource | None = None,
 ) -> dict[str, Any]:
-    """The decrypted mapping of a single-document sealed profile."""
-    docs = load_all(path, passphrase=passphrase, key=key, keys=keys)
+    """The decrypted mapping of a single-document sealed profile (merged with every
+    profile it extends): `load("config/prod.yaml")` or `load(profile="prod")`."""
+    docs = load_all(path, profile=profile, passphrase=passphrase, key=key, keys=keys)
     if len(docs) != 1:
         raise InputError(f"{path}: holds {len(docs)} documents; use load_all()")
     doc = docs[0]
     return doc if isinstance(doc, dict) else {}
+
+
+# ---------------------------------------------------------------- deploy time
+
+
+@dataclass(frozen=True)
+class Exported:
+    text: str | None  # what to print (None: written to the output file)
+    masks: str = ""  # `::add-mask::` lines for stdout (github --mask)
+
+
+def export_view(
+    files: Sequence[str | os.PathLike[str]],
+    keys: KeySource,
+    *,
+    doc: int | None = None,
+    only: Sequence[str] = (),
+) -> Any:
+    """Several files (each with the profiles it extends) as one mapping, later ones
+    winning key by key; then only the subtrees at ONLY.  Keys as written."""
+    from sealedcfg.ops import export, layering
+
+    chosen = []
+    for path in files:
+        docs = layering.open_view(path, keys, text_keys=True).documents
+        chosen.append(export.pick(docs, doc, str(path))[0])
+    merged = layering.merge_all([{} if d is None else d for d in chosen])
+    if merged is not None and not isinstance(merged, dict):
+        raise InputError("the chosen document is not a mapping; it cannot become variables")
+    return export.select(merged if merged is not None else {}, list(only))
+
+
+def export(
+    files: Sequence[str | os.PathLike[str]],
+    keys: KeySource,
+    *,
+    fmt: str = "dotenv",
+    prefix: str = "",
+    doc: int | None = None,
+    only: Sequence[str] = (),
+    output: str | os.PathLike[str] | None = None,
+    mask: bool = False,
+) -> Exported:
+    """The decrypted values of FILES in FMT (ops/export.py), printed or written 0600."""
+    from sealedcfg.ops import export as formats
+
+    formats.check_format(fmt)
+    formats.check_prefix(prefix)
+    if mask and fmt != "github":
+        raise UsageError("--mask is for --format github")
+    if mask and output is None:
+        raise UsageError(
+            '--mask needs -o "$GITHUB_ENV": the mask commands go to stdout, the '
+            "variables to the file"
+        )
+    view = export_view(files, keys, doc=doc, only=only)
+    text = formats.render(fmt, view, prefix)
+    masks = formats.masks(formats.flatten(view, prefix=prefix)) if mask else ""
+    if output is None:
+        return Exported(text, masks)
+    if fmt == "github":
+        append_plain(output, text.encode("utf-8"))
+    else:
+        write_plain(output, text.encode("utf-8"))
+    return Exported(None, masks)
+
+
+def exec_command(
+    argv: list[str],
+    files: Sequence[str | os.PathLike[str]],
+    keys: KeySource,
+    *,
+    prefix: str = "",
+    doc: int | None = None,
+    only: Sequence[str] = (),
+    no_override: bool = False,
+    pristine: bool = False,
+    file_value: str | None = None,
+    fifo: bool = False,
+) -> int:
+    """Run ARGV with the values of FILES in its environment (ops/execution.py)."""
+    from sealedcfg.lifecycle import audit
+    from sealedcfg.ops import execution
+    from sealedcfg.ops import export as formats
+
+    if not argv:
+        raise UsageError("no command after --")
+    formats.check_prefix(prefix)
+    whole = export_view(files, keys, doc=doc)
+    added = formats.flatten(formats.select(whole, list(only)), prefix=prefix)
+    env = execution.child_environment(os.environ, added, no_override=no_override, pristine=pristine)
+    if file_value is None:
+        execution.find_command(argv, env)
+        audit.finish("ok")  # the values are handed over now; exec never returns
+        return execution.replace_process(argv, env)
+    content = file_content(whole, file_value)
+    execution.with_placeholder(argv, "")
+    audit.finish("ok")
+    return execution.run_with_file(argv, env, content, fifo=fifo)
+
+
+def file_content(view: Any, dotted: str) -> bytes:
+    """`exec --file PATH`: a scalar's text, a subtree (or `.`, everything) as YAML."""
+    from sealedcfg.ops import export as formats
+    from sealedcfg.ops import layering
+    from sealedcfg.yamltext import paths
+
+    if dotted == ".":
+        value = view
+    else:
+        index, parts = paths.split(dotted)
+        if index:
+            raise InputError(f"--file {dotted!r}: give a path without a document index")
+        value = layering.lookup(view, parts, dotted)
+    if isinstance(value, dict | list):
+        return formats.yaml_text(value).encode("utf-8")
+    text = formats.text(value)
+    return (text if text is not None else str(value)).encode("utf-8")
 
 
 def _no_prompt(_: str) -> str:
@@ -504,6 +618,26 @@ def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
 
 
 STDOUT_NAMES = ("-", "/dev/stdout")  # the only links `-o` follows
+
+
+def append_plain(path: str | os.PathLike[str], data: bytes) -> None:
+    """Append to PATH (a file such as $GITHUB_ENV that others append to), created
+    0600 if missing; a symbolic link is refused as by write_plain."""
+    name = os.fspath(path)
+    if name in STDOUT_NAMES:
+        write_plain(name, data)
+        return
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+    try:
+        fd = os.open(name, flags, 0o600)
+    except OSError as exc:
+        if Path(name).is_symlink():
+            raise InputError(
+                f"{name}: is a symbolic link; refusing to write plaintext through it"
+            ) from None
+        raise InputError(f"{name}: cannot write ({exc.strerror})") from None
+    with os.fdopen(fd, "ab") as fh:
+        fh.write(data)
 
 
 def write_plain(path: str | os.PathLike[str], data: bytes) -> None:

@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     LOCKED = 6  # another sealedcfg process holds the file
     COMMAND = 7  # a provider or callback command failed (lifecycle/commands.py)
     BUG = 70  # an unexpected exception: a bug in sealedcfg (EX_SOFTWARE)
+    NOT_EXECUTABLE = 126  # exec: COMMAND found but cannot be run (as a shell says)
+    NOT_FOUND = 127  # exec: no such COMMAND (as a shell says)
     INTERRUPTED = 130  # Ctrl-C
 
 

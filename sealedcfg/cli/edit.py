@@ -186,14 +186,46 @@ def unset(
     return 0
 
 
-def ls(files: Files, as_json: Json = False) -> int:
+def ls(
+    files: Files,
+    as_json: Json = False,
+    resolved: Annotated[
+        bool,
+        typer.Option(
+            "--resolved",
+            help="Every key of the merged view (extends chain) and the file it comes from; "
+            "needs a key.",
+        ),
+    ] = False,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+) -> int:
     """List paths with sealed/plain marks and metadata; never values, no key needed.
+
+    With --resolved, the merged view of a profile that extends others: each key
+    with the file it comes from and the files it overrides (this opens every
+    profile of the chain, so it needs a key; values are still never shown).
 
     Examples:
       sealedcfg ls config/prod.yaml
       sealedcfg ls config/*.yaml --json
+      sealedcfg ls --profile prod --resolved
     """
 
+    if resolved:
+        keys = key_source(key_file, passphrase_file)
+        origins = {str(f): api.resolved(f, keys) for f in files}
+        if as_json:
+            emit_json(origins)
+            return 0
+        for name, entries in origins.items():
+            if len(files) > 1:
+                print(f"{name}:")
+            width = max((len(o.path) for o in entries), default=0)
+            for o in entries:
+                over = f"  (overrides {', '.join(o.overrides)})" if o.overrides else ""
+                print(f"{o.path:<{width}}  {o.source}{over}")
+        return 0
     listing = {str(f): api.ls(f) for f in files}
     if as_json:
         emit_json(listing)

@@ -57,7 +57,9 @@ def _main(
 
     Keys come from --key-file, SEALEDCFG_KEY / SEALEDCFG_KEY_FILE (a base64 256-bit
     key) or a passphrase (--passphrase-file, SEALEDCFG_PASSPHRASE /
-    SEALEDCFG_PASSPHRASE_FILE, or a prompt on a terminal).
+    SEALEDCFG_PASSPHRASE_FILE, or a prompt on a terminal).  Wherever a command
+    takes FILE, --profile NAME (or SEALEDCFG_PROFILE) names it through the rules
+    file's profiles: section.
     """
     api.audit_set_required(audit_required)
 
@@ -262,7 +264,10 @@ _GROUP_OF = {
 
 def make_app(group: str | None = None) -> typer.Typer:
     """The app with the core commands and one command group, or (None) all of them."""
+    from sealedcfg.cli.profiles import ProfileGroup
+
     app = typer.Typer(
+        cls=ProfileGroup,
         name="sealedcfg",
         help="Git-friendly encrypted YAML config: every secret value sealed in place.",
         no_args_is_help=True,

@@ -1,14 +1,13 @@
 """`sealedcfg export` and `sealedcfg exec`: decrypted values for deploy scripts.
 
-Nothing is written to disk: `export` prints to stdout, `exec` hands the values
-to the command through its environment.
+Nothing is written to disk unless asked: `export` prints to stdout (or `-o`,
+0600), `exec` hands the values to the command through its environment (and
+`--file` through a tmpfs file or FIFO that is removed afterwards).
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from typer.core import TyperCommand
 
 from sealedcfg import api
 from sealedcfg.cli.util import Files, KeyFile, PassFile, handle_errors, key_source
-from sealedcfg.errors import InputError, UsageError
+from sealedcfg.errors import UsageError
 
 _ARGV = "sealedcfg.exec.argv"
 
@@ -45,31 +44,61 @@ class _CommandAfterDashes(TyperCommand):
         return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
 
 
+Only = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only", metavar="PATH", help="Only the subtree at PATH (repeatable); names stay full."
+    ),
+]
+
+
 def export_command(
-    file: Annotated[Path, typer.Argument(help="A sealed profile file.", show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="dotenv, shell or json.")] = "dotenv",
+    files: Annotated[list[Path], typer.Argument(help="Sealed profile files.", show_default=False)],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="dotenv, shell, json, yaml or github.")
+    ] = "dotenv",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (0600; github: appended)."),
+    ] = None,
+    mask: Annotated[
+        bool,
+        typer.Option("--mask", help="github: print ::add-mask:: for each line of each value."),
+    ] = False,
     prefix: Prefix = "",
+    only: Only = None,
     doc: Doc = None,
     key_file: KeyFile = None,
     passphrase_file: PassFile = None,
 ) -> int:
-    """Print the decrypted values of FILE as variables (dotenv, shell) or as JSON.
+    """Print the decrypted values of each FILE (later files win, key by key).
 
-    Nested keys and list items become one variable each: `database.password` is
+    A profile that declares `extends: base` is merged with its chain.  Nested
+    keys and list items become one variable each: `database.password` is
     DATABASE_PASSWORD, `servers.0.token` is SERVERS_0_TOKEN (characters outside
-    A-Z, 0-9 and _ become _).  Two keys that give the same name are refused.
-    dotenv: NAME="value" with \\\\ \\" \\$ \\n \\r escaped (Ruby dotenv, godotenv,
-    docker compose env_file).  shell: export NAME='value', safe to eval.  json:
-    the typed values, a list of every document unless --doc is given.  A
-    multi-document file needs --doc for dotenv and shell.
+    A-Z, 0-9 and _ become _); two keys that give the same name are refused.
+    dotenv: for python-dotenv.  shell: export NAME='value', safe to eval.  json,
+    yaml: one mapping with typed values.  github: the $GITHUB_ENV syntax
+    (NAME<<DELIMITER form); with --mask, ::add-mask:: lines go to stdout and
+    the variables to -o.  A multi-document file needs --doc.
 
     Examples:
-      sealedcfg export config/prod.yaml > .env
-      eval "$(sealedcfg export config/prod.yaml --format shell --prefix APP_)"
-      sealedcfg export config/prod.yaml --format json --doc 0 | jq .database
+      sealedcfg export config/prod.yaml -o .env
+      eval "$(sealedcfg export --profile prod --format shell --prefix APP_)"
+      sealedcfg export --profile prod --format json --only database | jq .
+      sealedcfg export --profile prod --format github --mask -o "$GITHUB_ENV"
     """
-    text = api.export_text(file, fmt, key_source(key_file, passphrase_file), prefix, doc)
-    sys.stdout.write(text)
+    result = api.export(
+        files,
+        key_source(key_file, passphrase_file),
+        fmt=fmt,
+        prefix=prefix,
+        doc=doc,
+        only=only or (),
+        output=output,
+        mask=mask,
+    )
+    sys.stdout.write(result.masks + (result.text or ""))
     return 0
 
 
@@ -77,9 +106,30 @@ def exec_command(
     ctx: typer.Context,
     files: Files,
     prefix: Prefix = "",
+    only: Only = None,
     no_override: Annotated[
         bool,
         typer.Option("--no-override", help="Keep variables already set in the environment."),
+    ] = False,
+    pristine: Annotated[
+        bool,
+        typer.Option(
+            "--pristine",
+            help="Start from an empty environment: the values plus PATH, HOME, USER, "
+            "LOGNAME, SHELL, LANG, LC_ALL, TERM, TZ, TMPDIR.",
+        ),
+    ] = False,
+    file_value: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            metavar="PATH",
+            help="Also put the value at PATH (`.`: everything, as YAML) in a private tmpfs "
+            "file or FIFO; {} in the command is its path.",
+        ),
+    ] = None,
+    fifo: Annotated[
+        bool, typer.Option("--fifo", help="With --file: a FIFO rather than a tmpfs file.")
     ] = False,
     doc: Doc = None,
     key_file: KeyFile = None,
@@ -88,73 +138,34 @@ def exec_command(
     """Run COMMAND (after --) with the decrypted values of each FILE in its environment.
 
     Variables are named as by `sealedcfg export`; a later FILE overrides an
-    earlier one, and the values override the environment unless --no-override.
-    On POSIX sealedcfg replaces itself with COMMAND, so signals and the exit
-    code are COMMAND's own.  Nothing is written to disk.
+    earlier one (key by key), and the values override the environment unless
+    --no-override.  No SEALEDCFG_* variable reaches COMMAND.  sealedcfg
+    replaces itself with COMMAND, so signals and the exit code are COMMAND's
+    own; with --file it waits for COMMAND, forwards SIGTERM, SIGINT and SIGHUP
+    to it, removes the file and exits with COMMAND's status.  A missing
+    COMMAND exits 127, one that cannot run 126, as in a shell.
 
     Examples:
-      sealedcfg exec config/prod.yaml -- ./deploy.sh --verbose
+      sealedcfg exec --profile prod -- ./deploy.sh --verbose
       sealedcfg exec config/base.yaml config/prod.yaml --prefix APP_ -- make up
-      sealedcfg exec -k prod.key config/prod.yaml -- sh -c 'echo "$DATABASE_HOST"'
+      sealedcfg exec --profile prod --only database --pristine -- ./migrate
+      sealedcfg exec --profile prod --file tls.key -- nginx -g 'ssl_certificate_key {};'
     """
     argv: list[str] | None = ctx.meta.get(_ARGV)
     if argv is None:
         raise UsageError("put -- before the command: sealedcfg exec FILE... -- COMMAND [ARGS...]")
-    if not argv:
-        raise UsageError("no command after --")
-    added = api.environment(files, key_source(key_file, passphrase_file), prefix, doc)
-    return _run(argv, child_environment(os.environ, added, no_override=no_override))
-
-
-def child_environment(
-    current: Mapping[str, str], added: Mapping[str, str], *, no_override: bool
-) -> dict[str, str]:
-    """The command gets the values, never a key: no SEALEDCFG_* variable at all.
-
-    Not the key or passphrase, not the paths to key files (a deploy script's
-    logs or its children would learn where the keys live, and a nested
-    sealedcfg would open files with them); a value whose exported name would
-    start with SEALEDCFG_ is refused rather than silently dropped.
-    """
-    for name in added:
-        if name.upper().startswith(_RESERVED):
-            raise InputError(
-                f"a value would be exported as {name}, but {_RESERVED}* variables are "
-                "never passed to the command",
-                hints=("rename the key, or use --prefix",),
-            )
-    env = {k: v for k, v in current.items() if not k.upper().startswith(_RESERVED)}
-    env.update({k: v for k, v in added.items() if not (no_override and k in env)})
-    return env
-
-
-_RESERVED = "SEALEDCFG_"
-
-
-def _run(argv: list[str], env: dict[str, str]) -> int:
-    import shutil
-
-    if shutil.which(argv[0], path=env.get("PATH", os.defpath)) is None:
-        raise InputError(f"command not found (or not executable): {argv[0]}")
-    api.audit_finish("ok")  # the values are handed over now; exec never returns
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if os.name != "posix":  # no exec that keeps the process: wait and pass the code on
-        import subprocess
-
-        return subprocess.run(argv, env=env, check=False).returncode
-    import signal
-
-    # Python ignores SIGPIPE (and SIGXFSZ); an ignored signal stays ignored across
-    # exec, so restore the defaults as subprocess does (restore_signals=True).
-    for name in ("SIGPIPE", "SIGXFSZ"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-    try:
-        os.execvpe(argv[0], argv, env)  # noqa: S606 - running COMMAND is the point
-    except OSError as exc:
-        raise InputError(f"cannot run {argv[0]}: {exc.strerror}") from None
-    return 0  # not reached: the process is now COMMAND
+    return api.exec_command(
+        argv,
+        files,
+        key_source(key_file, passphrase_file),
+        prefix=prefix,
+        doc=doc,
+        only=only or (),
+        no_override=no_override,
+        pristine=pristine,
+        file_value=file_value,
+        fifo=fifo,
+    )
 
 
 def register(app: typer.Typer) -> None:

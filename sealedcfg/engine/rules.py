@@ -7,6 +7,9 @@
           - key_id: 3q2-7wAbCdE        # a raw key, found by id among the user's keys
           - passphrase: true
 
+    profiles:
+      dir: config                      # `--profile prod` is config/prod.yaml
+
 The first rule whose pattern matches a file applies.  The file is found by
 walking up from the working directory to the repository root.
 
@@ -55,6 +58,8 @@ class Rules:
     rules: tuple[CreationRule, ...]
     # The `scan:` section (team rules, allowlists) as a sealedcfg.scan.custom.ScanConfig.
     scan: Any = dataclasses.field(default=None, compare=False)
+    # `profiles: {dir: ...}`: where `--profile NAME` looks (engine/profiles.py).
+    profiles_dir: str | None = None
 
     def match(self, file: str | os.PathLike[str]) -> CreationRule | None:
         try:
@@ -141,16 +146,30 @@ def parse(text: str, name: str, root: Path) -> Rules:
         return Rules(root, ())
     if not isinstance(data, dict):
         raise InputError(f"{name}: expected a mapping with 'creation_rules'")
-    _no_unknown(data, {"creation_rules", "scan", *LIFECYCLE_FIELDS}, name)
+    _no_unknown(data, {"creation_rules", "scan", "profiles", *LIFECYCLE_FIELDS}, name)
     raw_rules = data.get("creation_rules") or []
     if not isinstance(raw_rules, list):
         raise InputError(f"{name}: 'creation_rules' must be a list")
     rules = tuple(_rule(r, name) for r in raw_rules)
+    profiles = _profiles(data.get("profiles"), name)
     if data.get("scan") is None:
-        return Rules(root, rules)
+        return Rules(root, rules, profiles_dir=profiles)
     from sealedcfg.scan import custom
 
-    return Rules(root, rules, custom.parse(data["scan"], name))
+    return Rules(root, rules, custom.parse(data["scan"], name), profiles)
+
+
+def _profiles(node: Any, name: str) -> str | None:
+    """`profiles: {dir: DIR}`: checked for shape here, for place when used (profiles.py)."""
+    if node is None:
+        return None
+    if not isinstance(node, dict):
+        raise InputError(f"{name}: 'profiles' must be a mapping with 'dir'{_line(node)}")
+    _no_unknown(node, {"dir"}, name)
+    directory = node.get("dir")
+    if not isinstance(directory, str) or not directory.strip():
+        raise InputError(f"{name}: 'profiles.dir' must be a directory path{_line(node)}")
+    return directory
 
 
 def _line(node: Any) -> str:

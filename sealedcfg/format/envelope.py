@@ -26,7 +26,7 @@ from sealedcfg.base.encoding import b64d, b64e, lp, lp_all
 from sealedcfg.base.secret import Secret
 from sealedcfg.errors import InputError
 from sealedcfg.format import crypto
-from sealedcfg.format.kdf import Argon2Params, derive
+from sealedcfg.format.kdf import Argon2Params, derive, prove, reusable_salt
 from sealedcfg.yamltext.yamlparse import events
 
 HEADER_START = re.compile(r"(?m)^sealedcfg:")
@@ -133,9 +133,13 @@ def wrap_for_key(raw: Secret, data_key: bytes, file_id: bytes) -> Recipient:
 def wrap_for_passphrase(
     passphrase: Secret, data_key: bytes, file_id: bytes, params: Argon2Params
 ) -> Recipient:
-    salt = crypto.random_bytes(crypto.SALT_SIZE)
+    secret = passphrase.reveal()
+    # One salt per passphrase and parameters per process (kdf.reusable_salt): the
+    # wrap is still unique per file (its own nonce, the file id in its AAD).
+    salt = reusable_salt(secret, params) or crypto.random_bytes(crypto.SALT_SIZE)
+    prove(secret, salt, params)
     stanza = Recipient("passphrase", b"", params=params, salt=salt)
-    return _wrap(derive(passphrase.reveal(), salt, params), data_key, file_id, stanza)
+    return _wrap(derive(secret, salt, params), data_key, file_id, stanza)
 
 
 def unwrap(kek: bytes, file_id: bytes, stanza: Recipient) -> bytes:
@@ -160,9 +164,11 @@ def unwrap_with_passphrase(passphrase: Secret, header: Header) -> bytes:
             assert stanza.params is not None
             kek = derive(passphrase.reveal(), stanza.salt, stanza.params)
             try:
-                return unwrap(kek, header.file_id, stanza)
+                data_key = unwrap(kek, header.file_id, stanza)
             except crypto.AuthError:
                 continue
+            prove(passphrase.reveal(), stanza.salt, stanza.params)
+            return data_key
     raise crypto.AuthError
 
 

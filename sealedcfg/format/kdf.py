@@ -71,6 +71,29 @@ class Argon2Params:
 
 DERIVATIONS = 0
 _cache: dict[tuple[bytes, bytes, Argon2Params], bytes] = {}
+# Salts a key holder chose for (passphrase, parameters): drawn by this process,
+# or proven by unwrapping a stanza with the passphrase.  Never a salt merely read
+# from a header: an attacker's salt would let them precompute guesses for it.
+_proven: dict[tuple[bytes, Argon2Params], bytes] = {}
+
+
+def _ident(passphrase: bytes) -> bytes:
+    return hashlib.sha256(b"sealedcfg cache\x00" + passphrase).digest()
+
+
+def prove(passphrase: bytes, salt: bytes, params: Argon2Params) -> None:
+    """SALT opened a stanza with PASSPHRASE: a key holder chose it."""
+    _proven.setdefault((_ident(passphrase), params), salt)
+
+
+def reusable_salt(passphrase: bytes, params: Argon2Params) -> bytes | None:
+    """A salt this process already derived PASSPHRASE with under PARAMS and can trust.
+
+    Files sealed for one passphrase then share one salt, so opening many of
+    them costs one derivation (FORMAT.md §5.3): whoever guesses the passphrase
+    needs only one file to test guesses against anyway, so sharing costs nothing.
+    """
+    return _proven.get((_ident(passphrase), params))
 
 
 def normalize_passphrase(passphrase: str) -> bytes:
@@ -83,7 +106,7 @@ def derive(passphrase: bytes, salt: bytes, params: Argon2Params) -> bytes:
     global DERIVATIONS
     params.check()
     # The cache key holds a hash of the passphrase, never the passphrase.
-    ident = hashlib.sha256(b"sealedcfg cache\x00" + passphrase).digest()
+    ident = _ident(passphrase)
     cached = _cache.get((ident, salt, params))
     if cached is not None:
         return cached

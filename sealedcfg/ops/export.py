@@ -1,4 +1,4 @@
-r"""Decrypted values as environment variables (dotenv, shell) or typed JSON.
+r"""Decrypted values for deploy steps: dotenv, shell, JSON, YAML, GitHub Actions.
 
 Flattening (sops #1154: nested values could not become variables): the path
 segments are joined by `_`, every character outside `[A-Za-z0-9_]` becomes
@@ -7,13 +7,27 @@ DATABASE_PASSWORD, `servers.0.token` is SERVERS_0_TOKEN.  Two paths that give
 the same name are refused, naming both paths, never a value.
 
 Values: strings as they are, booleans `true`/`false`, null empty, numbers by
-`str`, dates and times ISO 8601, binary base64.
+`str`, dates and times ISO 8601, binary base64.  A NUL cannot be in a variable
+and is refused.
 
-Dotenv dialect (there is no dotenv standard): every value double-quoted, with
-`\\`, `\"`, `\$`, `\n` and `\r` as the only escapes.  Ruby dotenv, godotenv and
-docker compose's `env_file` read it back exactly; python-dotenv keeps `\$` as
-written and dotenvx keeps `\\` and `\"`, so values holding those characters
-differ there.  `docker run --env-file` does not unquote at all: use `exec`.
+Each format is written for one consumer and tested against it (tests/test_formats.py):
+
+- dotenv: python-dotenv (`load_dotenv`, `dotenv_values`, interpolation on, as
+  by default).  Every value is double-quoted with `\\`, `\"`, `\n` and `\r`
+  escaped; python-dotenv expands `${...}` even inside quotes and has no escape
+  for `$`, so a literal `${` is written `${:-$}{` (the empty variable's default
+  is `$`).  Other dotenv readers (Ruby dotenv, godotenv, docker compose) differ
+  on escapes and `${`: use `exec`, or the shell format, for them.
+- shell: `export NAME='value'` for POSIX sh, bash, zsh; safe to `eval` or
+  `source` whatever the value holds (inside single quotes nothing is special;
+  a `'` is written `'\''`).
+- json: one object, values keep their types (dates ISO 8601, binary base64).
+- yaml: one mapping, values keep their types (dates, binary as `!!binary`).
+- github: the `$GITHUB_ENV` file syntax, every variable in the delimiter form
+  (`NAME<<DELIM`, the value's lines, `DELIM`) as `@actions/core` writes it,
+  with a random delimiter checked not to occur in the value; `::add-mask::`
+  lines (printed to stdout, one per line of each value: the runner masks line
+  by line) on request.
 """
 
 from __future__ import annotations
@@ -29,10 +43,10 @@ from sealedcfg.base.encoding import KeyPath
 from sealedcfg.errors import InputError, UsageError
 from sealedcfg.yamltext.document import format_path
 
-FORMATS = ("dotenv", "shell", "json")
+FORMATS = ("dotenv", "shell", "json", "yaml", "github")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")  # ASCII only: one character, one `_`
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DOTENV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\r": "\\r"})
+_DOTENV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
 def check_prefix(prefix: str) -> None:
@@ -123,7 +137,12 @@ def pick(docs: list[Any], doc: int | None, name: str) -> tuple[Any, int]:
 
 
 def dotenv(env: dict[str, str]) -> str:
-    return "".join(f'{k}="{v.translate(_DOTENV_ESCAPES)}"\n' for k, v in env.items())
+    return "".join(f'{k}="{_dotenv_value(v)}"\n' for k, v in env.items())
+
+
+def _dotenv_value(value: str) -> str:
+    # python-dotenv expands ${NAME:-default} inside quotes; ${:-$} is always `$`.
+    return value.translate(_DOTENV_ESCAPES).replace("${", "${:-$}{")
 
 
 def shell(env: dict[str, str]) -> str:
@@ -149,3 +168,128 @@ def jsonable(value: Any) -> Any:
         return value
     scalar = text(value)
     return str(value) if scalar is None else scalar
+
+
+# ---------------------------------------------------------------- whole views
+
+
+def select(doc: Any, only: list[str]) -> Any:
+    """The subtrees at ONLY (dotted paths of mapping keys), each kept at its full path."""
+    if not only:
+        return doc
+    from sealedcfg.yamltext import paths
+
+    out: dict[Any, Any] = {}
+    for dotted in only:
+        index, parts = paths.split(dotted)
+        if index:
+            raise InputError(f"--only {dotted!r}: give a path without a document index")
+        value: Any = doc
+        for i, seg in enumerate(parts):
+            if not isinstance(value, dict):
+                shown = ".".join(parts[:i])
+                raise InputError(f"--only {dotted!r}: {shown!r} is not a mapping")
+            if seg not in value:
+                raise InputError(f"--only {dotted!r}: there is no {'.'.join(parts[: i + 1])!r}")
+            value = value[seg]
+        target = out
+        for seg in parts[:-1]:
+            nxt = target.get(seg)
+            if not isinstance(nxt, dict):
+                nxt = target[seg] = {}
+            target = nxt
+        target[parts[-1]] = value
+    return out
+
+
+def json_text(doc: Any) -> str:
+    import json
+
+    return json.dumps(jsonable({} if doc is None else doc), indent=2, ensure_ascii=False) + "\n"
+
+
+def yaml_text(doc: Any) -> str:
+    """One YAML mapping, typed; read back by any YAML 1.1/1.2 safe loader."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    out = io.StringIO()
+    yaml.dump(_yamlable({} if doc is None else doc), out)
+    return out.getvalue()
+
+
+def _yamlable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_key(k): _yamlable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_yamlable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_yamlable(v) for v in value), key=repr)
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
+
+
+GITHUB_DELIMITER = "ghadelimiter_"
+
+
+def github(env: dict[str, str], token: Any = None) -> str:
+    """`$GITHUB_ENV` lines: NAME<<DELIM, the value, DELIM (the runner's heredoc form).
+
+    The runner reads the value up to the first line equal to the delimiter, so
+    the delimiter is drawn at random and drawn again should it occur in the
+    value (as @actions/core refuses).  TOKEN: a random-text source (a test seam).
+    """
+    import secrets
+
+    draw = token or (lambda: secrets.token_hex(16))
+    out = []
+    for name, value in env.items():
+        delimiter = GITHUB_DELIMITER + draw()
+        while delimiter in value:
+            delimiter = GITHUB_DELIMITER + draw()
+        out.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    return "".join(out)
+
+
+def masks(env: dict[str, str]) -> str:
+    """`::add-mask::` workflow commands, one per non-empty line of every value.
+
+    The runner masks a secret line by line, so a multi-line value registered
+    whole would not hide each of its lines; the command's data is escaped as
+    the toolkit escapes it (`%`, CR, LF).
+    """
+    seen: set[str] = set()
+    out = []
+    for value in env.values():
+        for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            if line.strip() and line not in seen:
+                seen.add(line)
+                out.append("::add-mask::" + line.replace("%", "%25") + "\n")
+    return "".join(out)
+
+
+def render(fmt: str, doc: Any, prefix: str = "") -> str:
+    """DOC (one merged mapping) in FMT."""
+    if fmt == "json":
+        return json_text(doc)
+    if fmt == "yaml":
+        return yaml_text(doc)
+    env = flatten(doc, prefix=prefix)
+    if fmt == "dotenv":
+        return dotenv(env)
+    if fmt == "shell":
+        return shell(env)
+    if fmt == "github":
+        return github(env)
+    raise UsageError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")

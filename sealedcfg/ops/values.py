@@ -142,9 +142,17 @@ def _no_alias_into(body: Body, node: Node, dotted: str) -> None:
 
 
 def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
-    """The typed value (or subtree) at `dotted`."""
+    """The typed value (or subtree) at `dotted`; in a profile that extends another,
+    in the merged view (ops/layering.py)."""
+    from sealedcfg.ops import layering
 
     profile = sealing.read_profile(read_bytes(path), str(path))
+    if extends_declared(profile.body):
+        doc, parts = paths.split(dotted)
+        if doc:
+            raise InputError(f"bad path {dotted!r}: a layered profile has one document")
+        view = layering.open_view(path, keys, text_keys=True)
+        return layering.lookup(view.documents[0], parts, dotted)
     node = paths.resolve(profile.body, dotted)  # fails early, with suggestions, key-less
     if len(node.path) > 1 and node.path[1] == sealing.HISTORY_KEY:
         raise InputError(f"{path}: {dotted!r} is kept history; see: sealedcfg history")
@@ -152,6 +160,13 @@ def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
     # The node's own value, found by its path in the authenticated parse: keys
     # are matched as written (`true`, `0x10`, `""`), whatever their type.
     return built.by_path[node.epath]
+
+
+def extends_declared(body: Body) -> bool:
+    """A top-level `extends` key (sealed or not): the file may layer on another."""
+    from sealedcfg.ops.layering import EXTENDS
+
+    return any(len(n.path) == 2 and n.path[1] == EXTENDS for n in body.nodes)
 
 
 def ls(path: str | os.PathLike[str]) -> list[Entry]:
