@@ -30,7 +30,7 @@ from sealedcfg.ops import export
 from .conftest import FAST, FAST_TEXT, write
 
 HOSTILE = [
-    "it's \"both\" quotes",
+    'it\'s "both" quotes',
     "$(rm -rf ~)",
     "`rm -rf ~` and $HOME and ${HOME} and ${HOME:-x} and $$",
     "line one\nline two\n",

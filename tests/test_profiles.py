@@ -120,15 +120,27 @@ def test_cli_profile_everywhere_runner_and_subprocess(
 
     proc = cli("get", "db.host", key=key, cwd=repo / "config", env={"SEALEDCFG_PROFILE": "prod"})
     assert (proc.returncode, proc.stdout) == (0, "mid.host\n"), proc.stderr
-    proc = cli("get", "config/base.yaml", "db.host", key=key, cwd=repo,
-               env={"SEALEDCFG_PROFILE": "prod"})  # a FILE given: the variable is not used
+    proc = cli(
+        "get", "config/base.yaml", "db.host", key=key, cwd=repo, env={"SEALEDCFG_PROFILE": "prod"}
+    )  # a FILE given: the variable is not used
     assert proc.stdout == "base.host\n", proc.stderr
     script = 'printf %s "$DB_PASSWORD/$LOG"'
     proc = cli("exec", "--profile", "prod", "--", "sh", "-c", script, key=key, cwd=repo)
     assert (proc.returncode, proc.stdout) == (0, "prod-pw/debug"), proc.stderr
     # later files and profiles win, in command-line order
-    proc = cli("exec", "--profile", "prod", "--profile", "base", "--", "sh", "-c", script,
-               key=key, cwd=repo)
+    proc = cli(
+        "exec",
+        "--profile",
+        "prod",
+        "--profile",
+        "base",
+        "--",
+        "sh",
+        "-c",
+        script,
+        key=key,
+        cwd=repo,
+    )
     assert proc.stdout == "base-pw/info", proc.stderr
     proc = cli("decrypt", "--profile", "prod", key=key, cwd=repo)
     assert proc.stdout == PROD  # decrypt shows the file itself
@@ -259,9 +271,7 @@ def test_attack_profiles_dir_outside_the_repository(
     assert "profiles.dir" in info.value.message
 
 
-def test_attack_profiles_dir_through_a_symlink(
-    repo: Path, tmp_path: Path, keys: KeySource
-) -> None:
+def test_attack_profiles_dir_through_a_symlink(repo: Path, tmp_path: Path, keys: KeySource) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     seal(outside / "prod.yaml", "db:\n  host: attacker.example\n", keys)

@@ -105,19 +105,21 @@ def flatten(doc: Any, *, prefix: str = "", index: int = 0, documents: int = 1) -
     seen: dict[str, KeyPath] = {}
     for path, value in _leaves(doc, (index,)):
         name = var_name(path, prefix)
-        where = format_path(path, documents)
         if not name or name[0].isdigit():
             raise InputError(
-                f"{where}: {name or 'an empty name'} is not a variable name",
+                f"{format_path(path, documents)}: {name or 'an empty name'} is not a variable name",
                 hints=("give a --prefix, e.g. --prefix APP_",),
             )
         if name in seen:
             raise InputError(
-                f"{format_path(seen[name], documents)} and {where} both become {name}",
+                f"{format_path(seen[name], documents)} and {format_path(path, documents)} "
+                f"both become {name}",
                 hints=("rename one of the keys",),
             )
         if "\0" in value:
-            raise InputError(f"{where}: a NUL character cannot be in a variable")
+            raise InputError(
+                f"{format_path(path, documents)}: a NUL character cannot be in a variable"
+            )
         seen[name] = path
         out[name] = value
     return out
