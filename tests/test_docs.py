@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from sealedcfg.cli.main import make_app
@@ -149,7 +148,8 @@ def test_github_actions_recipe_runs(tmp_path: Path, key: str) -> None:
         ran += 1
         if "--mask" in step["run"]:
             assert "::add-mask::prod-only" in proc.stdout.splitlines()
-    assert ran == 3 and carried["DB_PASSWORD"] == "prod-only"
+    assert ran == 3
+    assert carried["DB_PASSWORD"] == "prod-only"
 
 
 def test_gitlab_recipe_runs(tmp_path: Path, key: str) -> None:

@@ -85,7 +85,8 @@ def test_file_in_tmpfs_removed_when_the_command_ends(profile: Path, key: str) ->
     assert (value, mode, dir_mode) == (SECRET, "600", "700")
     if execution.tmpfs_dir() is not None:
         assert execution.fs_type(str(Path(path).parent)) in ("tmpfs", "ramfs")
-    assert not Path(path).exists() and not Path(path).parent.exists()
+    assert not Path(path).exists()
+    assert not Path(path).parent.exists()
 
 
 def test_file_as_fifo(profile: Path, key: str) -> None:
@@ -131,6 +132,7 @@ def test_fifo_never_opened_does_not_hang(profile: Path, key: str) -> None:
 
 def test_file_needs_a_placeholder_and_a_command(profile: Path, key: str) -> None:
     code, _, err = run("exec", str(profile), "--file", "tls.key", "--", "true", key=key)
-    assert code == 2 and "put {} in the command" in err
+    assert code == 2
+    assert "put {} in the command" in err
     code, _, err = run("exec", str(profile), "--file", "tls.key", "--", "nope-x", "{}", key=key)
     assert (code, err) == (127, "sealedcfg: error: nope-x: command not found\n")

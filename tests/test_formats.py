@@ -140,15 +140,21 @@ def test_shell_read_by_eval_and_source(sealed: Path, key: str, shell: str, how: 
 def test_json_one_object_with_types(sealed: Path, key: str) -> None:
     got = json.loads(exported(sealed, key, "--format", "json"))
     assert isinstance(got, dict)
-    assert got["num"] == 42 and got["flag"] is True and got["nothing"] is None
-    assert got["f"] == 1.5 and got["day"] == "2024-01-02"
+    assert got["num"] == 42
+    assert got["flag"] is True
+    assert got["nothing"] is None
+    assert got["f"] == 1.5
+    assert got["day"] == "2024-01-02"
     assert [got[f"v{i}"] for i in range(len(HOSTILE))] == HOSTILE
 
 
 def test_yaml_read_by_pyyaml(sealed: Path, key: str) -> None:
     got = yaml.safe_load(exported(sealed, key, "--format", "yaml"))
-    assert got["num"] == 42 and got["flag"] is True and got["nothing"] is None
-    assert got["day"] == datetime.date(2024, 1, 2) and got["f"] == 1.5
+    assert got["num"] == 42
+    assert got["flag"] is True
+    assert got["nothing"] is None
+    assert got["day"] == datetime.date(2024, 1, 2)
+    assert got["f"] == 1.5
     assert [got[f"v{i}"] for i in range(len(HOSTILE))] == HOSTILE
 
 
@@ -178,7 +184,8 @@ def parse_github_env(text: str) -> dict[str, str]:
                 out[name] = value
             elif heredoc >= 0 and (eq < 0 or heredoc < eq):
                 name, delimiter = line.split("<<", 1)
-                assert name and delimiter
+                assert name
+                assert delimiter
                 start = end = index
                 temp, newline = read_line()
                 while temp != delimiter:
@@ -204,7 +211,10 @@ def test_github_env_read_per_the_runner(sealed: Path, key: str) -> None:
     # masks: one per non-empty line of each value, escaped as the toolkit escapes data
     masks = [ln.removeprefix("::add-mask::") for ln in proc.stdout.splitlines()]
     assert all(ln.startswith("::add-mask::") for ln in proc.stdout.splitlines())
-    assert "line one" in masks and "line two" in masks and "crlf" in masks and "cr" in masks
+    assert "line one" in masks
+    assert "line two" in masks
+    assert "crlf" in masks
+    assert "cr" in masks
     assert "%250A%2525" in masks  # `%` escaped, so the runner masks the text as written
     assert not any("\r" in m for m in masks)
 
@@ -232,7 +242,8 @@ def test_output_file_is_0600_and_replaced(sealed: Path, key: str) -> None:
     link.symlink_to(out)
     for fmt in ("dotenv", "github"):
         proc = cli("export", str(sealed), "-f", fmt, "-o", str(link), key=key)
-        assert proc.returncode == ExitCode.INPUT and "symbolic link" in proc.stderr
+        assert proc.returncode == ExitCode.INPUT
+        assert "symbolic link" in proc.stderr
 
 
 def test_bad_input_one_line_each(tmp_path: Path, key: str) -> None:
@@ -253,7 +264,8 @@ def test_bad_input_one_line_each(tmp_path: Path, key: str) -> None:
         proc = cli(*args, key=key)
         assert proc.returncode == code, (args, proc.stderr)
         first, *rest = proc.stderr.splitlines()
-        assert first.startswith("sealedcfg: error: ") and message in first, first
+        assert first.startswith("sealedcfg: error: "), first
+        assert message in first, first
         assert all(ln.startswith("hint: ") for ln in rest)
         assert proc.stdout == ""
     assert "x" not in cli("export", str(nul), key=key).stderr.replace("exported", "")

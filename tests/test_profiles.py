@@ -116,7 +116,8 @@ def test_cli_profile_everywhere_runner_and_subprocess(
     assert lines["region"] == "config/prod.yaml  (overrides config/mid.yaml)"
     assert lines["shared"] == "config/prod.yaml  (overrides config/base.yaml)"
     got = runner.invoke(app, ["ls", "--profile", "prod"])  # the file's own keys, key-less
-    assert "extends" in got.stdout and "db.port" not in got.stdout
+    assert "extends" in got.stdout
+    assert "db.port" not in got.stdout
 
     proc = cli("get", "db.host", key=key, cwd=repo / "config", env={"SEALEDCFG_PROFILE": "prod"})
     assert (proc.returncode, proc.stdout) == (0, "mid.host\n"), proc.stderr
@@ -249,7 +250,7 @@ def test_attack_replace_the_parent_file(repo: Path, keys: KeySource) -> None:
     """A parent must open *at its place*: another sealed profile copied over it is refused."""
     seal(repo / "config" / "evil.yaml", "db:\n  host: attacker.example\n", keys)
     (repo / "config" / "mid.yaml").write_bytes((repo / "config" / "evil.yaml").read_bytes())
-    with pytest.raises(InputError, match="sealed for 'config/evil.yaml'"):
+    with pytest.raises(InputError, match=r"sealed for 'config/evil\.yaml'"):
         api.load(repo / "config" / "prod.yaml", keys=keys)
 
 
