@@ -296,3 +296,14 @@ def test_load_profile_from_the_package(repo: Path, key: str) -> None:
 
 def _line(path: Path, start: str) -> str:
     return next(ln for ln in path.read_text().splitlines() if ln.startswith(start))
+
+
+def test_profile_in_subcommands_and_writers(repo: Path, key: str) -> None:
+    proc = cli("set", "--profile", "base", "db.user", "app", key=key, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("get", "--profile", "prod", "db.user", key=key, cwd=repo)
+    assert proc.stdout == "app\n", proc.stderr  # base's new key, seen through the chain
+    proc = cli("recipients", "list", "--profile", "prod", key=key, cwd=repo)
+    assert (proc.returncode, "config/prod.yaml" in proc.stdout) == (0, True), proc.stderr
+    proc = cli("history", "--profile", "prod", "db.password", key=key, cwd=repo)
+    assert proc.returncode == 0, proc.stderr

@@ -3,8 +3,9 @@
 Done once, before a command parses its arguments: each `--profile NAME`
 (`--profile=NAME`) becomes the profile's file (api.profile_path), in place for
 commands taking FILE... (so the command line's order is the override order)
-and as the first argument for commands taking one FILE.  When no FILE and no
-`--profile` is given, SEALEDCFG_PROFILE names it.  Everything after `--` (the
+and as the first argument for commands taking one FILE.  SEALEDCFG_PROFILE
+names FILE when a command is given neither `--profile` nor enough positional
+words (so `get PATH` reads the profile, `get FILE PATH` the file).  Everything after `--` (the
 command `exec` runs) is left alone.
 """
 
@@ -20,7 +21,7 @@ from sealedcfg.cli.util import error
 from sealedcfg.errors import SealedcfgError, UsageError
 
 OPTION = "--profile"
-FILE_PARAMS = ("file", "files")
+FILE_PARAMS = ("file", "files", "args")  # args: rotate-secret's FILE PATH / FILE...
 HELP_NOTE = (
     "Wherever a command takes FILE, --profile NAME (or SEALEDCFG_PROFILE) names it "
     "through the rules file's profiles: section."
@@ -57,7 +58,7 @@ def _expand(ctx: Any, cmd: Any, args: list[str]) -> list[str]:
         if names:
             raise UsageError(f"{OPTION}: this command takes no FILE")
         return args
-    many = target.nargs == -1
+    many = target.nargs == -1 and target.name != "args"
     if not names:
         env = os.environ.get("SEALEDCFG_PROFILE")
         if env and _positionals(cmd, head) < _needed(cmd):
@@ -70,7 +71,7 @@ def _expand(ctx: Any, cmd: Any, args: list[str]) -> list[str]:
         for offset, (where, path) in enumerate(zip(positions, files, strict=True)):
             head.insert(where + offset, path)
         return [*head, *tail]
-    if _positionals(cmd, head) >= _needed(cmd):
+    if target.nargs != -1 and _positionals(cmd, head) + 1 > _most(cmd):
         raise UsageError(f"give FILE or {OPTION}, not both")
     return [files[0], *head, *tail]
 
@@ -119,6 +120,12 @@ def _needed(cmd: Any) -> int:
         for p in cmd.params
         if p.param_type_name == "argument" and p.required
     )
+
+
+def _most(cmd: Any) -> int:
+    """How many positional words the command takes at most (FILE... counts as many)."""
+    counts = [p.nargs for p in cmd.params if p.param_type_name == "argument"]
+    return 1 << 30 if -1 in counts else sum(counts)
 
 
 def _positionals(cmd: Any, args: list[str]) -> int:
