@@ -86,6 +86,11 @@ def prove(passphrase: bytes, salt: bytes, params: Argon2Params) -> None:
     _proven.setdefault((_ident(passphrase), params), salt)
 
 
+def forget_salts() -> None:
+    """Draw fresh salts from now on (reproducible test vectors, one seed per file)."""
+    _proven.clear()
+
+
 def reusable_salt(passphrase: bytes, params: Argon2Params) -> bytes | None:
     """A salt this process already derived PASSPHRASE with under PARAMS and can trust.
 

@@ -215,23 +215,37 @@ def _unblock(path: Path, writer: threading.Thread | None) -> None:
 
 
 def _supervise(argv: list[str], env: dict[str, str]) -> int:
-    """Run the command as a child, forward signals to it, return its status as a shell does."""
+    """Run the command as a child, forward signals to it, return its status as a shell does.
+
+    The handlers are in place before the child exists: a signal that arrives
+    while it starts is kept and delivered to it once it does.
+    """
     import subprocess
 
     sys.stdout.flush()
     sys.stderr.flush()
-    child = subprocess.Popen(argv, env=env)  # restore_signals: SIGPIPE default in the child
-    previous = {}
+    children: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
+        if not children:
+            pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signum)
+            children[0].send_signal(signum)
 
+    previous = {}
     for name in FORWARDED:
         if hasattr(signal, name):
             number = getattr(signal, name)
             previous[number] = signal.signal(number, forward)
     try:
+        # restore_signals: SIGPIPE default in the child; caught handlers reset at exec
+        child = subprocess.Popen(argv, env=env)
+        children.append(child)
+        for signum in pending:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signum)
         while True:
             try:
                 code = child.wait()
