@@ -30,7 +30,7 @@ Hit = tuple[int, int, str, str]  # (line index, column 0-based, rule id, secret)
 GENERIC = "generic-secret-assignment"
 
 _ASSIGN_RE = re.compile(
-    r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?:\s*\])?
+    r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*+)(?P=q)(?:\s*\])?
     (?P<op>\s*(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
         |:\s*[A-Za-z_][\w\[\].,|?* ]*?\s*=(?![=>~])
         |[ \t]+(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
@@ -48,6 +48,7 @@ _PAIR_NAME_RE = re.compile(
     r"""(?<![\w-])["']?(?:name|key|Name|Key|variable|ParameterKey)["']?\s*[:=]?\s*["']?"""
     r"""(?P<n>[A-Za-z_][\w.\-]*)"""
 )
+_PAIR_WORDS_RE = re.compile(r"name|key|variable")  # on the lower-cased line: gates the above
 _PAIR_VALUE_NAMES = frozenset({"value", "default", "Value", "ParameterValue", "defaultValue"})
 _NEXT_VALUE_RE = re.compile(
     r"""^\s*-?\s*["']?(?:value|default|Value|ParameterValue)["']?\s*[:=][ \t]*"""
@@ -128,6 +129,10 @@ _BASIC_CALL_RE = re.compile(
 # `key value` lines of space-separated configs (redis.conf `requirepass x`, .properties).
 _SPACED_RE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.-]*)[ \t]+(?P<v>[^\s=:\"'#;]+);?\s*$")
 _BLOCK_SCALAR_RE = re.compile(r"[|>][-+]?\d?\s*(?:#.*)?$")
+_SPACE_RE = re.compile(r"\s")
+_WORD_VALUE_RE = re.compile(r"[^\s\"'`]+")
+_AFTER_SCHEME_RE = re.compile(r"[ \t]+([^\s\"'`]+)")
+_YAML_DECOR_RE = re.compile(r"(?:&[\w-]+\s+)?(?:!!\w+\s+)?")
 _MAX_VALUE = 2048
 _MAX_SECRET = 512
 # Work per line is bounded: a minified one-line bundle can hold 100,000 `x=` pairs.
@@ -165,7 +170,7 @@ def _quoted_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
 def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     rest = line[pos : pos + _MAX_VALUE]  # bounded: a minified line holds thousands
     if kind is Kind.WORD:
-        m = re.match(r"[^\s\"'`]+", rest)
+        m = _WORD_VALUE_RE.match(rest)
         if not m:
             return None
         return m.group().rstrip(";)"), pos
@@ -197,14 +202,14 @@ def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
     if _BLOCK_SCALAR_RE.match(val):
         return None
     if val in _AUTH_SCHEMES:  # `Authorization: Bearer abc` written bare: take the credential
-        m = re.match(r"[ \t]+([^\s\"'`]+)", line[col + len(val) :])
+        m = _AFTER_SCHEME_RE.match(line, col + len(val))
         if m:
-            col += len(val) + m.start(1)
+            col = m.start(1)
             val = m.group(1)
     if kind is Kind.LINE or kind is Kind.DOC:
         # YAML decorations: anchors and core tags are stripped; any other tag, alias,
         # block scalar or flow collection makes the value something we cannot judge.
-        m = re.match(r"(?:&[\w-]+\s+)?(?:!!\w+\s+)?", val)
+        m = _YAML_DECOR_RE.match(val)
         if m and m.end():
             col += m.end()
             val = val[m.end() :]
@@ -236,13 +241,13 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         # Heroku, Snyk, HubSpot, ... keys are UUIDs: a secret when the name says key/token.
         ok = names.holds_key(name) and not values.is_placeholder(v)
         return GENERIC if ok else None
-    if (
-        values.is_encrypted(v)
+    if (  # cheapest and most common first: the order does not change the result
+        values.is_reference(v)
+        or values.is_encrypted(v)
+        or PROVIDER_PREFIX_RE.match(v)
         or values.is_public_material(v)
         or values.is_hash_or_id(v)
         or values.is_regex(v)
-        or PROVIDER_PREFIX_RE.match(v)
-        or values.is_reference(v)
         or values.is_placeholder(v)
         or values.is_non_secret_shape(v)
     ):
@@ -252,7 +257,7 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         return None
     if not quoted and kind is not Kind.WORD and values.is_identifier_ref(v) and "." in v:
         return None  # `token: settings.TOKEN`
-    if any(c.isspace() for c in v) and not names.is_passphrase_name(name):
+    if _SPACE_RE.search(v) and not names.is_passphrase_name(name):
         return None  # prose, a label or a help text
     if _AWS_VALUE_RE.match(v) and names.is_aws_secret_name(name, line_lower):
         return "aws-secret-access-key" if values.looks_random(v) else None
@@ -474,7 +479,7 @@ def _assignment_hits(
     spaced: bool,
 ) -> Iterator[Hit]:
     low = line.lower()
-    pair = _PAIR_NAME_RE.search(line)
+    pair = _PAIR_NAME_RE.search(line) if _PAIR_WORDS_RE.search(low) else None
     pair_name = pair.group("n") if pair else None
     saw_value_key = False
     for m in islice(_ASSIGN_RE.finditer(line), _MAX_MATCHES):
@@ -484,6 +489,8 @@ def _assignment_hits(
             if pair_name is None:
                 continue
             name = pair_name
+        if names.tier(name) is names.Tier.NONE:
+            continue  # most assignments on a candidate line: decided before reading a value
         found = value_at(line, m.end(), kind)
         if found is None and _BLOCK_SCALAR_RE.match(line, m.end()):
             block = _block_value(lines, idx)
@@ -512,7 +519,7 @@ def _assignment_hits(
     if kind is Kind.QUOTED and ("var " in line or "const " in line):
         for gm in islice(_GO_VAR_RE.finditer(line), _MAX_MATCHES):
             yield from _emit(gm.group("name"), value_at(line, gm.end(), kind), idx, kind, low)
-    for m in islice(_FLAG_RE.finditer(line), _MAX_MATCHES):
+    for m in islice(_FLAG_RE.finditer(line) if "-" in line else (), _MAX_MATCHES):
         v = m.group("v")
         quoted = v[:1] in "\"'"
         text = v[1:-1] if quoted else v.rstrip(")")

@@ -99,6 +99,7 @@ _PLACEHOLDER_WORDS = frozenset(
         "xyz",
     }
 )
+_MARKER_RE = re.compile("|".join(re.escape(m) for m in _PLACEHOLDER_MARKERS))
 _RUN_RE = re.compile(r"(.)\1{5,}")
 _SEQUENCES = ("123456789", "abcdefghij", "0123456789", "987654321", "qwertyuiop")
 
@@ -166,13 +167,14 @@ def shannon_entropy(value: str) -> float:
     n = len(value)
     if n == 0:
         return 0.0
-    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+    counts = Counter(value).values()
+    return math.log2(n) - sum(c * math.log2(c) for c in counts) / n
 
 
 def is_placeholder(value: str) -> bool:
     """Documentation, template filler or redaction rather than a secret."""
     low = value.lower()
-    if low in _PLACEHOLDER_WORDS or any(m in low for m in _PLACEHOLDER_MARKERS):
+    if low in _PLACEHOLDER_WORDS or _MARKER_RE.search(low):
         return True
     return is_patterned(value)
 
@@ -191,8 +193,15 @@ def is_patterned(value: str) -> bool:
     return covered * 2 >= len(value)
 
 
+# Every form of reference above holds one of these (a quick test before the three
+# regexes; most values are tokens or words without any).
+_REF_GATE_RE = re.compile(r"[.:(\[${%@`]|getenv|secretsmanager|^azurekeyvault")
+
+
 def is_reference(value: str) -> bool:
     """A template, an environment lookup or a function call: the value lives elsewhere."""
+    if not _REF_GATE_RE.search(value):
+        return False
     return bool(_TEMPLATE_RE.search(value) or _ENV_LOOKUP_RE.search(value) or _CALL_RE.match(value))
 
 
@@ -286,6 +295,11 @@ def is_wordlike(value: str) -> bool:
     )
 
 
+_LOWER_RE = re.compile("[a-z]")
+_UPPER_RE = re.compile("[A-Z]")
+_DIGIT_RE = re.compile("[0-9]")
+
+
 def looks_random(value: str) -> bool:
     """High-entropy test for the generic rule (names other than password-like ones).
 
@@ -297,9 +311,9 @@ def looks_random(value: str) -> bool:
     n = len(value)
     if n < 10 or not value.isascii() or is_wordlike(value):
         return False  # generated keys are ASCII; `Zugangsschlüssel` is a word
-    has_lower = any(c.islower() for c in value)
-    has_upper = any(c.isupper() for c in value)
-    has_digit = any(c.isdigit() for c in value)
+    has_lower = _LOWER_RE.search(value) is not None
+    has_upper = _UPPER_RE.search(value) is not None
+    has_digit = _DIGIT_RE.search(value) is not None
     if not ((has_digit and (has_lower or has_upper)) or (has_lower and has_upper)):
         return False
     if is_hex(value):  # 16 symbols: a random hex string scores lower than base62
