@@ -147,9 +147,7 @@ def read_for_check(path: Path, ruleset: rules.Rules | None) -> bytes | None:
         if not stat.S_ISREG(st.st_mode):
             data = fh.read(MAX_BYTES + 1)  # no size to trust: read no more than the limit
             return data if len(data) <= MAX_BYTES else None
-        if st.st_size <= MAX_BYTES or (
-            ruleset is not None and ruleset.match(path) is not None
-        ):
+        if st.st_size <= MAX_BYTES or (ruleset is not None and ruleset.match(path) is not None):
             return fh.read()
         tail = b""
         while chunk := fh.read(_CHUNK):

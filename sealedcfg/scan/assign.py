@@ -287,7 +287,8 @@ def connection_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
             v = m.group("v").rstrip()
             if _password_value_ok(v, kind):
                 yield idx, m.start("v"), "connection-string-password", v
-    for m in islice(_JDBC_PW_RE.finditer(line), _MAX_MATCHES):
+    jdbc = "dbc:" in line.lower()
+    for m in islice(_JDBC_PW_RE.finditer(line) if jdbc else (), _MAX_MATCHES):
         if _password_value_ok(m.group("v"), kind):
             yield idx, m.start("v"), "connection-string-password", m.group("v")
     if "password=" in line and _LIBPQ_CTX_RE.search(line):

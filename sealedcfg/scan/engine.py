@@ -104,7 +104,7 @@ def _line_hits(
     low = line.lower()
     hits: list[assign.Hit] = []
     if provider:
-        for m in providers.PROVIDER_RE.finditer(line):
+        for m in providers.provider_re().finditer(line):
             found = providers.match_at(line, m.start())
             if found is not None:
                 hits.append((idx, m.start(), found[0].rule_id, found[1]))

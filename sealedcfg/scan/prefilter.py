@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .catalog import RULES
@@ -48,7 +49,7 @@ KEYWORD_TERMS = (
     "--user",
     "identified",
 )
-_PAT = r"pat(?:[^a-z]|$)"  # `GITHUB_PAT=...` but not `path`
+_PAT = r"pat(?:[^a-z\n]|$)"  # `GITHUB_PAT=...` but not `path` (`$`: (?m), before a newline)
 
 _Node = dict[str, "_Node"]
 
@@ -77,7 +78,7 @@ KEYWORD_RE = re.compile(trie_pattern(KEYWORD_TERMS) + "|pat(?![a-z])")
 # lines with a keyword or marker.  Provider prefixes are rare, so the first pass costs a DFA
 # scan and little else.
 _PROVIDER_UNION = "|".join((trie_pattern(PROVIDER_TERMS), _TWILIO_SK))
-_OTHER_UNION = "|".join((trie_pattern(_MARKERS + KEYWORD_TERMS), _PAT))
+_OTHER_UNION = "(?m)" + "|".join((trie_pattern(_MARKERS + KEYWORD_TERMS), _PAT))
 _MAX_MEM = 32 << 20  # each DFA needs well under 1 MiB; RE2 falls back to an NFA past this
 
 
@@ -93,30 +94,58 @@ _PROVIDER_RE2 = _compile(_PROVIDER_UNION)
 _OTHER_RE2 = _compile(_OTHER_UNION)
 
 
-def _lines_matching(regex: Any, data: bytes) -> list[int]:
+def _finder(regex: Any) -> Callable[[bytes, int], int | None]:
+    """`find(data, pos)`: the end of the first match at or after pos, or None.
+
+    The binding's own `search` wraps each call in a generator and a match object, half
+    the cost of a search here; its compiled `Match` is called directly when present.
+    """
+    raw = getattr(regex, "_regexp", None)
+    anchor = getattr(getattr(importlib.import_module("re2"), "_Anchor", None), "UNANCHORED", None)
+    if raw is not None and anchor is not None and hasattr(raw, "Match"):
+
+        def find_raw(data: bytes, pos: int) -> int | None:
+            end: int = raw.Match(anchor, data, pos, len(data))[0][1]
+            return None if end < 0 else end
+
+        return find_raw
+
+    def find(data: bytes, pos: int) -> int | None:
+        m = regex.search(data, pos)
+        return None if m is None else int(m.end())
+
+    return find
+
+
+_FIND_PROVIDER = _finder(_PROVIDER_RE2)
+_FIND_OTHER = _finder(_OTHER_RE2)
+
+
+def _lines_matching(find: Callable[[bytes, int], int | None], data: bytes) -> list[int]:
     """0-based indices of the lines of `data` holding a match, one search per such line."""
-    search = regex.search
     out: list[int] = []
     pos, last, line = 0, 0, 0
     while True:
-        m = search(data, pos)
-        if m is None:
+        end = find(data, pos)
+        if end is None:
             return out
-        line += data.count(b"\n", last, m.start())
+        # No term holds a newline (`pat` before one ends on `$`), so the match ends on its
+        # own line: the newlines before its end are those before it.
+        line += data.count(b"\n", last, end)
         out.append(line)
-        nl = data.find(b"\n", m.end())
+        nl = data.find(b"\n", end)
         if nl == -1:
             return out
         pos = last = nl  # the next search starts on the following line
 
 
 def candidate_lines(text: str) -> tuple[list[int], frozenset[int]]:
-    """Lines of `text` (split on "\\n") that hold any term, in order; those with a provider prefix."""
+    """Lines of `text` (split on "\\n") holding any term, in order; those with a provider prefix."""
     # Bytes keep "\n" where the text has it, so counting them gives the same line numbers;
     # lower() on bytes folds ASCII only, which is all the terms are.
     data = text.encode("utf-8", "surrogatepass").lower()
-    provider = _lines_matching(_PROVIDER_RE2, data)
-    other = _lines_matching(_OTHER_RE2, data)
+    provider = _lines_matching(_FIND_PROVIDER, data)
+    other = _lines_matching(_FIND_OTHER, data)
     if not provider:
         return other, frozenset()
     return sorted(set(provider).union(other)), frozenset(provider)

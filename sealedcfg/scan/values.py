@@ -215,7 +215,7 @@ def is_encrypted(value: str) -> bool:
 
 
 def is_uuid(value: str) -> bool:
-    return bool(_UUID_RE.match(value))
+    return len(value) == 36 and bool(_UUID_RE.match(value))
 
 
 # A validation pattern, not a value: `^.{8,32}$`, `(?=.*\d)`, `[A-Za-z0-9]+`.
