@@ -55,7 +55,8 @@ _NEXT_VALUE_RE = re.compile(
 )
 # define('DB_PASSWORD', 'x'), os.environ.setdefault("TOKEN", "x"), props.put("password", "x")
 _CALL_PAIR_RE = re.compile(
-    r"""\b(?:define|setdefault|setenv|Setenv|putenv|setProperty|put|set|get|getenv|getProperty)"""
+    r"""\b(?:define|setdefault|[Ss]etenv|putenv|setProperty|put|set|get|getProperty"""
+    r"""|[Gg]et[Ee]nv\w*|env)"""
     r"""\(\s*["'](?P<name>[A-Za-z_][\w.\-]*)["']\s*,\s*"""
 )
 # setPassword("x"), .password("x"), withToken("x")
@@ -107,13 +108,18 @@ _CLI_RES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("redis-cli",), re.compile(r"\bredis-cli\b[^|;&]*?\s-a[ \t]+" + _WORD_V)),
 )
 # curl -u user:secret, curl --user=user:secret (the password after the first colon)
+# The credential is one shell word, quoted in pieces or not: `"u":"p"`, `kevin:'p'`.
+_SHELL_WORD_V = r"""(?P<v>(?:"[^"]*"|'[^']*'|[^\s"'`|;&)\\])+)"""
 _CURL_USER_RE = re.compile(
-    r"\b(?:curl|wget|http|xh|https)\b[^|;&]*?\s(?:-u|--user)(?:[ \t]+|=)" + _WORD_V
+    r"\b(?:curl|wget|http|xh|https)\b[^|;&]*?\s(?:-u|--user)(?:[ \t]+|=)" + _SHELL_WORD_V
 )
+# The same flag on a continuation line of such a command (`curl -X POST url \` above).
+_USER_FLAG_RE = re.compile(r"(?:^|\s)(?:-u|--user)(?:[ \t]+|=)" + _SHELL_WORD_V)
+_CURL_WORD_RE = re.compile(r"\b(?:curl|wget|http|xh|https)\b")
 # `Authorization: Bearer x` in headers written any way: curl -H, nginx, Python dicts.
 _AUTH_HEADER_RE = re.compile(
     r"""(?i)\b(?:proxy-)?authorization["']?\s*[:=,]?\s*["']?\s*"""
-    r"""(?P<scheme>bearer|basic|token|digest)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"""
+    r"""(?P<scheme>bearer|basic|(?:api-?)?token|apikey|digest)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"""
 )
 # SQL: IDENTIFIED BY 'x', CREATE ROLE r WITH LOGIN PASSWORD 'x', CREATE LOGIN l WITH PASSWORD = 'x'
 _SQL_CTX_RE = re.compile(r"(?i)\b(?:create|alter)\s+(?:user|role|login)\b|\bidentified\b")
@@ -167,15 +173,25 @@ def _quoted_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     return None
 
 
+def _cut_escape(val: str) -> str:
+    """`KEY=v\\nNEXT=w` inside a string literal: the value ends at the escaped newline."""
+    if "\\" in val:
+        for esc in ("\\n", "\\r", "\\t"):
+            k = val.find(esc)
+            if k != -1:
+                val = val[:k]
+    return val
+
+
 def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     rest = line[pos : pos + _MAX_VALUE]  # bounded: a minified line holds thousands
     if kind is Kind.WORD:
         m = _WORD_VALUE_RE.match(rest)
         if not m:
             return None
-        return m.group().rstrip(";)"), pos
+        return _cut_escape(m.group()).rstrip(";)"), pos
     cut = len(rest)
-    for sep in (" #", "\t#", ", ", " //", " ;"):
+    for sep in (" #", "\t#", ", ", " //", " ;", "\\n", "\\r", "\\t"):
         k = rest.find(sep)
         if k != -1:
             cut = min(cut, k)
@@ -183,6 +199,16 @@ def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     if val.endswith(("}", "]")) and not any(c in val for c in "{["):
         val = val[:-1]
     return val, pos
+
+
+def _inside_string(line: str, start: int, found: tuple[str, int, bool]) -> tuple[str, int, bool]:
+    """`-H "apikey: v"`: a name that opens a string literal; its value ends at the quote."""
+    quote = line[start - 1]
+    if quote not in "\"'":
+        return found
+    value, col, quoted = found
+    end = value.find(quote)
+    return (value[:end], col, quoted) if end != -1 else found
 
 
 def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
@@ -244,7 +270,7 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
     if (  # cheapest and most common first: the order does not change the result
         values.is_reference(v)
         or values.is_encrypted(v)
-        or PROVIDER_PREFIX_RE.match(v)
+        or (PROVIDER_PREFIX_RE.match(v) and not (v.startswith("eyJ") and "." not in v))
         or values.is_public_material(v)
         or values.is_hash_or_id(v)
         or values.is_regex(v)
@@ -255,8 +281,14 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
     low = v.lower()
     if any(w in low for w in _GENERIC_MARKERS) or low in names.words(name):
         return None
-    if not quoted and kind is not Kind.WORD and values.is_identifier_ref(v) and "." in v:
-        return None  # `token: settings.TOKEN`
+    if (
+        not quoted
+        and kind is not Kind.WORD
+        and "." in v
+        and values.is_identifier_ref(v)
+        and all(values.is_wordlike(part) for part in v.split("."))
+    ):
+        return None  # `token: settings.TOKEN`, not a dotted random token
     if _SPACE_RE.search(v) and not names.is_passphrase_name(name):
         return None  # prose, a label or a help text
     if _AWS_VALUE_RE.match(v) and names.is_aws_secret_name(name, line_lower):
@@ -308,7 +340,54 @@ def _word_value(m: re.Match[str]) -> tuple[str, int, bool]:
     return v, m.start("v"), False
 
 
-def cli_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
+def _split_userpass(raw: str) -> tuple[str, int, str, int] | None:
+    """A shell word `user:password` unquoted: (user, its offset, password, its offset in raw)."""
+    out: list[tuple[str, int]] = []  # unquoted characters with their index in raw
+    quote = ""
+    for i, c in enumerate(raw):
+        if quote:
+            if c == quote:
+                quote = ""
+                continue
+        elif c in "\"'":
+            quote = c
+            continue
+        out.append((c, i))
+    for k, (c, _) in enumerate(out):
+        if c == ":":
+            user = "".join(ch for ch, _ in out[:k])
+            pw = "".join(ch for ch, _ in out[k + 1 :])
+            user_at = out[0][1] if k > 0 else 0
+            pw_at = out[k + 1][1] if k + 1 < len(out) else len(raw)
+            return user, user_at, pw, pw_at
+    return None
+
+
+def _curl_credential(m: re.Match[str], idx: int, kind: Kind, low: str) -> Iterator[Hit]:
+    parts = _split_userpass(m.group("v"))
+    if parts is None:
+        return  # `-u name`: curl prompts for the password
+    user, user_at, pw, pw_at = parts
+    if values.is_reference(user):
+        return
+    if pw:  # `-u user:pw`, and `-u :pw` with no user
+        yield from _emit("password", (pw, m.start("v") + pw_at, True), idx, kind, low)
+    elif user and values.looks_random(user):
+        # `-u sk_test_...:`: an API key as the user name and no password (Stripe, Mailgun).
+        yield from _emit("token", (user, m.start("v") + user_at, True), idx, kind, low)
+
+
+def _continues_command(lines: list[str], idx: int) -> bool:
+    """Line idx continues (`\\` line ends) a curl/wget/httpie command started above."""
+    for j in range(idx - 1, max(-1, idx - 6), -1):
+        if not lines[j].rstrip().endswith("\\"):
+            return False
+        if _CURL_WORD_RE.search(lines[j]):
+            return True
+    return False
+
+
+def cli_hits(line: str, idx: int, kind: Kind, lines: list[str] | None = None) -> Iterator[Hit]:
     """Passwords in command lines: mysql -p, docker login -p, sshpass, redis-cli -a, curl -u."""
     low = line.lower()
     judge_kind = Kind.DOC if kind is Kind.DOC else Kind.WORD
@@ -319,11 +398,13 @@ def cli_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
                     yield from _emit("password", _word_value(m), idx, judge_kind, low)
     if " -u" not in line and "--user" not in line:
         return
+    found = False
     for m in islice(_CURL_USER_RE.finditer(line), _MAX_MATCHES):
-        text, col, quoted = _word_value(m)
-        user, sep, pw = text.partition(":")
-        if sep and pw and user and not values.is_reference(user):
-            yield from _emit("password", (pw, col + len(user) + 1, quoted), idx, judge_kind, low)
+        found = True
+        yield from _curl_credential(m, idx, judge_kind, low)
+    if not found and lines is not None and _continues_command(lines, idx):
+        for m in islice(_USER_FLAG_RE.finditer(line), _MAX_MATCHES):
+            yield from _curl_credential(m, idx, judge_kind, low)
 
 
 def _basic_placeholder(cred: str) -> bool:
@@ -493,6 +574,8 @@ def _assignment_hits(
         if names.tier(name) is names.Tier.NONE:
             continue  # most assignments on a candidate line: decided before reading a value
         found = value_at(line, m.end(), kind)
+        if found is not None and not found[2] and m.group("q") == "" and m.start() > 0:
+            found = _inside_string(line, m.start(), found)
         if found is None and _BLOCK_SCALAR_RE.match(line, m.end()):
             block = _block_value(lines, idx)
             if block is not None:
@@ -502,7 +585,8 @@ def _assignment_hits(
         yield from _emit(name, found, idx, kind, low, lines)
     if spaced and kind is Kind.LINE:
         sm = _SPACED_RE.match(line)
-        if sm:
+        v = sm.group("v") if sm else ""
+        if sm and not (v.endswith(".") and v[:-1].isalpha()):  # `password combination.`: prose
             yield from _emit(
                 sm.group("name"), (sm.group("v"), sm.start("v"), False), idx, kind, low
             )

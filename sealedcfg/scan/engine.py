@@ -123,7 +123,7 @@ def _line_hits(
         if "author" in low:
             hits.extend(assign.header_hits(line, idx, kind))
         if kind is not Kind.LOCK:
-            hits.extend(assign.cli_hits(line, idx, kind))
+            hits.extend(assign.cli_hits(line, idx, kind, lines))
             if "identified" in low or "password" in low:
                 hits.extend(assign.sql_hits(line, idx, kind))
         if "secret" in low:

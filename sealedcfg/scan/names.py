@@ -300,7 +300,9 @@ def is_twilio_token_name(name: str, line_lower: str) -> bool:
     )
 
 
-_KEY_WORDS = frozenset({"key", "token", "secret", "apikey", "pat", "credential", "creds"})
+_KEY_WORDS = frozenset(
+    {"key", "token", "secret", "apikey", "pat", "credential", "creds", "authorization"}
+)
 
 
 def holds_key(name: str) -> bool:

@@ -38,7 +38,6 @@ _PLACEHOLDER_MARKERS = (
     "not_real",
     "not-real",
     "fake",
-    "xxx",
     "***",
     "...",
     "…",
@@ -99,7 +98,11 @@ _PLACEHOLDER_WORDS = frozenset(
         "xyz",
     }
 )
-_MARKER_RE = re.compile("|".join(re.escape(m) for m in _PLACEHOLDER_MARKERS))
+# `xxx` as filler (`sk_live_xxxx`, `xxx-token`), not three x's inside a random token.
+_MARKER_RE = re.compile(
+    "|".join(re.escape(m) for m in _PLACEHOLDER_MARKERS)
+    + r"|xxxx|(?:^|[^a-z0-9])xxx|xxx(?:$|[^a-z0-9])"
+)
 _RUN_RE = re.compile(r"(.)\1{5,}")
 _SEQUENCES = ("123456789", "abcdefghij", "0123456789", "987654321", "qwertyuiop")
 
@@ -287,12 +290,29 @@ def is_wordlike(value: str) -> bool:
     """Made of dictionary-ish words: `my-service-token`, `MyCompanyApiKey`, `DEV_ONLY_2024`.
 
     A segment that flips between letters and digits more than three times
-    (`3ax6xnjp29jd6fds4gc`) is generated, not written: words are `v2beta1`, `DEV2024`.
+    (`3ax6xnjp29jd6fds4gc`) is generated, not written: words are `v2beta1`, `DEV2024`;
+    so is a long one with too few vowels.
     """
     segments = [s for s in _SEGMENT_SPLIT_RE.split(value) if s]
     return bool(segments) and all(
-        _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 for s in segments
+        _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 and _vowelled(s) for s in segments
     )
+
+
+_VOWEL_RE = re.compile("[aeiouAEIOU]")
+_LETTER_RE = re.compile("[A-Za-z]")
+
+
+def _vowelled(segment: str) -> bool:
+    """A long run of letters is words only if about a quarter of them are vowels.
+
+    Written words are ~38% vowels; random letters ~19%, and they split into
+    word-shaped chunks as easily as not (`buTSOkhDkglm`, `3tlAcubBKPL7`).
+    """
+    if len(segment) < 8:
+        return True
+    letters = len(_LETTER_RE.findall(segment))
+    return letters == 0 or len(_VOWEL_RE.findall(segment)) * 4 >= letters
 
 
 _LOWER_RE = re.compile("[a-z]")
