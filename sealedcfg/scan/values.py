@@ -191,9 +191,14 @@ def is_patterned(value: str) -> bool:
     if len(set(value)) <= 2:  # '********', '----', 'abababab'
         return True
     low = value.lower()
-    covered = sum(len(m.group()) for m in _RUN_RE.finditer(low))
-    covered += sum(len(s) for s in _SEQUENCES if s in low)
-    return covered * 2 >= len(value)
+    covered = bytearray(len(low))  # each character counted once: sequences overlap
+    for m in _RUN_RE.finditer(low):
+        covered[m.start() : m.end()] = b"\1" * (m.end() - m.start())
+    for seq in _SEQUENCES:
+        k = low.find(seq)
+        if k != -1:
+            covered[k : k + len(seq)] = b"\1" * len(seq)
+    return sum(covered) * 2 >= len(value)
 
 
 # Every form of reference above holds one of these (a quick test before the three
