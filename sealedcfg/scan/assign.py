@@ -286,9 +286,9 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         and kind is not Kind.WORD
         and "." in v
         and values.is_identifier_ref(v)
-        and all(values.is_wordlike(part) for part in v.split("."))
+        and (kind is Kind.QUOTED or all(values.is_wordlike(p) for p in v.split(".")))
     ):
-        return None  # `token: settings.TOKEN`, not a dotted random token
+        return None  # `token: settings.TOKEN` (in a config: unless the parts look random)
     if _SPACE_RE.search(v) and not names.is_passphrase_name(name):
         return None  # prose, a label or a help text
     if _AWS_VALUE_RE.match(v) and names.is_aws_secret_name(name, line_lower):

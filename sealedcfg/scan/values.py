@@ -304,20 +304,21 @@ def is_wordlike(value: str) -> bool:
     )
 
 
-_VOWEL_RE = re.compile("[aeiouAEIOU]")
-_LETTER_RE = re.compile("[A-Za-z]")
+_VOWEL_RE = re.compile("[aeiou]")
+_LOWER_LETTERS_RE = re.compile("[a-z]")
 
 
 def _vowelled(segment: str) -> bool:
-    """A long run of letters is words only if about a quarter of them are vowels.
+    """The lower-case letters of a long segment are words only if ~a quarter are vowels.
 
-    Written words are ~38% vowels; random letters ~19%, and they split into
-    word-shaped chunks as easily as not (`buTSOkhDkglm`, `3tlAcubBKPL7`).
+    Written words are ~38% vowels, random letters ~19%, and random mixed case splits into
+    word-shaped chunks as easily as not (`buTSOkhDkglm`).  Capitals are left out: runs of
+    them are acronyms (`HTTPHandler`, `MLKEM768X25519PrivateKey`).
     """
     if len(segment) < 8:
         return True
-    letters = len(_LETTER_RE.findall(segment))
-    return letters == 0 or len(_VOWEL_RE.findall(segment)) * 4 >= letters
+    lower = len(_LOWER_LETTERS_RE.findall(segment))
+    return lower < 6 or len(_VOWEL_RE.findall(segment)) * 4 >= lower
 
 
 _LOWER_RE = re.compile("[a-z]")
