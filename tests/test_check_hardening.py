@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -81,3 +82,15 @@ def test_rules_files_are_scanned_and_only_the_root_one_configures(repo: Path) ->
     proc = cli("check", "plain.yaml", cwd=sub)  # run from the subdirectory: same answer
     assert proc.returncode == 0, proc.stdout
     assert "unsealed-profile" not in proc.stdout
+
+
+def test_device_and_fifo_are_skipped_not_read(repo: Path) -> None:
+    # /dev/zero has no size to check first (read whole, it ended in MemoryError, exit 70);
+    # a FIFO without a writer would block the hook on open.
+    fifo = repo / "pipe"
+    os.mkfifo(fifo)
+    proc = cli("check", "/dev/zero", "pipe", cwd=repo, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert "sealedcfg: note: /dev/zero: skipped (not a regular file)" in proc.stderr
+    assert "sealedcfg: note: pipe: skipped (not a regular file)" in proc.stderr
+    assert "Traceback" not in proc.stderr

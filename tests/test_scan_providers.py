@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sealedcfg.scan import RULE_IDS, scan_text
+from sealedcfg.scan import RULE_IDS, prefilter, scan_text
 from sealedcfg.scan.catalog import RULES
 
 _spec = importlib.util.spec_from_file_location(
@@ -26,17 +29,9 @@ def rules(text: str, path: str) -> list[str]:
     return [f.rule_id for f in scan_text(text, path)]
 
 
-# No distinctive literal for the line prefilter (see prefilter._piece): found only on a
-# line that names a token or key.
-_KEYWORD_ONLY = {
-    "discord-bot-token",
-    "databricks-token",
-    "deno-token",
-    "duffel-token",
-    "flyio-token",
-    "alibaba-access-key-id",
-    "nuget-api-key",
-}
+# No literal in the token for the line prefilter: found only on a line that names a token
+# or key.  (Every other rule, `dapi`, `oy2`, `LTAI` ones included, is found bare.)
+_KEYWORD_ONLY = {"discord-bot-token"}
 
 
 @pytest.mark.parametrize(("rule", "token"), CASES)
@@ -157,3 +152,40 @@ def test_discord_bot_token_needs_a_numeric_id() -> None:
     assert rules(f"DISCORD_TOKEN={good}\n", ".env") == ["discord-bot-token"]
     bad = "M" + "abcDEF123" * 3 + ".abcdef." + "x1Y2z3" * 5
     assert "discord-bot-token" not in rules(f"DISCORD_TOKEN={bad}\n", ".env")
+
+
+_TERMS = [*prefilter.PROVIDER_TERMS, *prefilter.KEYWORD_TERMS, "://", "-----begin", "path", "pat"]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(_TERMS),
+            st.sampled_from([t.upper() for t in _TERMS]),
+            st.text(alphabet="ab_-. =:\n\t/xyzPAT", max_size=6),
+            st.text(max_size=4),
+        ),
+        max_size=40,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_prefilter_finds_exactly_the_lines_with_a_term(parts: list[str]) -> None:
+    text = "".join(parts)
+    lines = text.split("\n")
+    union = re.compile(
+        "|".join(
+            [re.escape(t) for t in (*prefilter.PROVIDER_TERMS, *prefilter.KEYWORD_TERMS)]
+            + [re.escape("://"), re.escape("-----begin"), "pat(?![a-z])", "sk[0-9a-f]{32}"]
+        )
+    )
+    # bytes.lower() folds ASCII only: compare on lines whose lower-casing is ASCII-only too
+    expected = [
+        i
+        for i, ln in enumerate(lines)
+        if union.search(
+            ln.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+        )
+    ]
+    candidates, provider = prefilter.candidate_lines(text)
+    assert candidates == expected
+    assert provider <= set(candidates)

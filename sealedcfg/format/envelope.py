@@ -39,7 +39,9 @@ def is_sealed(data: bytes) -> bool:
     The one test of "is this a sealed file" for the hook, git setup and
     textconv; reading the header (`parse`) decides whether it is a valid one.
     """
-    return _SEALED_MARK.search(data) is not None
+    # The literal first: `(?m)^` keeps `re` from skipping ahead, ~20x slower on the
+    # files the hook scans (almost none of which are sealed).
+    return b"sealedcfg:" in data and _SEALED_MARK.search(data) is not None
 
 
 _WRAP_SIZE = crypto.NONCE_SIZE + crypto.KEY_SIZE + crypto.TAG_SIZE

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,8 +106,20 @@ def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | 
     report = Report()
     for f in files:
         path = Path(f)
-        if path.is_dir():
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except OSError as exc:
+            report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror}"))
+            continue
+        if stat.S_ISDIR(mode):
             raise InputError(f"{path}: is a directory (give files, or use --all)")
+        if not stat.S_ISREG(mode):
+            # A device or pipe has no size to check first (/dev/zero never ends, a FIFO
+            # blocks on open): never read, never silent.
+            report.skipped.append(Skipped(str(path), "not a regular file"))
+            continue
         try:
             data = read_for_check(path, ruleset)
             if data is None:
@@ -130,9 +143,11 @@ def read_for_check(path: Path, ruleset: rules.Rules | None) -> bytes | None:
     sealed profile.  Whether a large file holds a header is found by reading
     it in chunks, so a large binary file never sits in memory whole."""
     with path.open("rb") as fh:
-        if os.fstat(fh.fileno()).st_size <= MAX_BYTES or (
-            ruleset is not None and ruleset.match(path) is not None
-        ):
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            data = fh.read(MAX_BYTES + 1)  # no size to trust: read no more than the limit
+            return data if len(data) <= MAX_BYTES else None
+        if st.st_size <= MAX_BYTES or (ruleset is not None and ruleset.match(path) is not None):
             return fh.read()
         tail = b""
         while chunk := fh.read(_CHUNK):

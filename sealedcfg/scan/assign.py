@@ -30,7 +30,7 @@ Hit = tuple[int, int, str, str]  # (line index, column 0-based, rule id, secret)
 GENERIC = "generic-secret-assignment"
 
 _ASSIGN_RE = re.compile(
-    r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*)(?P=q)(?:\s*\])?
+    r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*+)(?P=q)(?:\s*\])?
     (?P<op>\s*(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
         |:\s*[A-Za-z_][\w\[\].,|?* ]*?\s*=(?![=>~])
         |[ \t]+(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
@@ -48,13 +48,15 @@ _PAIR_NAME_RE = re.compile(
     r"""(?<![\w-])["']?(?:name|key|Name|Key|variable|ParameterKey)["']?\s*[:=]?\s*["']?"""
     r"""(?P<n>[A-Za-z_][\w.\-]*)"""
 )
+_PAIR_WORDS_RE = re.compile(r"name|key|variable")  # on the lower-cased line: gates the above
 _PAIR_VALUE_NAMES = frozenset({"value", "default", "Value", "ParameterValue", "defaultValue"})
 _NEXT_VALUE_RE = re.compile(
     r"""^\s*-?\s*["']?(?:value|default|Value|ParameterValue)["']?\s*[:=][ \t]*"""
 )
 # define('DB_PASSWORD', 'x'), os.environ.setdefault("TOKEN", "x"), props.put("password", "x")
 _CALL_PAIR_RE = re.compile(
-    r"""\b(?:define|setdefault|setenv|Setenv|putenv|setProperty|put|set|get|getenv|getProperty)"""
+    r"""\b(?:define|setdefault|[Ss]etenv|putenv|setProperty|put|set|get|getProperty"""
+    r"""|[Gg]et[Ee]nv\w*|env)"""
     r"""\(\s*["'](?P<name>[A-Za-z_][\w.\-]*)["']\s*,\s*"""
 )
 # setPassword("x"), .password("x"), withToken("x")
@@ -106,13 +108,18 @@ _CLI_RES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("redis-cli",), re.compile(r"\bredis-cli\b[^|;&]*?\s-a[ \t]+" + _WORD_V)),
 )
 # curl -u user:secret, curl --user=user:secret (the password after the first colon)
+# The credential is one shell word, quoted in pieces or not: `"u":"p"`, `kevin:'p'`.
+_SHELL_WORD_V = r"""(?P<v>(?:"[^"]*"|'[^']*'|[^\s"'`|;&)\\])+)"""
 _CURL_USER_RE = re.compile(
-    r"\b(?:curl|wget|http|xh|https)\b[^|;&]*?\s(?:-u|--user)(?:[ \t]+|=)" + _WORD_V
+    r"\b(?:curl|wget|http|xh|https)\b[^|;&]*?\s(?:-u|--user)(?:[ \t]+|=)" + _SHELL_WORD_V
 )
+# The same flag on a continuation line of such a command (`curl -X POST url \` above).
+_USER_FLAG_RE = re.compile(r"(?:^|\s)(?:-u|--user)(?:[ \t]+|=)" + _SHELL_WORD_V)
+_CURL_WORD_RE = re.compile(r"\b(?:curl|wget|http|xh|https)\b")
 # `Authorization: Bearer x` in headers written any way: curl -H, nginx, Python dicts.
 _AUTH_HEADER_RE = re.compile(
     r"""(?i)\b(?:proxy-)?authorization["']?\s*[:=,]?\s*["']?\s*"""
-    r"""(?P<scheme>bearer|basic|token|digest)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"""
+    r"""(?P<scheme>bearer|basic|(?:api-?)?token|apikey|digest)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"""
 )
 # SQL: IDENTIFIED BY 'x', CREATE ROLE r WITH LOGIN PASSWORD 'x', CREATE LOGIN l WITH PASSWORD = 'x'
 _SQL_CTX_RE = re.compile(r"(?i)\b(?:create|alter)\s+(?:user|role|login)\b|\bidentified\b")
@@ -128,6 +135,10 @@ _BASIC_CALL_RE = re.compile(
 # `key value` lines of space-separated configs (redis.conf `requirepass x`, .properties).
 _SPACED_RE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.-]*)[ \t]+(?P<v>[^\s=:\"'#;]+);?\s*$")
 _BLOCK_SCALAR_RE = re.compile(r"[|>][-+]?\d?\s*(?:#.*)?$")
+_SPACE_RE = re.compile(r"\s")
+_WORD_VALUE_RE = re.compile(r"[^\s\"'`]+")
+_AFTER_SCHEME_RE = re.compile(r"[ \t]+([^\s\"'`]+)")
+_YAML_DECOR_RE = re.compile(r"(?:&[\w-]+\s+)?(?:!!\w+\s+)?")
 _MAX_VALUE = 2048
 _MAX_SECRET = 512
 # Work per line is bounded: a minified one-line bundle can hold 100,000 `x=` pairs.
@@ -162,15 +173,25 @@ def _quoted_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     return None
 
 
+def _cut_escape(val: str) -> str:
+    """`KEY=v\\nNEXT=w` inside a string literal: the value ends at the escaped newline."""
+    if "\\" in val:
+        for esc in ("\\n", "\\r", "\\t"):
+            k = val.find(esc)
+            if k != -1:
+                val = val[:k]
+    return val
+
+
 def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     rest = line[pos : pos + _MAX_VALUE]  # bounded: a minified line holds thousands
     if kind is Kind.WORD:
-        m = re.match(r"[^\s\"'`]+", rest)
+        m = _WORD_VALUE_RE.match(rest)
         if not m:
             return None
-        return m.group().rstrip(";)"), pos
+        return _cut_escape(m.group()).rstrip(";)"), pos
     cut = len(rest)
-    for sep in (" #", "\t#", ", ", " //", " ;"):
+    for sep in (" #", "\t#", ", ", " //", " ;", "\\n", "\\r", "\\t"):
         k = rest.find(sep)
         if k != -1:
             cut = min(cut, k)
@@ -178,6 +199,16 @@ def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
     if val.endswith(("}", "]")) and not any(c in val for c in "{["):
         val = val[:-1]
     return val, pos
+
+
+def _inside_string(line: str, start: int, found: tuple[str, int, bool]) -> tuple[str, int, bool]:
+    """`-H "apikey: v"`: a name that opens a string literal; its value ends at the quote."""
+    quote = line[start - 1]
+    if quote not in "\"'":
+        return found
+    value, col, quoted = found
+    end = value.find(quote)
+    return (value[:end], col, quoted) if end != -1 else found
 
 
 def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
@@ -197,14 +228,14 @@ def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
     if _BLOCK_SCALAR_RE.match(val):
         return None
     if val in _AUTH_SCHEMES:  # `Authorization: Bearer abc` written bare: take the credential
-        m = re.match(r"[ \t]+([^\s\"'`]+)", line[col + len(val) :])
+        m = _AFTER_SCHEME_RE.match(line, col + len(val))
         if m:
-            col += len(val) + m.start(1)
+            col = m.start(1)
             val = m.group(1)
     if kind is Kind.LINE or kind is Kind.DOC:
         # YAML decorations: anchors and core tags are stripped; any other tag, alias,
         # block scalar or flow collection makes the value something we cannot judge.
-        m = re.match(r"(?:&[\w-]+\s+)?(?:!!\w+\s+)?", val)
+        m = _YAML_DECOR_RE.match(val)
         if m and m.end():
             col += m.end()
             val = val[m.end() :]
@@ -236,13 +267,13 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         # Heroku, Snyk, HubSpot, ... keys are UUIDs: a secret when the name says key/token.
         ok = names.holds_key(name) and not values.is_placeholder(v)
         return GENERIC if ok else None
-    if (
-        values.is_encrypted(v)
+    if (  # cheapest and most common first: the order does not change the result
+        values.is_reference(v)
+        or values.is_encrypted(v)
+        or (PROVIDER_PREFIX_RE.match(v) and not (v.startswith("eyJ") and "." not in v))
         or values.is_public_material(v)
         or values.is_hash_or_id(v)
         or values.is_regex(v)
-        or PROVIDER_PREFIX_RE.match(v)
-        or values.is_reference(v)
         or values.is_placeholder(v)
         or values.is_non_secret_shape(v)
     ):
@@ -250,9 +281,15 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
     low = v.lower()
     if any(w in low for w in _GENERIC_MARKERS) or low in names.words(name):
         return None
-    if not quoted and kind is not Kind.WORD and values.is_identifier_ref(v) and "." in v:
-        return None  # `token: settings.TOKEN`
-    if any(c.isspace() for c in v) and not names.is_passphrase_name(name):
+    if (
+        not quoted
+        and kind is not Kind.WORD
+        and "." in v
+        and values.is_identifier_ref(v)
+        and (kind is Kind.QUOTED or all(values.is_wordlike(p) for p in v.split(".")))
+    ):
+        return None  # `token: settings.TOKEN` (in a config: unless the parts look random)
+    if _SPACE_RE.search(v) and not names.is_passphrase_name(name):
         return None  # prose, a label or a help text
     if _AWS_VALUE_RE.match(v) and names.is_aws_secret_name(name, line_lower):
         return "aws-secret-access-key" if values.looks_random(v) else None
@@ -282,7 +319,8 @@ def connection_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
             v = m.group("v").rstrip()
             if _password_value_ok(v, kind):
                 yield idx, m.start("v"), "connection-string-password", v
-    for m in islice(_JDBC_PW_RE.finditer(line), _MAX_MATCHES):
+    jdbc = "dbc:" in line.lower()
+    for m in islice(_JDBC_PW_RE.finditer(line) if jdbc else (), _MAX_MATCHES):
         if _password_value_ok(m.group("v"), kind):
             yield idx, m.start("v"), "connection-string-password", m.group("v")
     if "password=" in line and _LIBPQ_CTX_RE.search(line):
@@ -302,7 +340,54 @@ def _word_value(m: re.Match[str]) -> tuple[str, int, bool]:
     return v, m.start("v"), False
 
 
-def cli_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
+def _split_userpass(raw: str) -> tuple[str, int, str, int] | None:
+    """A shell word `user:password` unquoted: (user, its offset, password, its offset in raw)."""
+    out: list[tuple[str, int]] = []  # unquoted characters with their index in raw
+    quote = ""
+    for i, c in enumerate(raw):
+        if quote:
+            if c == quote:
+                quote = ""
+                continue
+        elif c in "\"'":
+            quote = c
+            continue
+        out.append((c, i))
+    for k, (c, _) in enumerate(out):
+        if c == ":":
+            user = "".join(ch for ch, _ in out[:k])
+            pw = "".join(ch for ch, _ in out[k + 1 :])
+            user_at = out[0][1] if k > 0 else 0
+            pw_at = out[k + 1][1] if k + 1 < len(out) else len(raw)
+            return user, user_at, pw, pw_at
+    return None
+
+
+def _curl_credential(m: re.Match[str], idx: int, kind: Kind, low: str) -> Iterator[Hit]:
+    parts = _split_userpass(m.group("v"))
+    if parts is None:
+        return  # `-u name`: curl prompts for the password
+    user, user_at, pw, pw_at = parts
+    if values.is_reference(user):
+        return
+    if pw:  # `-u user:pw`, and `-u :pw` with no user
+        yield from _emit("password", (pw, m.start("v") + pw_at, True), idx, kind, low)
+    elif user and values.looks_random(user):
+        # `-u sk_test_...:`: an API key as the user name and no password (Stripe, Mailgun).
+        yield from _emit("token", (user, m.start("v") + user_at, True), idx, kind, low)
+
+
+def _continues_command(lines: list[str], idx: int) -> bool:
+    """Line idx continues (`\\` line ends) a curl/wget/httpie command started above."""
+    for j in range(idx - 1, max(-1, idx - 6), -1):
+        if not lines[j].rstrip().endswith("\\"):
+            return False
+        if _CURL_WORD_RE.search(lines[j]):
+            return True
+    return False
+
+
+def cli_hits(line: str, idx: int, kind: Kind, lines: list[str] | None = None) -> Iterator[Hit]:
     """Passwords in command lines: mysql -p, docker login -p, sshpass, redis-cli -a, curl -u."""
     low = line.lower()
     judge_kind = Kind.DOC if kind is Kind.DOC else Kind.WORD
@@ -313,11 +398,13 @@ def cli_hits(line: str, idx: int, kind: Kind) -> Iterator[Hit]:
                     yield from _emit("password", _word_value(m), idx, judge_kind, low)
     if " -u" not in line and "--user" not in line:
         return
+    found = False
     for m in islice(_CURL_USER_RE.finditer(line), _MAX_MATCHES):
-        text, col, quoted = _word_value(m)
-        user, sep, pw = text.partition(":")
-        if sep and pw and user and not values.is_reference(user):
-            yield from _emit("password", (pw, col + len(user) + 1, quoted), idx, judge_kind, low)
+        found = True
+        yield from _curl_credential(m, idx, judge_kind, low)
+    if not found and lines is not None and _continues_command(lines, idx):
+        for m in islice(_USER_FLAG_RE.finditer(line), _MAX_MATCHES):
+            yield from _curl_credential(m, idx, judge_kind, low)
 
 
 def _basic_placeholder(cred: str) -> bool:
@@ -474,7 +561,7 @@ def _assignment_hits(
     spaced: bool,
 ) -> Iterator[Hit]:
     low = line.lower()
-    pair = _PAIR_NAME_RE.search(line)
+    pair = _PAIR_NAME_RE.search(line) if _PAIR_WORDS_RE.search(low) else None
     pair_name = pair.group("n") if pair else None
     saw_value_key = False
     for m in islice(_ASSIGN_RE.finditer(line), _MAX_MATCHES):
@@ -484,7 +571,11 @@ def _assignment_hits(
             if pair_name is None:
                 continue
             name = pair_name
+        if names.tier(name) is names.Tier.NONE:
+            continue  # most assignments on a candidate line: decided before reading a value
         found = value_at(line, m.end(), kind)
+        if found is not None and not found[2] and m.group("q") == "" and m.start() > 0:
+            found = _inside_string(line, m.start(), found)
         if found is None and _BLOCK_SCALAR_RE.match(line, m.end()):
             block = _block_value(lines, idx)
             if block is not None:
@@ -494,7 +585,8 @@ def _assignment_hits(
         yield from _emit(name, found, idx, kind, low, lines)
     if spaced and kind is Kind.LINE:
         sm = _SPACED_RE.match(line)
-        if sm:
+        v = sm.group("v") if sm else ""
+        if sm and not (v.endswith(".") and v[:-1].isalpha()):  # `password combination.`: prose
             yield from _emit(
                 sm.group("name"), (sm.group("v"), sm.start("v"), False), idx, kind, low
             )
@@ -512,7 +604,7 @@ def _assignment_hits(
     if kind is Kind.QUOTED and ("var " in line or "const " in line):
         for gm in islice(_GO_VAR_RE.finditer(line), _MAX_MATCHES):
             yield from _emit(gm.group("name"), value_at(line, gm.end(), kind), idx, kind, low)
-    for m in islice(_FLAG_RE.finditer(line), _MAX_MATCHES):
+    for m in islice(_FLAG_RE.finditer(line) if "-" in line else (), _MAX_MATCHES):
         v = m.group("v")
         quoted = v[:1] in "\"'"
         text = v[1:-1] if quoted else v.rstrip(")")

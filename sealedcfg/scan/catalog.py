@@ -35,6 +35,9 @@ class Rule:
     check: Callable[[str], bool] | None = None
     terms: tuple[str, ...] = ()  # lower-case literals for the prefilter
     infix: str = ""  # for patterns that do not start on a literal
+    # Lower-case literals the token starts with, where `terms` (chosen for the prefilter)
+    # sit inside it: `https://` of a webhook URL is too common a term.
+    starts: tuple[str, ...] = ()
 
 
 def _r(
@@ -667,6 +670,7 @@ _RULES: tuple[Rule, ...] = (
         40,
         None,
         ("discord.com/api/webhooks", "discordapp.com/api/webhooks"),
+        starts=("https://",),
     ),
     Rule(
         "teams-webhook-url",
@@ -680,6 +684,7 @@ _RULES: tuple[Rule, ...] = (
         40,
         None,
         ("webhook.office.com",),
+        starts=("https://",),
     ),
     Rule(
         "sidekiq-url",
@@ -688,6 +693,7 @@ _RULES: tuple[Rule, ...] = (
         8,
         None,
         ("contribsys.com",),
+        starts=("http://", "https://"),
     ),
     # Tokens that do not start on a literal: found through a marker inside them.
     Rule(

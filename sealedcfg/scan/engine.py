@@ -1,7 +1,9 @@
 """scan_text: find candidate lines with one cheap pass, then run the rules on those lines.
 
-The prefilter is one regex over the lower-cased text that matches any provider prefix or
-secret-ish keyword; lines without a match (most of them) cost nothing more.  Findings on a
+The prefilter (`prefilter.candidate_lines`) is one RE2 pass over the file that matches any
+provider prefix or secret-ish keyword; lines without a match (most of them) cost nothing
+more.  On a candidate line, provider regexes run only if it holds a provider prefix and
+the name heuristics only if it holds a keyword.  Findings on a
 line are deduplicated by span, most specific rule first: a provider token inside a URL
 password is reported once, as the provider token.
 """
@@ -15,7 +17,6 @@ from . import assign, checks, custom, filetypes, kube, pem, prefilter, providers
 from .filetypes import Kind
 from .model import Finding, fingerprint, redact
 
-_PREFILTER_RE = prefilter.PREFILTER_RE
 _KEYWORD_RE = prefilter.KEYWORD_RE
 _URL_CRED_RE = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]*)"
@@ -96,13 +97,17 @@ def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
     return hits
 
 
-def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign.Hit]:
+def _line_hits(
+    lines: list[str], idx: int, kind: Kind, path: str, provider: bool = True
+) -> list[assign.Hit]:
     line = lines[idx]
+    low = line.lower()
     hits: list[assign.Hit] = []
-    for m in providers.PROVIDER_RE.finditer(line):
-        found = providers.match_at(line, m.start())
-        if found is not None:
-            hits.append((idx, m.start(), found[0].rule_id, found[1]))
+    if provider:
+        for m in providers.provider_re().finditer(line):
+            found = providers.match_at(line, m.start())
+            if found is not None:
+                hits.append((idx, m.start(), found[0].rule_id, found[1]))
     for col, rule, token in providers.infix_hits(line):
         hits.append((idx, col, rule.rule_id, token))
     if "PRIVATE KEY" in line:
@@ -113,13 +118,12 @@ def _line_hits(lines: list[str], idx: int, kind: Kind, path: str) -> list[assign
                 hits.append((idx, m.start(), "private-key", body[: m.end() - m.start()]))
     if "://" in line:
         hits.extend(_url_hits(line, idx, kind))
-    low = line.lower()
     if _KEYWORD_RE.search(low):
         hits.extend(assign.connection_hits(line, idx, kind))
         if "author" in low:
             hits.extend(assign.header_hits(line, idx, kind))
         if kind is not Kind.LOCK:
-            hits.extend(assign.cli_hits(line, idx, kind))
+            hits.extend(assign.cli_hits(line, idx, kind, lines))
             if "identified" in low or "password" in low:
                 hits.extend(assign.sql_hits(line, idx, kind))
         if "secret" in low:
@@ -181,28 +185,16 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     kind = filetypes.kind_of(path)
     lines = text.split("\n")
     masked = _masked_lines(lines, text)
-    candidates: list[int] = []
-    lower = text.lower()
-    pos, line_no, last = 0, 0, 0
-    while True:
-        m = _PREFILTER_RE.search(lower, pos)
-        if m is None:
-            break
-        line_no += lower.count("\n", last, m.start())
-        candidates.append(line_no)
-        nl = lower.find("\n", m.end())
-        if nl == -1:
-            break
-        pos = last = nl  # the next search starts on the following line
+    candidates, provider_lines = prefilter.candidate_lines(text)
     hits: dict[tuple[int, int], tuple[str, str]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
     found = kube.hits(lines, text) if kind is Kind.LINE else []
     for idx in candidates:
         if idx not in masked:
-            found.extend(_line_hits(lines, idx, kind, path))
+            found.extend(_line_hits(lines, idx, kind, path, idx in provider_lines))
     descriptions = _DESCRIPTIONS
     if config is not None and config.rules:
-        extra = custom.rule_hits(config, lines, lower.split("\n"), path)
+        extra = custom.rule_hits(config, lines, text.lower().split("\n"), path)
         descriptions = _DESCRIPTIONS | {r.rule_id: r.description for _, _, r, _ in extra}
         found.extend((i, c, r.rule_id, secret) for i, c, r, secret in extra)
     relaxed = filetypes.is_test_path(path)

@@ -9,6 +9,7 @@ announces itself with a BOM (and would otherwise look binary because of its NUL 
 from __future__ import annotations
 
 import os
+import stat
 
 from .custom import ScanConfig
 from .engine import scan_text
@@ -56,9 +57,14 @@ def scan_file(
     shown = display_path if display_path is not None else os.fspath(path)
     try:
         with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size > max_bytes:
+            st = os.fstat(fh.fileno())
+            if st.st_size > max_bytes:
                 return Skipped(shown, f"larger than {_size_label(max_bytes)}")
-            data = fh.read(max_bytes + 1)
+            # A regular file is read up to the size seen (+1: one that grew meanwhile still
+            # reads as too large once past the limit); read(max_bytes + 1) would allocate a
+            # 1 MiB buffer for every small file.  A pipe or device reports no size.
+            limit = st.st_size if stat.S_ISREG(st.st_mode) else max_bytes
+            data = fh.read(limit + 1)
     except OSError as exc:
         return Skipped(shown, f"unreadable: {exc.strerror or type(exc).__name__}")
     return scan_bytes(data, shown, max_bytes=max_bytes)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 
 _WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
@@ -270,6 +271,7 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(name)]
 
 
+@lru_cache(maxsize=4096)  # names repeat across lines and files; cheap to keep
 def tier(name: str) -> Tier:
     ws = words(name)
     if not ws:
@@ -298,7 +300,9 @@ def is_twilio_token_name(name: str, line_lower: str) -> bool:
     )
 
 
-_KEY_WORDS = frozenset({"key", "token", "secret", "apikey", "pat", "credential", "creds"})
+_KEY_WORDS = frozenset(
+    {"key", "token", "secret", "apikey", "pat", "credential", "creds", "authorization"}
+)
 
 
 def holds_key(name: str) -> bool:

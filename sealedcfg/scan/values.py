@@ -38,7 +38,6 @@ _PLACEHOLDER_MARKERS = (
     "not_real",
     "not-real",
     "fake",
-    "xxx",
     "***",
     "...",
     "…",
@@ -98,6 +97,11 @@ _PLACEHOLDER_WORDS = frozenset(
         "letmein",
         "xyz",
     }
+)
+# `xxx` as filler (`sk_live_xxxx`, `xxx-token`), not three x's inside a random token.
+_MARKER_RE = re.compile(
+    "|".join(re.escape(m) for m in _PLACEHOLDER_MARKERS)
+    + r"|xxxx|(?:^|[^a-z0-9])xxx|xxx(?:$|[^a-z0-9])"
 )
 _RUN_RE = re.compile(r"(.)\1{5,}")
 _SEQUENCES = ("123456789", "abcdefghij", "0123456789", "987654321", "qwertyuiop")
@@ -166,13 +170,14 @@ def shannon_entropy(value: str) -> float:
     n = len(value)
     if n == 0:
         return 0.0
-    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+    counts = Counter(value).values()
+    return math.log2(n) - sum(c * math.log2(c) for c in counts) / n
 
 
 def is_placeholder(value: str) -> bool:
     """Documentation, template filler or redaction rather than a secret."""
     low = value.lower()
-    if low in _PLACEHOLDER_WORDS or any(m in low for m in _PLACEHOLDER_MARKERS):
+    if low in _PLACEHOLDER_WORDS or _MARKER_RE.search(low):
         return True
     return is_patterned(value)
 
@@ -186,13 +191,25 @@ def is_patterned(value: str) -> bool:
     if len(set(value)) <= 2:  # '********', '----', 'abababab'
         return True
     low = value.lower()
-    covered = sum(len(m.group()) for m in _RUN_RE.finditer(low))
-    covered += sum(len(s) for s in _SEQUENCES if s in low)
-    return covered * 2 >= len(value)
+    covered = bytearray(len(low))  # each character counted once: sequences overlap
+    for m in _RUN_RE.finditer(low):
+        covered[m.start() : m.end()] = b"\1" * (m.end() - m.start())
+    for seq in _SEQUENCES:
+        k = low.find(seq)
+        if k != -1:
+            covered[k : k + len(seq)] = b"\1" * len(seq)
+    return sum(covered) * 2 >= len(value)
+
+
+# Every form of reference above holds one of these (a quick test before the three
+# regexes; most values are tokens or words without any).
+_REF_GATE_RE = re.compile(r"[.:(\[${%@`]|getenv|secretsmanager|^azurekeyvault")
 
 
 def is_reference(value: str) -> bool:
     """A template, an environment lookup or a function call: the value lives elsewhere."""
+    if not _REF_GATE_RE.search(value):
+        return False
     return bool(_TEMPLATE_RE.search(value) or _ENV_LOOKUP_RE.search(value) or _CALL_RE.match(value))
 
 
@@ -206,7 +223,7 @@ def is_encrypted(value: str) -> bool:
 
 
 def is_uuid(value: str) -> bool:
-    return bool(_UUID_RE.match(value))
+    return len(value) == 36 and bool(_UUID_RE.match(value))
 
 
 # A validation pattern, not a value: `^.{8,32}$`, `(?=.*\d)`, `[A-Za-z0-9]+`.
@@ -278,12 +295,35 @@ def is_wordlike(value: str) -> bool:
     """Made of dictionary-ish words: `my-service-token`, `MyCompanyApiKey`, `DEV_ONLY_2024`.
 
     A segment that flips between letters and digits more than three times
-    (`3ax6xnjp29jd6fds4gc`) is generated, not written: words are `v2beta1`, `DEV2024`.
+    (`3ax6xnjp29jd6fds4gc`) is generated, not written: words are `v2beta1`, `DEV2024`;
+    so is a long one with too few vowels.
     """
     segments = [s for s in _SEGMENT_SPLIT_RE.split(value) if s]
     return bool(segments) and all(
-        _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 for s in segments
+        _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 and _vowelled(s) for s in segments
     )
+
+
+_VOWEL_RE = re.compile("[aeiou]")
+_LOWER_LETTERS_RE = re.compile("[a-z]")
+
+
+def _vowelled(segment: str) -> bool:
+    """The lower-case letters of a long segment are words only if ~a quarter are vowels.
+
+    Written words are ~38% vowels, random letters ~19%, and random mixed case splits into
+    word-shaped chunks as easily as not (`buTSOkhDkglm`).  Capitals are left out: runs of
+    them are acronyms (`HTTPHandler`, `MLKEM768X25519PrivateKey`).
+    """
+    if len(segment) < 8:
+        return True
+    lower = len(_LOWER_LETTERS_RE.findall(segment))
+    return lower < 6 or len(_VOWEL_RE.findall(segment)) * 4 >= lower
+
+
+_LOWER_RE = re.compile("[a-z]")
+_UPPER_RE = re.compile("[A-Z]")
+_DIGIT_RE = re.compile("[0-9]")
 
 
 def looks_random(value: str) -> bool:
@@ -297,9 +337,9 @@ def looks_random(value: str) -> bool:
     n = len(value)
     if n < 10 or not value.isascii() or is_wordlike(value):
         return False  # generated keys are ASCII; `Zugangsschlüssel` is a word
-    has_lower = any(c.islower() for c in value)
-    has_upper = any(c.isupper() for c in value)
-    has_digit = any(c.isdigit() for c in value)
+    has_lower = _LOWER_RE.search(value) is not None
+    has_upper = _UPPER_RE.search(value) is not None
+    has_digit = _DIGIT_RE.search(value) is not None
     if not ((has_digit and (has_lower or has_upper)) or (has_lower and has_upper)):
         return False
     if is_hex(value):  # 16 symbols: a random hex string scores lower than base62
