@@ -7,7 +7,8 @@
 The rules file is repository content, writable by anyone who can push, so the
 directory it names is checked before anything is read from it: a relative path
 without `..`, inside the directory that holds the rules file, through no
-symbolic link; the profile file itself must be a regular file, not a link.
+symbolic link and into no other repository (a directory holding `.git`); the
+profile file itself must be a regular file, not a link.
 Which sealed file `--profile prod` opens is therefore always a file of this
 repository named `prod.yaml`; the file must then open with the user's key and
 be bound to the place it lies at (engine/place.py), like any other.
@@ -73,6 +74,14 @@ def profiles_dir(root: Path, directory: str, rules_name: str) -> Path:
             )
         if not stat.S_ISDIR(info.st_mode):
             raise InputError(f"{rules_name}: profiles.dir {directory!r} is not a directory")
+        if os.path.lexists(current / ".git"):
+            # A clone (or submodule) kept inside the work tree: its files are bound
+            # to places in *that* repository, so the same `config/prod.yaml` place
+            # would open there; the rules file may only name this repository's files.
+            raise InputError(
+                f"{rules_name}: profiles.dir {directory!r}: {str(current)!r} is another "
+                "repository; profiles are read only from the rules file's own repository"
+            )
     return current
 
 
