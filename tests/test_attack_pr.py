@@ -10,7 +10,6 @@ import pytest
 
 from sealedcfg import api
 from sealedcfg.engine.keys import KeySource
-from sealedcfg.errors import InputError
 
 from .conftest import write
 from .test_profiles import cli, git_repo, seal
@@ -35,3 +34,83 @@ def test_attack_profiles_dir_into_a_nested_repository(
     assert "other-repo" not in proc.stdout
     assert proc.returncode == 3, proc.stderr
     assert "another repository" in proc.stderr
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_attack_profiles_dir_that_reads_as_an_option(
+    tmp_path: Path, key: str, keys: KeySource, how: str
+) -> None:
+    """`profiles.dir: -oleak` made `--profile prod` the word `-oleak/prod.yaml`,
+    which export read as `-o leak/prod.yaml`: the other files' plaintext went to
+    a work-tree path the attacker chose, and nothing was printed."""
+    root = git_repo(tmp_path / "repo")
+    seal(root / "config" / "common.yaml", "db: common-secret\n", keys)
+    (root / "-oleak").mkdir()
+    write(root / "-oleak" / "prod.yaml", "not: sealed\n")
+    (root / "leak").mkdir()
+    write(root / ".sealedcfg.yaml", "profiles:\n  dir: -oleak\n")
+    if how == "option":
+        proc = cli("export", "config/common.yaml", "--profile", "prod", key=key, cwd=root)
+    else:
+        env = {"SEALEDCFG_PROFILE": "prod"}
+        proc = cli("export", "-f", "dotenv", key=key, cwd=root, env=env)
+    assert not (root / "leak" / "prod.yaml").exists()
+    assert proc.returncode == 3, proc.stderr
+    # the profile itself was read (and refused: it is no sealed file)
+    assert proc.stderr.startswith("sealedcfg: error: -oleak/prod.yaml: not a sealed"), proc.stderr
+    assert "common-secret" not in proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- git remac
+
+from .test_git_remac import PROD, _diverge, _remac  # noqa: E402
+from .test_git_support import Repo, repo_fixture  # noqa: E402,F401
+from sealedcfg.ops import values  # noqa: E402
+
+
+def test_attack_remac_when_theirs_deleted_the_file(repo: Repo) -> None:
+    prof = repo.root / PROD
+    repo.commit("initial")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.git("rm", "-q", PROD)
+    repo.commit("delete")
+    repo.git("checkout", "-q", "main")
+    values.set_value(prof, "db.password", "pw-two", repo.keys)
+    repo.commit("edit")
+    repo.git("merge", "--no-edit", "feature", check=False)
+    before = prof.read_bytes()
+    code, err = _remac(repo)
+    print(code, err)
+    assert code in (1, 3), err
+    assert "Traceback" not in err
+    assert prof.read_bytes() == before
+
+
+def test_attack_remac_with_crlf_checkout_attribute(repo: Repo) -> None:
+    prof = _diverge(repo, feature=[("stripe.api_key", "sk-two")], main=[("db.password", "pw-two")])
+    (repo.root / ".gitattributes").write_text(f"{PROD} text eol=crlf\n")
+    repo.commit("attrs")
+    proc = repo.git("merge", "--no-edit", "feature", check=False)
+    print(proc.stdout, proc.stderr)
+    code, err = _remac(repo)
+    print(code, err, repr(prof.read_bytes()[-300:]))
+    assert code in (0, 1), err
+    assert "Traceback" not in err
+
+
+def test_attack_remac_theirs_is_a_symlink(repo: Repo) -> None:
+    prof = repo.root / PROD
+    repo.commit("initial")
+    repo.git("checkout", "-q", "-b", "feature")
+    prof.unlink()
+    prof.symlink_to("/etc/passwd")
+    repo.commit("link")
+    repo.git("checkout", "-q", "main")
+    values.set_value(prof, "db.password", "pw-two", repo.keys)
+    repo.commit("edit")
+    proc = repo.git("merge", "--no-edit", "feature", check=False)
+    print(proc.stdout, proc.stderr, repo.git("ls-files", "-u").stdout)
+    code, err = _remac(repo)
+    print(code, err)
+    assert code in (1, 3, 4), err
+    assert "Traceback" not in err

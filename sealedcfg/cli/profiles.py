@@ -62,11 +62,11 @@ def _expand(ctx: Any, cmd: Any, args: list[str]) -> list[str]:
     if not names:
         env = os.environ.get("SEALEDCFG_PROFILE")
         if env and _positionals(cmd, head) < _needed(cmd):
-            return [str(_path(env)), *head, *tail]
+            return [_path(env), *head, *tail]
         return args
     if not many and len(names) > 1:
         raise UsageError(f"{OPTION} given {len(names)} times; this command takes one FILE")
-    files = [str(_path(n)) for n in names]
+    files = [_path(n) for n in names]
     if many:
         for offset, (where, path) in enumerate(zip(positions, files, strict=True)):
             head.insert(where + offset, path)
@@ -76,10 +76,16 @@ def _expand(ctx: Any, cmd: Any, args: list[str]) -> list[str]:
     return [files[0], *head, *tail]
 
 
-def _path(name: str) -> Any:
+def _path(name: str) -> str:
+    """The profile's file as an argument word that no parser reads as an option.
+
+    The directory comes from the rules file (attacker-writable): a `-oleak`
+    directory made `-oleak/prod.yaml`, which click read as `-o leak/prod.yaml`.
+    """
     from sealedcfg import api
 
-    return api.profile_path(name)
+    path = str(api.profile_path(name))
+    return f"./{path}" if path.startswith("-") else path
 
 
 def _take_profiles(args: list[str]) -> tuple[list[str], list[int], list[str]]:
