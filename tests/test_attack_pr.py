@@ -63,9 +63,10 @@ def test_attack_profiles_dir_that_reads_as_an_option(
 
 # ---------------------------------------------------------------- git remac
 
+from sealedcfg.ops import values  # noqa: E402
+
 from .test_git_remac import PROD, _diverge, _remac  # noqa: E402
 from .test_git_support import Repo, repo_fixture  # noqa: E402,F401
-from sealedcfg.ops import values  # noqa: E402
 
 
 def test_attack_remac_when_theirs_deleted_the_file(repo: Repo) -> None:
@@ -114,3 +115,15 @@ def test_attack_remac_theirs_is_a_symlink(repo: Repo) -> None:
     print(code, err)
     assert code in (1, 3, 4), err
     assert "Traceback" not in err
+
+
+def test_export_output_into_a_missing_directory_is_bad_input(
+    tmp_path: Path, key: str, keys: KeySource
+) -> None:
+    root = git_repo(tmp_path / "repo")
+    seal(root / "config" / "common.yaml", "db: common-secret\n", keys)
+    proc = cli("export", "config/common.yaml", "-o", "nodir/x.env", key=key, cwd=root)
+    assert proc.returncode == 3, proc.stderr
+    assert (
+        proc.stderr == "sealedcfg: error: nodir/x.env: cannot write (No such file or directory)\n"
+    )

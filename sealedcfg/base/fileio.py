@@ -160,7 +160,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
         current = 0o600
     target_mode = current if mode is None else mode
     directory = p.parent if str(p.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{p.name}.", suffix=".sealedcfg-tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{p.name}.", suffix=".sealedcfg-tmp")
+    except OSError as exc:  # a missing or read-only directory is bad input, not a bug
+        raise InputError(f"{p}: cannot write ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
