@@ -61,6 +61,19 @@ def test_attack_profiles_dir_that_reads_as_an_option(
     assert "common-secret" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("directory", ['"con\\0fig"', '"con\\nfig"', '"con\\tfig"'])
+def test_attack_profiles_dir_with_control_characters(
+    tmp_path: Path, key: str, directory: str
+) -> None:
+    root = git_repo(tmp_path / "repo")
+    write(root / ".sealedcfg.yaml", f"profiles:\n  dir: {directory}\n")
+    proc = cli("get", "--profile", "prod", "db", key=key, cwd=root)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith("sealedcfg: error: "), proc.stderr
+    assert "must be a relative path" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 # ---------------------------------------------------------------- git remac
 
 from sealedcfg.ops import values  # noqa: E402

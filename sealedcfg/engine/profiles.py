@@ -50,6 +50,7 @@ def profiles_dir(root: Path, directory: str, rules_name: str) -> Path:
         or directory.startswith(("/", "\\"))
         or any(p in ("..", "") for p in parts)
         or ":" in directory
+        or not directory.isprintable()  # a NUL made os.lstat raise ValueError (a traceback)
     )
     if bad:
         raise InputError(
