@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from sealedcfg.cli.util import error
-from sealedcfg.errors import SealedcfgError, UsageError
+from sealedcfg.errors import ExitCode, SealedcfgError, UsageError
 
 OPTION = "--profile"
 FILE_PARAMS = ("file", "files", "args")  # args: rotate-secret's FILE PATH / FILE...
@@ -40,6 +40,14 @@ class ProfileGroup(TyperGroup):
         except SealedcfgError as exc:
             error(exc.message, exc.hints)
             raise typer.Exit(int(exc.code)) from None
+        except Exception as exc:  # outside handle_errors: a bug, said as it says it
+            if os.environ.get("SEALEDCFG_DEBUG"):
+                raise
+            error(
+                f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
+                ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
+            )
+            raise typer.Exit(int(ExitCode.BUG)) from None
         return name, cmd, rest
 
 
