@@ -261,6 +261,35 @@ def keygen() -> str:
     return format_key(crypto.random_bytes(crypto.KEY_SIZE))
 
 
+def key_id_of(key: str) -> str:
+    """The id of a raw key (base64), as headers and the rules file name it."""
+    from sealedcfg.base.encoding import b64e
+    from sealedcfg.engine.keys import parse_key
+    from sealedcfg.recipients.key import key_id
+
+    return b64e(key_id(parse_key(key, "the key")))
+
+
+def default_age_identity_file() -> Path:
+    """Where age identities are found when SEALEDCFG_AGE_KEY(_FILE) is not set."""
+    from sealedcfg.engine.keys import age_identity_file
+
+    return age_identity_file()
+
+
+def age_keygen() -> tuple[str, str]:
+    """A new age X25519 identity: (identity file text as age-keygen writes it, public key)."""
+    import datetime
+
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+    public = str(identity.to_public())
+    created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
+    text = f"# created: {created}\n# public key: {public}\n{identity}\n"
+    return text, public
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -479,19 +508,36 @@ def _no_prompt(_: str) -> str:
 
 
 def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
-    """Create a 0600 key file (`<key id>.key` when PATH is a directory); never overwrite
-    one, never write inside a git working tree.  Returns the file written."""
-    from sealedcfg.base.encoding import b64e
-    from sealedcfg.engine.keys import key_dir, parse_key, refuse_in_worktree
-    from sealedcfg.format import envelope
+    """Create a 0600 key file; never overwrite one, never write inside a git working
+    tree.  In the key directory (PATH is it, or a file in it) the file is named
+    `<key id>.key`, as lookups by id expect; elsewhere, PATH or PATH/<key id>.key
+    for a directory.  Returns the file written."""
+    from sealedcfg.engine.keys import key_dir
 
-    kid = b64e(envelope.key_id(parse_key(key, "the new key")))
+    kid = key_id_of(key)
     given = Path(path)
-    is_key_dir = given.resolve() == key_dir().resolve()  # created on first use
-    target = given / f"{kid}.key" if is_key_dir or given.is_dir() else given
+    keys = key_dir().resolve()
+    in_key_dir = given.resolve() == keys or (given.resolve().parent == keys and not given.is_dir())
+    if in_key_dir:
+        target = keys / f"{kid}.key"
+    else:
+        target = given / f"{kid}.key" if given.is_dir() else given
+    header = f"# sealedcfg key {kid}: keep it out of version control\n"
+    return _write_secret_file(target, header + key + "\n", mkdir=keys if in_key_dir else None)
+
+
+def write_age_identity(path: str | os.PathLike[str], text: str) -> Path:
+    """Create a 0600 age identity file (never over another, never in a repository)."""
+    given = Path(path)
+    return _write_secret_file(given, text, mkdir=given.parent)
+
+
+def _write_secret_file(target: Path, text: str, mkdir: Path | None) -> Path:
+    from sealedcfg.engine.keys import refuse_in_worktree
+
     refuse_in_worktree(target, "key file")
-    if is_key_dir:
-        given.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if mkdir is not None:
+        mkdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
@@ -499,7 +545,7 @@ def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
     except OSError as exc:
         raise InputError(f"{target}: cannot create ({exc.strerror})") from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(f"# sealedcfg key {kid}: keep it out of version control\n" + key + "\n")
+        fh.write(text)
     return target
 
 

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     NO_KEY = 5  # no key source available
     LOCKED = 6  # another sealedcfg process holds the file
     COMMAND = 7  # a provider or callback command failed (lifecycle/commands.py)
+    KEY_SERVICE = 8  # a key service (AWS KMS) refused, or could not be reached
     BUG = 70  # an unexpected exception: a bug in sealedcfg (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C
 
@@ -60,6 +61,12 @@ class OpenError(SealedcfgError):
 
 class NoKeyError(SealedcfgError):
     code = ExitCode.NO_KEY
+
+
+class KeyServiceError(SealedcfgError):
+    """A key service (AWS KMS) denied the request or could not be reached."""
+
+    code = ExitCode.KEY_SERVICE
 
 
 class LockedError(SealedcfgError):
