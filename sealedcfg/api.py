@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -502,6 +503,49 @@ def load(
 
 def _no_prompt(_: str) -> str:
     raise NoKeyError("no key or passphrase available", hints=NO_KEY_HINTS)
+
+
+# ---------------------------------------------------------------- recipients
+
+
+def list_recipients(files: Sequence[str | os.PathLike[str]]) -> dict[str, list[dict[str, Any]]]:
+    """Each file's recipients (kind, id, Argon2id parameters, label), no key needed."""
+    from dataclasses import asdict
+
+    from sealedcfg.ops import rotation
+
+    return {str(f): [asdict(r) for r in rotation.list_recipients(f)] for f in files}
+
+
+def format_recipients(listing: dict[str, list[dict[str, Any]]]) -> str:
+    """`recipients list` as text: one line per recipient, its label last."""
+    from sealedcfg.recipients.base import quote_label
+
+    lines = []
+    for name, items in listing.items():
+        lines.append(f"{name}:")
+        for r in items:
+            label = f"  {quote_label(r['label'])}" if r.get("label") is not None else ""
+            lines.append(f"  {r['type']:<10} {r['id'] or r['argon2']}{label}")
+    return "".join(line + "\n" for line in lines)
+
+
+def recipient_target(*, age: str | None, kms: str | None, label: str | None) -> Any:
+    """The recipient `recipients add` names by public key (--age, --kms), as a
+    recipients.base.Target; None when a key file or passphrase is added instead."""
+    from sealedcfg.errors import UsageError
+    from sealedcfg.recipients import table
+    from sealedcfg.recipients.base import LABEL
+
+    if label is not None and not LABEL.fullmatch(label):
+        raise UsageError("--label must be a short name (letters, digits, . _ @ -, up to 64)")
+    named = [(kind, ident) for kind, ident in (("age", age), ("kms", kms)) if ident is not None]
+    if len(named) > 1:
+        raise UsageError("give one new recipient at a time")
+    if not named:
+        return None
+    kind, ident = named[0]
+    return table.kind(kind, "recipient").parse_target(ident, label, f"--{kind}")
 
 
 # ---------------------------------------------------------------- small writers
