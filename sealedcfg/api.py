@@ -173,6 +173,7 @@ __all__ = [
     "StatusRow",
     "VerifyResult",
     "add_recipient",
+    "age_keygen",
     "approval_review",
     "approve_review",
     "audit_begin",
@@ -187,12 +188,14 @@ __all__ = [
     "check_passphrase",
     "decrypt_bytes",
     "decrypt_file",
+    "default_age_identity_file",
     "diff_files",
     "edit_file",
     "encrypt_file",
     "environment",
     "expiring",
     "export_text",
+    "format_recipients",
     "get",
     "git_remac",
     "git_setup",
@@ -200,6 +203,7 @@ __all__ = [
     "import_gitleaks",
     "init",
     "key_from_file",
+    "key_id_of",
     "key_log",
     "keygen",
     "list_recipients",
@@ -219,6 +223,8 @@ __all__ = [
     "providers_available",
     "read_user_file",
     "rebind",
+    "recipient_target",
+    "recipients_listing",
     "remove_recipient",
     "rollback",
     "rotate",
@@ -235,6 +241,7 @@ __all__ = [
     "unset",
     "verify_file",
     "versions",
+    "write_age_identity",
 ]
 
 
@@ -508,7 +515,9 @@ def _no_prompt(_: str) -> str:
 # ---------------------------------------------------------------- recipients
 
 
-def list_recipients(files: Sequence[str | os.PathLike[str]]) -> dict[str, list[dict[str, Any]]]:
+def recipients_listing(
+    files: Sequence[str | os.PathLike[str]],
+) -> dict[str, list[dict[str, Any]]]:
     """Each file's recipients (kind, id, Argon2id parameters, label), no key needed."""
     from dataclasses import asdict
 

@@ -9,14 +9,19 @@ decrypts the wrap with the same identity.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sealedcfg import api
+from sealedcfg.base.encoding import b64d
 from sealedcfg.errors import ExitCode
+from sealedcfg.format import crypto
 
 from .conftest import FAST_TEXT
 
@@ -151,3 +156,221 @@ def test_errors_name_the_ids_accepted_and_tried(team: tuple[Path, Path, Path]) -
     one_error(proc, ExitCode.NO_KEY)  # the default identity file is found, not given
     assert f"the keys tried have the ids: {public}" in proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- age
+
+
+def test_onboard_by_age_public_key(team: tuple[Path, Path, Path]) -> None:
+    """Alice adds bob by his public key; nobody hands over a secret."""
+    repo, alice, bob = team
+    bob_public = age_identity(bob)
+    alice_public = age_identity(alice)
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"db:\n  pw: {SECRET}\n")
+    alice_id = alice / ".config" / "sealedcfg" / "age" / "keys.txt"
+    env = {"SEALEDCFG_AGE_KEY_FILE": str(alice_id)}
+    assert sc(repo, alice, "encrypt", str(target), env=env).returncode == 0
+    assert SECRET not in target.read_text()
+    assert header_field(target, "recipient") == f'"{alice_public}"'
+    proc = sc(repo, bob, "decrypt", str(target))
+    one_error(proc, ExitCode.NO_KEY)
+    proc = sc(repo, alice, "recipients", "add", str(target), "--age", bob_public, "--label", "bob")
+    assert proc.returncode == 0, proc.stderr
+    # bob opens with his default identity file, and with it given explicitly
+    assert sc(repo, bob, "decrypt", str(target)).stdout == f"db:\n  pw: {SECRET}\n"
+    bob_id = (bob / ".config" / "sealedcfg" / "age" / "keys.txt").read_text()
+    proc = sc(repo, bob, "get", str(target), "db.pw", env={"SEALEDCFG_AGE_KEY": bob_id})
+    assert proc.stdout.strip() == SECRET, proc.stderr
+    listing = sc(repo, bob, "recipients", "list", str(target)).stdout
+    assert f'age        {bob_public}  "bob"' in listing
+    # offboarding: remove by label rotates the data key; bob's identity no longer opens it
+    commit = header_field(target, "commit")
+    proc = sc(repo, alice, "recipients", "remove", str(target), "--recipient", "bob")
+    assert proc.returncode == 0, proc.stderr
+    assert header_field(target, "commit") != commit
+    one_error(sc(repo, bob, "decrypt", str(target)), ExitCode.NO_KEY)
+    assert sc(repo, alice, "decrypt", str(target)).stdout == f"db:\n  pw: {SECRET}\n"
+
+
+def test_age_stanza_moved_between_files_does_not_open(team: tuple[Path, Path, Path]) -> None:
+    """The wrap alone is not bound to its file: the key commitment and MAC are."""
+    repo, alice, _ = team
+    age_identity(alice)
+    one, two = repo / "config" / "one.yaml", repo / "config" / "two.yaml"
+    env = {"SEALEDCFG_AGE_KEY_FILE": str(alice / ".config" / "sealedcfg" / "age" / "keys.txt")}
+    for f in (one, two):
+        f.write_text(f"pw: {SECRET}\n")
+        assert sc(repo, alice, "encrypt", str(f), env=env).returncode == 0
+    wrapped = header_field(one, "wrapped")
+    text = two.read_text()
+    two.write_text(text.replace(header_field(two, "wrapped"), wrapped))
+    one_error(sc(repo, alice, "decrypt", str(two)), ExitCode.OPEN)
+    # and a label changed without a key breaks the MAC
+    one.write_text(one.read_text().replace("  - type: age\n", '  - type: age\n    label: "eve"\n'))
+    one_error(sc(repo, alice, "decrypt", str(one)), ExitCode.OPEN)
+
+
+def test_the_age_cli_decrypts_the_wrap(team: tuple[Path, Path, Path]) -> None:
+    age = shutil.which("age")
+    if age is None:
+        pytest.skip("the age binary is not installed (.ci/run installs Debian's age)")
+    repo, alice, _ = team
+    age_identity(alice)
+    identity = alice / ".config" / "sealedcfg" / "age" / "keys.txt"
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    assert sc(repo, alice, "encrypt", str(target)).returncode == 0
+    message = b64d(header_field(target, "wrapped"))
+    proc = subprocess.run(
+        [age, "-d", "-i", str(identity)],
+        input=message,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data_key, file_id = proc.stdout, b64d(header_field(target, "file_id"))
+    assert len(data_key) == 32
+    assert crypto.key_commitment(data_key, file_id) == b64d(header_field(target, "commit"))
+
+
+def test_ssh_ed25519_recipient(team: tuple[Path, Path, Path]) -> None:
+    repo, alice, bob = team
+    private = Ed25519PrivateKey.generate()
+    ssh_dir = bob / "ssh"
+    ssh_dir.mkdir()
+    (ssh_dir / "id_ed25519").write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    key = api.keygen()
+    assert sc(repo, alice, "encrypt", str(target), env={"SEALEDCFG_KEY": key}).returncode == 0
+    proc = sc(
+        repo,
+        alice,
+        "recipients",
+        "add",
+        str(target),
+        "--age",
+        public.decode() + " bob@laptop",
+        env={"SEALEDCFG_KEY": key},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "bob@laptop" not in target.read_text()  # the comment is not kept
+    env = {"SEALEDCFG_AGE_KEY_FILE": str(ssh_dir / "id_ed25519")}
+    assert sc(repo, bob, "decrypt", str(target), env=env).stdout == f"pw: {SECRET}\n"
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "age1notbech32",
+        "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",  # bad checksum
+        "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ",
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ",
+    ],
+)
+def test_malformed_age_recipient(team: tuple[Path, Path, Path], recipient: str) -> None:
+    repo, alice, _ = team
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    key = api.keygen()
+    assert sc(repo, alice, "encrypt", str(target), env={"SEALEDCFG_KEY": key}).returncode == 0
+    before = target.read_bytes()
+    proc = sc(
+        repo,
+        alice,
+        "recipients",
+        "add",
+        str(target),
+        "--age",
+        recipient,
+        env={"SEALEDCFG_KEY": key},
+    )
+    line = one_error(proc, ExitCode.INPUT)
+    assert "age recipient" in line
+    assert recipient not in proc.stderr  # never echoed: it might be a secret key
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        "AGE-SECRET-KEY-1notanidentity",
+        "AGE-SECRET-KEY-1" + "Q" * 58,  # the right shape, a bad checksum
+        "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",  # a public key
+    ],
+)
+def test_malformed_age_identity(team: tuple[Path, Path, Path], identity: str) -> None:
+    repo, alice, _ = team
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    before = target.read_bytes()
+    proc = sc(repo, alice, "encrypt", str(target), env={"SEALEDCFG_AGE_KEY": identity})
+    line = one_error(proc, ExitCode.INPUT)
+    assert "SEALEDCFG_AGE_KEY" in line
+    assert "age identity" in line
+    assert identity not in proc.stderr
+    assert target.read_bytes() == before
+
+
+def test_identity_matching_no_recipient(team: tuple[Path, Path, Path]) -> None:
+    repo, alice, bob = team
+    alice_public = age_identity(alice)
+    bob_public = age_identity(bob)
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    assert sc(repo, alice, "encrypt", str(target)).returncode == 0
+    bob_id = (bob / ".config" / "sealedcfg" / "age" / "keys.txt").read_text()
+    proc = sc(repo, bob, "decrypt", str(target), env={"SEALEDCFG_AGE_KEY": bob_id})
+    one_error(proc, ExitCode.OPEN)
+    assert f"hint: it opens with: age {alice_public}" in proc.stderr
+    assert f"hint: the keys tried have the ids: {bob_public}" in proc.stderr
+
+
+def test_age_identity_file_in_the_repository_is_refused(team: tuple[Path, Path, Path]) -> None:
+    repo, alice, _ = team
+    age_identity(alice)
+    inside = repo / "keys.txt"
+    shutil.copyfile(alice / ".config" / "sealedcfg" / "age" / "keys.txt", inside)
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    assert sc(repo, alice, "encrypt", str(target)).returncode == 0
+    proc = sc(repo, alice, "decrypt", str(target), env={"SEALEDCFG_AGE_KEY_FILE": str(inside)})
+    assert "inside the git working tree" in one_error(proc, ExitCode.INPUT)
+
+
+def test_labels_in_the_review_view(team: tuple[Path, Path, Path]) -> None:
+    repo, alice, bob = team
+    bob_public = age_identity(bob)
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    key = api.keygen()
+    env = {"SEALEDCFG_KEY": key}
+    assert sc(repo, alice, "encrypt", str(target), env=env).returncode == 0
+    proc = sc(
+        repo,
+        alice,
+        "recipients",
+        "add",
+        str(target),
+        "--age",
+        bob_public,
+        "--label",
+        "bob",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for home, extra in ((alice, env), (bob, {})):  # with a key, and without (git diff for anyone)
+        proc = sc(repo, home, "git", "textconv", str(target), env=extra)
+        assert f'# recipient: age {bob_public} ("bob")' in proc.stdout, proc.stderr
+        assert f"# recipient: key {api.key_id_of(key)}" in proc.stdout

@@ -297,20 +297,17 @@ def rotate(
 @recipients_app.command("list")
 @handle_errors
 def recipients_list(files: Files, as_json: Json = False) -> int:
-    """List the recipients of each file (no key needed).
+    """List the recipients of each file, with their labels (no key needed).
 
     Examples:
       sealedcfg recipients list config/prod.yaml
     """
 
-    listing = {str(f): api.list_recipients(f) for f in files}
+    listing = api.recipients_listing(files)
     if as_json:
         emit_json(listing)
         return 0
-    for name, items in listing.items():
-        print(f"{name}:")
-        for r in items:
-            print(f"  {r.type:<10} {r.id or r.argon2}")
+    print(api.format_recipients(listing), end="")
     return 0
 
 
@@ -327,13 +324,25 @@ def recipients_add(
     new_passphrase_file: Annotated[
         Path | None, typer.Option("--new-passphrase-file", help="The passphrase to add.")
     ] = None,
+    age: Annotated[
+        str | None,
+        typer.Option("--age", metavar="PUBKEY", help="Add an age (age1…) or ssh-ed25519 key."),
+    ] = None,
+    kms: Annotated[
+        str | None,
+        typer.Option("--kms", metavar="ARN", help="Add an AWS KMS key (ARN or alias/NAME)."),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="A name shown to reviewers (alice, ci-prod).")
+    ] = None,
     argon2: Argon2 = None,
     key_file: KeyFile = None,
     passphrase_file: PassFile = None,
 ) -> int:
-    """Let one more key or passphrase open each file.
+    """Let one more key, passphrase or public key open each file.
 
     Examples:
+      sealedcfg recipients add config/prod.yaml --age age1… --label alice
       sealedcfg recipients add config/prod.yaml --add-key-file ci.key
       sealedcfg recipients add config/prod.yaml --add-passphrase
     """
@@ -343,8 +352,17 @@ def recipients_add(
     passphrase = None
     if add_passphrase or new_passphrase_file is not None:
         passphrase = _new_passphrase(new_passphrase_file, "passphrase to add")
+    target = api.recipient_target(age=age, kms=kms, label=label)
     for f in each(files, "adding"):
-        api.add_recipient(f, keys, key=key, passphrase=passphrase, kdf=_params(argon2))
+        api.add_recipient(
+            f,
+            keys,
+            key=key,
+            passphrase=passphrase,
+            target=target,
+            label=label,
+            kdf=_params(argon2),
+        )
         print(f"{f}: recipient added", file=sys.stderr)
     return 0
 
@@ -354,7 +372,13 @@ def recipients_add(
 def recipients_remove(
     files: Files,
     key_id: Annotated[
-        str | None, typer.Option("--key-id", help="The key to remove (see: recipients list).")
+        str | None,
+        typer.Option(
+            "--key-id",
+            "--recipient",
+            help="The recipient to remove: key id, age public key, KMS key or label "
+            "(see: recipients list).",
+        ),
     ] = None,
     passphrase: Annotated[
         bool, typer.Option("--passphrase", help="Remove the passphrase recipient(s).")
@@ -370,6 +394,7 @@ def recipients_remove(
 
     Examples:
       sealedcfg recipients remove config/prod.yaml --key-id 3q2-7wAbCdE
+      sealedcfg recipients remove config/prod.yaml --recipient alice
       sealedcfg recipients remove config/prod.yaml --passphrase --no-rotate
     """
 

@@ -139,6 +139,7 @@ def add_recipient(
     key: Secret | None = None,
     passphrase: Secret | None = None,
     target: Target | None = None,
+    label: str | None = None,
     kdf: Argon2Params | None = None,
 ) -> None:
     """Wrap the file's data key for one more holder: a raw key, a passphrase, or a
@@ -151,11 +152,11 @@ def add_recipient(
     with opened(path, keys) as (profile, data_key, header):
         current = table.recipients(header)
         if key is not None:
-            stanza: Recipient = KeyRecipient.for_key(key, data_key, header.file_id)
+            stanza: Recipient = KeyRecipient.for_key(key, data_key, header.file_id, label)
             _not_yet(current, stanza.target(), name)
             table.check_budget([*table.budget_of(current), (stanza.kind, 0)], name)
         else:
-            want = target or Target(PassphraseRecipient.kind, "")
+            want = target or Target(PassphraseRecipient.kind, "", label)
             cls = table.kind(want.kind, name)
             _not_yet(current, want, name)
             table.check_budget(

@@ -192,8 +192,10 @@ class AgeRecipient(Recipient):
 
     @classmethod
     def given(cls, keys: Keys, so_far: Sequence[Target]) -> list[Target]:
-        del so_far
-        return [Target(cls.kind, i.public) for i in keys.age_identities() if i.given]
+        """Identities given; else, with nothing else given, the default identity file's."""
+        identities = keys.age_identities()
+        given = [i for i in identities if i.given] or ([] if so_far else identities)
+        return [Target(cls.kind, i.public) for i in given]
 
     @classmethod
     def wrap(

@@ -109,8 +109,9 @@ def open_any(header: Header, keys: Keys) -> Attempt:
     """Each kind in order, until one unwraps the data key (crypto.AuthError if a key
     that names a stanza fails).  The commitment is the caller's to check."""
     total = Attempt()
-    for cls, group in by_kind(recipients(header)):
-        attempt = cls.open(group, keys, header.file_id)
+    stanzas = recipients(header)
+    for cls in KINDS.values():  # every kind, so that errors name every key tried
+        attempt = cls.open([r for r in stanzas if isinstance(r, cls)], keys, header.file_id)
         total.tried += attempt.tried
         total.offered = total.offered or attempt.offered
         if attempt.data_key is not None:
