@@ -89,7 +89,7 @@ def _client(key: str) -> Any:
     except Exception as exc:  # botocore.exceptions.NoRegionError and kin: configuration
         raise NoKeyError(
             f"cannot use KMS key {key}: {type(exc).__name__}",
-            hints=("set AWS_REGION (or use a key ARN, which names its region)",),
+            hints=("set AWS_DEFAULT_REGION (or use a key ARN, which names its region)",),
         ) from None
 
 
@@ -114,7 +114,7 @@ def _service_error(exc: Exception, key: str, action: str) -> Exception:
         return KeyServiceError(
             f"cannot reach KMS to {action} with key {key} ({type(exc).__name__}, "
             f"{MAX_ATTEMPTS} attempts)",
-            hints=("check the network, AWS_REGION and AWS_ENDPOINT_URL_KMS",),
+            hints=("check the network, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL_KMS",),
         )
     return exc
 
