@@ -223,6 +223,7 @@ __all__ = [
     "providers_available",
     "read_user_file",
     "rebind",
+    "recipient_lines",
     "recipient_target",
     "recipients_listing",
     "remove_recipient",
@@ -239,6 +240,7 @@ __all__ = [
     "textconv_file",
     "today",
     "unset",
+    "updatekeys",
     "verify_file",
     "versions",
     "write_age_identity",
@@ -526,6 +528,16 @@ def recipients_listing(
     return {str(f): [asdict(r) for r in rotation.list_recipients(f)] for f in files}
 
 
+def recipient_lines(path: str | os.PathLike[str]) -> list[str]:
+    """Who can open PATH, one line each with its label (`ls`); [] for an unsealed file."""
+    from sealedcfg.recipients import table
+
+    profile = sealing.read_profile(read_bytes(path), str(path))
+    if profile.header is None:
+        return []
+    return [f"recipient {r.describe()}" for r in table.recipients(profile.header)]
+
+
 def format_recipients(listing: dict[str, list[dict[str, Any]]]) -> str:
     """`recipients list` as text: one line per recipient, its label last."""
     from sealedcfg.recipients.base import quote_label
@@ -555,6 +567,21 @@ def recipient_target(*, age: str | None, kms: str | None, label: str | None) -> 
         return None
     kind, ident = named[0]
     return table.kind(kind, "recipient").parse_target(ident, label, f"--{kind}")
+
+
+def updatekeys(
+    files: Sequence[str | os.PathLike[str]],
+    keys: KeySource,
+    *,
+    confirm: Any,
+    show: Any,
+) -> list[Any]:
+    """Make each file's recipients equal to its creation rule's (ops.updatekeys):
+    every change shown through SHOW, written once CONFIRM(question) says yes
+    (CONFIRM None: confirmed already, --yes).  Returns the changes written."""
+    from sealedcfg.ops import updatekeys as update
+
+    return update.updatekeys(files, keys, confirm=confirm, show=show)
 
 
 # ---------------------------------------------------------------- small writers

@@ -374,3 +374,119 @@ def test_labels_in_the_review_view(team: tuple[Path, Path, Path]) -> None:
         proc = sc(repo, home, "git", "textconv", str(target), env=extra)
         assert f'# recipient: age {bob_public} ("bob")' in proc.stdout, proc.stderr
         assert f"# recipient: key {api.key_id_of(key)}" in proc.stdout
+
+
+# ---------------------------------------------------------------- updatekeys
+
+
+def rules_with(repo: Path, *recipients: str) -> None:
+    lines = "".join(f"      - {r}\n" for r in recipients)
+    (repo / ".sealedcfg.yaml").write_text(
+        f"creation_rules:\n  - path: 'config/*.yaml'\n    recipients:\n{lines}"
+    )
+
+
+def test_updatekeys_follows_the_rule(team: tuple[Path, Path, Path]) -> None:
+    repo, alice, bob = team
+    alice_public, bob_public = age_identity(alice), age_identity(bob)
+    rules_with(repo, f"age: {alice_public}\n        label: alice")
+    files = [repo / "config" / f"{n}.yaml" for n in ("prod", "staging")]
+    for f in files:
+        f.write_text(f"pw: {SECRET}\n")
+        assert sc(repo, alice, "encrypt", str(f)).returncode == 0, f
+    assert '"alice"' in files[0].read_text()  # the rule's label is in the header
+    rules_with(
+        repo, f"age: {alice_public}\n        label: alice", f"age: {bob_public}\n        label: bob"
+    )
+    before = [f.read_bytes() for f in files]
+    proc = sc(repo, alice, "updatekeys")  # no terminal, no --yes: shown, not written
+    one_error(proc, ExitCode.USAGE)
+    assert proc.stdout.count(f'+ age {bob_public} ("bob")') == 2
+    assert [f.read_bytes() for f in files] == before
+    proc = sc(repo, alice, "updatekeys", "--yes")
+    assert proc.returncode == 0, proc.stderr
+    for f in files:
+        assert sc(repo, bob, "get", str(f), "pw").stdout.strip() == SECRET
+    assert "already match" in sc(repo, alice, "updatekeys", "--yes").stdout
+    # bob leaves: removed from the rule, the data key rotates, his identity no longer opens
+    commit = header_field(files[0], "commit")
+    rules_with(repo, f"age: {alice_public}\n        label: alice")
+    proc = sc(repo, alice, "updatekeys", "-y", str(files[0]))
+    assert proc.returncode == 0, proc.stderr
+    assert f'- age {bob_public} ("bob")' in proc.stdout
+    assert "data key rotated" in proc.stderr
+    assert header_field(files[0], "commit") != commit
+    one_error(sc(repo, bob, "decrypt", str(files[0])), ExitCode.NO_KEY)
+    assert sc(repo, alice, "decrypt", str(files[0])).stdout == f"pw: {SECRET}\n"
+
+
+def test_updatekeys_refuses_a_rule_you_hold_no_recipient_of(team: tuple[Path, Path, Path]) -> None:
+    """An attacker's rules file naming only their key: refused, nothing written."""
+    repo, alice, bob = team
+    alice_public, eve_public = age_identity(alice), age_identity(bob)
+    rules_with(repo, f"age: {alice_public}")
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    assert sc(repo, alice, "encrypt", str(target)).returncode == 0
+    rules_with(repo, f"age: {eve_public}\n        label: alice")  # a lying label
+    before = target.read_bytes()
+    proc = sc(repo, alice, "updatekeys", "--yes")
+    line = one_error(proc, ExitCode.NO_KEY)
+    assert "lists no recipient you can open with" in line
+    assert target.read_bytes() == before
+
+
+def test_updatekeys_asks_on_a_terminal(team: tuple[Path, Path, Path]) -> None:
+    """On a terminal (a real pty) updatekeys asks: 'n' writes nothing, 'y' writes."""
+    import pty
+
+    repo, alice, _ = team
+    key = api.keygen()
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    assert sc(repo, alice, "encrypt", str(target), env={"SEALEDCFG_KEY": key}).returncode == 0
+    rules_with(repo, f"key_id: {api.key_id_of(key)}\n        label: ci")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEALEDCFG_", "GIT_"))}
+    env.update(HOME=str(alice), XDG_CONFIG_HOME=str(alice / ".config"), SEALEDCFG_KEY=key)
+    for answer, code in (("n", ExitCode.USAGE), ("y", 0)):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sealedcfg", "updatekeys", str(target)],
+            cwd=repo,
+            env=env,
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(slave)
+        os.write(master, f"{answer}\n".encode())
+        out, _ = proc.communicate(timeout=60)
+        os.close(master)
+        assert proc.returncode == code, out
+        assert f'~ key {api.key_id_of(key)} label -> "ci"' in out
+        assert ('label: "ci"' in target.read_text()) == (answer == "y")
+
+
+def test_updatekeys_through_the_runner(
+    team: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from sealedcfg.cli.main import make_app
+
+    repo, alice, _ = team
+    key = api.keygen()
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(alice / ".config"))
+    monkeypatch.setenv("SEALEDCFG_KEY", key)
+    assert sc(repo, alice, "encrypt", str(target), env={"SEALEDCFG_KEY": key}).returncode == 0
+    rules_with(repo, f"key_id: {api.key_id_of(key)}\n        label: ci")
+    result = CliRunner().invoke(make_app(), ["updatekeys", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert f'~ key {api.key_id_of(key)} label -> "ci"' in result.output
+    assert 'label: "ci"' in target.read_text()
+    result = CliRunner().invoke(make_app(), ["ls", str(target)])
+    assert f'recipient key {api.key_id_of(key)} ("ci")' in result.output

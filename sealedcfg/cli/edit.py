@@ -22,7 +22,7 @@ from sealedcfg.cli.util import (
     handle_errors,
     key_source,
 )
-from sealedcfg.errors import InputError
+from sealedcfg.errors import InputError, UsageError
 
 File = Annotated[Path, typer.Argument(help="A sealed profile.", show_default=False)]
 DottedPath = Annotated[
@@ -206,6 +206,8 @@ def ls(files: Files, as_json: Json = False) -> int:
                 continue
             extra = " ".join(f"{k}={v}" for k, v in e.meta.items())
             print(f"{e.kind:<7} {(e.type or ''):<9} {e.path}" + (f"  {extra}" if extra else ""))
+        for line in api.recipient_lines(name):
+            print(line)
     return 0
 
 
@@ -413,6 +415,53 @@ def recipients_remove(
     return 0
 
 
+def updatekeys(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Sealed files (default: every file a rule with recipients matches)."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Write without asking (CI: only on a reviewed rules file)."
+        ),
+    ] = False,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+) -> int:
+    """Make each file's recipients those its creation rule lists; show, ask, write.
+
+    Recipients the rule drops are removed and the data key rotated; recipients
+    it adds get the current data key.  The rules file is part of the
+    repository: read every `+` line before you confirm.
+
+    Examples:
+      sealedcfg updatekeys
+      sealedcfg updatekeys config/prod.yaml --yes
+    """
+
+    def ask(question: str) -> bool:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "updatekeys changes who can open files: confirm on a terminal, or pass --yes",
+                hints=(
+                    "in CI, pass --yes only where the rules file is reviewed (README, Team setup)",
+                ),
+            )
+        return typer.confirm(question, default=False, err=True)
+
+    changed = api.updatekeys(
+        files or [],
+        key_source(key_file, passphrase_file),
+        confirm=None if yes else ask,
+        show=print,
+    )
+    for c in changed:
+        rotated = ", data key rotated" if c.removed else ""
+        print(f"{c.path}: recipients updated{rotated}", file=sys.stderr)
+    return 0
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the main app (idempotent)."""
     if any(getattr(c, "name", None) == "unset" for c in app.registered_commands):
@@ -426,6 +475,7 @@ def register(app: typer.Typer) -> None:
         (edit, "edit"),
         (rotate, "rotate"),
         (rebind, "rebind"),
+        (updatekeys, "updatekeys"),
     ):
         app.command(name)(handle_errors(func))
     app.add_typer(recipients_app, name="recipients")

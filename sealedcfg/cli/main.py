@@ -257,7 +257,19 @@ _GROUPS = {
 }
 _GROUP_OF = {
     **dict.fromkeys(
-        ("init", "set", "get", "unset", "ls", "edit", "rotate", "rebind", "recipients"), "edit"
+        (
+            "init",
+            "set",
+            "get",
+            "unset",
+            "ls",
+            "edit",
+            "rotate",
+            "rebind",
+            "recipients",
+            "updatekeys",
+        ),
+        "edit",
     ),
     **dict.fromkeys(("git", "diff", "log"), "git"),
     "check": "check",

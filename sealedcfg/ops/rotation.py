@@ -8,6 +8,7 @@ rotating keeps every holder, and says which secret is missing rather than drop o
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sealedcfg.base.encoding import KeyPath
@@ -70,8 +71,10 @@ def _rotate_profile(
     recipients_of: Header,
     keys: KeySource,
     options: Options,
+    add: Sequence[Target] = (),
 ) -> bytes:
-    """The file re-sealed under a new data key and file id, for `recipients_of`'s holders."""
+    """The file re-sealed under a new data key and file id, for `recipients_of`'s holders
+    and the targets ADD."""
     assert profile.header is not None
     previous: dict[KeyPath, tuple[str, str, str]] = {}
     plain_body = sealing.open_tokens(profile, data_key, previous)  # callers used opened()
@@ -81,8 +84,14 @@ def _rotate_profile(
         profile.header,
         file_id=file_id,
         commit=crypto.key_commitment(new_key, file_id),
-        recipients=_rewrap(
-            recipients_of, keys, new_key, file_id, options, old_file_id=profile.header.file_id
+        recipients=(
+            *_rewrap(
+                recipients_of, keys, new_key, file_id, options, old_file_id=profile.header.file_id
+            ),
+            *(
+                table.kind(t.kind, profile.name).wrap(t, keys, new_key, file_id, options)
+                for t in add
+            ),
         ),
         mac=b"",
     )
@@ -92,6 +101,17 @@ def _rotate_profile(
     )
     final = sealing.finish_header(header, new_key, plain, profile.name, sealed=body)
     return profile.to_bytes(body.text, final)
+
+
+def rotate_for(
+    profile: sealing.Profile,
+    data_key: bytes,
+    recipients_of: Header,
+    keys: KeySource,
+    add: Sequence[Target],
+) -> bytes:
+    """The file under a new data key for RECIPIENTS_OF's holders and the targets ADD."""
+    return _rotate_profile(profile, data_key, recipients_of, keys, Options(), add)
 
 
 def rebind(path: str | os.PathLike[str], keys: KeySource) -> tuple[str, str]:

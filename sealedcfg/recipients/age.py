@@ -198,6 +198,10 @@ class AgeRecipient(Recipient):
         return [Target(cls.kind, i.public) for i in given]
 
     @classmethod
+    def holds(cls, target: Target, keys: Keys) -> bool:
+        return any(i.public == target.ident for i in keys.age_identities())
+
+    @classmethod
     def wrap(
         cls, target: Target, keys: Keys, data_key: bytes, file_id: bytes, options: Options
     ) -> AgeRecipient:

@@ -201,6 +201,12 @@ class Recipient(ABC):
         return []
 
     @classmethod
+    def holds(cls, target: Target, keys: Keys) -> bool:
+        """The user has what opens a stanza for TARGET (without using it)."""
+        del target, keys
+        return False
+
+    @classmethod
     def hints(cls, stanzas: Sequence[Recipient]) -> tuple[str, ...]:
         """Where the user could put a key that opens one of STANZAS, for "no key" errors."""
         del stanzas

@@ -93,6 +93,11 @@ class KeyRecipient(Recipient):
         return [Target(cls.kind, kid) for kid in ids(keys.raw_keys())]
 
     @classmethod
+    def holds(cls, target: Target, keys: Keys) -> bool:
+        kid = b64d(target.ident)
+        return kid in available(keys, {kid})
+
+    @classmethod
     def hints(cls, stanzas: Sequence[Recipient]) -> tuple[str, ...]:
         from sealedcfg.recipients.base import key_dir_hint
 

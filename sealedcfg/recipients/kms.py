@@ -197,6 +197,10 @@ class KmsRecipient(Recipient):
         return [Target(cls.kind, k) for k in keys.kms_keys()]
 
     @classmethod
+    def holds(cls, target: Target, keys: Keys) -> bool:
+        return target.ident in keys.kms_keys()
+
+    @classmethod
     def wrap(
         cls, target: Target, keys: Keys, data_key: bytes, file_id: bytes, options: Options
     ) -> KmsRecipient:

@@ -110,6 +110,11 @@ class PassphraseRecipient(Recipient):
         return []
 
     @classmethod
+    def holds(cls, target: Target, keys: Keys) -> bool:
+        del target
+        return keys.has_passphrase() or keys.can_prompt()
+
+    @classmethod
     def wrap(
         cls, target: Target, keys: Keys, data_key: bytes, file_id: bytes, options: Options
     ) -> PassphraseRecipient:
