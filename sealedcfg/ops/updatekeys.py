@@ -20,7 +20,8 @@ from sealedcfg.engine import rules, sealing
 from sealedcfg.engine.access import opened, with_header
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError, UsageError
-from sealedcfg.format import crypto
+from sealedcfg.format import crypto, envelope
+from sealedcfg.format.envelope import Header
 from sealedcfg.recipients import table
 from sealedcfg.recipients.base import Options, Recipient, Target, quote_label
 
@@ -61,7 +62,7 @@ def _key(kind: str, ident: str) -> tuple[str, str]:
 
 
 def plan_file(path: str | os.PathLike[str], ruleset: rules.Rules | None = None) -> Change:
-    """What updatekeys would change in PATH (no key needed)."""
+    """What updatekeys would change in PATH (no key needed; only the header is parsed)."""
     name = str(path)
     ruleset = ruleset or rules.load(rules.find_rules_file(os.path.dirname(os.path.abspath(name))))
     rule = ruleset.match(name) if ruleset else None
@@ -70,10 +71,14 @@ def plan_file(path: str | os.PathLike[str], ruleset: rules.Rules | None = None) 
             f"{name}: no creation rule with recipients matches this file",
             hints=(f"add one to {rules.RULES_NAME} (see README, Team setup)",),
         )
-    profile = sealing.read_profile(read_bytes(path), name)
-    if profile.header is None:
+    _, header_text = envelope.split(sealing.decode(read_bytes(path), name)[1])
+    if header_text is None:
         raise InputError(f"{name}: not a sealed file (no sealedcfg header)")
-    current = table.recipients(profile.header)
+    return plan(name, rule, table.parse_header(header_text, name))
+
+
+def plan(name: str, rule: rules.CreationRule, header: Header) -> Change:
+    current = table.recipients(header)
     wanted = {_key(t.kind, t.ident): t for t in rule.recipients}
     have = {_key(r.kind, r.ident()) for r in current}
     change = Change(name, rule.source, list(rule.recipients))
@@ -139,11 +144,11 @@ def check_holds(change: Change, keys: KeySource) -> None:
         )
 
 
-def apply(change: Change, keys: KeySource) -> None:
-    """Write PATH with the rule's recipients (after `check_holds`)."""
+def apply(change: Change, rule: rules.CreationRule, keys: KeySource) -> None:
+    """Write the file with the rule's recipients (after `check_holds`)."""
     name = change.path
     with opened(name, keys) as (profile, data_key, header):
-        fresh = plan_file(name)  # the file under the lock is the one changed
+        fresh = plan(name, rule, header)  # the file under the lock is the one changed
         if (fresh.added, fresh.removed, fresh.relabeled) != (
             change.added,
             change.removed,
@@ -193,7 +198,17 @@ def updatekeys(
     """Plan every file, show the changes, ask once (CONFIRM; None: already confirmed,
     --yes), then write.  Returns the changes written."""
     paths = [Path(f) for f in files] or matching_files()
-    plans = [plan_file(p) for p in paths]
+    found: dict[Path | None, rules.Rules | None] = {}  # one parse per rules file
+    plans, rule_of = [], {}
+    for p in paths:
+        where = rules.find_rules_file(os.path.dirname(os.path.abspath(p)))
+        if where not in found:
+            found[where] = rules.load(where) if where else None
+        change = plan_file(p, found[where])
+        plans.append(change)
+        ruleset = found[where]
+        assert ruleset is not None  # plan_file found a rule
+        rule_of[change.path] = ruleset.match(p)
     pending = [c for c in plans if c.pending]
     for c in plans:
         if not c.pending:
@@ -207,5 +222,7 @@ def updatekeys(
     if confirm is not None and not confirm(f"update {len(pending)} file(s)?"):
         raise UsageError("not confirmed; nothing written")
     for c in pending:
-        apply(c, keys)
+        rule = rule_of[c.path]
+        assert rule is not None
+        apply(c, rule, keys)
     return pending

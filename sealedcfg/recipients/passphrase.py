@@ -8,6 +8,7 @@ stanza is decoded, before any derivation; the header budget bounds their sum.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -131,7 +132,7 @@ class PassphraseRecipient(Recipient):
         label: str | None = None,
     ) -> PassphraseRecipient:
         params = params or Argon2Params()
-        stanza = cls(params, crypto.random_bytes(crypto.SALT_SIZE), label=label)
+        stanza = cls(params, _salt_for(passphrase, params), label=label)
         kek = derive(passphrase.reveal(), stanza.salt, params)
         return cls(params, stanza.salt, aead_wrap(kek, data_key, file_id, stanza), label)
 
@@ -159,6 +160,17 @@ class PassphraseRecipient(Recipient):
         return self.for_passphrase(
             passphrase, data_key, file_id, options.kdf or self.params, self.label
         )
+
+
+#: One random salt per (passphrase, parameters) for the stanzas this process writes:
+#: files sealed or rotated together then cost one derivation to open together
+#: (updatekeys, exec over many files) instead of one each.  Keyed by a hash.
+_SALTS: dict[tuple[bytes, Argon2Params], bytes] = {}
+
+
+def _salt_for(passphrase: Secret, params: Argon2Params) -> bytes:
+    ident = hashlib.sha256(b"sealedcfg salt\x00" + passphrase.reveal()).digest()
+    return _SALTS.setdefault((ident, params), crypto.random_bytes(crypto.SALT_SIZE))
 
 
 def unwrap(passphrase: Secret, stanzas: Sequence[Recipient], file_id: bytes) -> bytes:
