@@ -490,3 +490,22 @@ def test_updatekeys_through_the_runner(
     assert 'label: "ci"' in target.read_text()
     result = CliRunner().invoke(make_app(), ["ls", str(target)])
     assert f'recipient key {api.key_id_of(key)} ("ci")' in result.output
+
+
+def test_header_budget_bounds_kms_stanzas(team: tuple[Path, Path, Path]) -> None:
+    """Each kms stanza may cost a network call: more than 4 is refused before any key work."""
+    repo, alice, _ = team
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    key = api.keygen()
+    assert sc(repo, alice, "encrypt", str(target), env={"SEALEDCFG_KEY": key}).returncode == 0
+    stanza = '  - type: kms\n    key: "alias/x"\n    wrapped: AAAA\n'
+    text = target.read_text().replace("  commit:", stanza * 5 + "  commit:")
+    target.write_text(text)
+    env = {"SEALEDCFG_KEY": key, "SEALEDCFG_KMS_KEY": "alias/x"}
+    line = one_error(sc(repo, alice, "decrypt", str(target), env=env), ExitCode.INPUT)
+    assert "the number of kms recipients" in line
+    # an unknown kind is refused as unsupported, key-less
+    target.write_text(text.replace(stanza * 5, "  - type: rot13\n    wrapped: AAAA\n"))
+    line = one_error(sc(repo, alice, "decrypt", str(target), env=env), ExitCode.INPUT)
+    assert "unsupported recipient type 'rot13'" in line

@@ -222,10 +222,7 @@ class Recipient(ABC):
 
 
 def key_dir_hint(kid: str) -> tuple[str, ...]:
-    import os
-
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return (f"or put key {kid} in {base}/sealedcfg/keys/ (found there by its id)",)
+    return (f"or put key {kid} in your key directory (found there by its id)",)
 
 
 def quote_label(label: str | None) -> str:
