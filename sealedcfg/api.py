@@ -173,6 +173,7 @@ __all__ = [
     "StatusRow",
     "VerifyResult",
     "add_recipient",
+    "age_keygen",
     "approval_review",
     "approve_review",
     "audit_begin",
@@ -187,10 +188,12 @@ __all__ = [
     "check_passphrase",
     "decrypt_bytes",
     "decrypt_file",
+    "default_age_identity_file",
     "diff_files",
     "edit_file",
     "encrypt_file",
     "expiring",
+    "format_recipients",
     "get",
     "git_remac",
     "git_setup",
@@ -198,6 +201,7 @@ __all__ = [
     "import_gitleaks",
     "init",
     "key_from_file",
+    "key_id_of",
     "key_log",
     "keygen",
     "list_recipients",
@@ -217,6 +221,9 @@ __all__ = [
     "providers_available",
     "read_user_file",
     "rebind",
+    "recipient_lines",
+    "recipient_target",
+    "recipients_listing",
     "remove_recipient",
     "rollback",
     "rotate",
@@ -231,8 +238,10 @@ __all__ = [
     "textconv_file",
     "today",
     "unset",
+    "updatekeys",
     "verify_file",
     "versions",
+    "write_age_identity",
 ]
 
 
@@ -258,6 +267,35 @@ class VerifyResult:
 def keygen() -> str:
     """A new random 256-bit key, base64."""
     return format_key(crypto.random_bytes(crypto.KEY_SIZE))
+
+
+def key_id_of(key: str) -> str:
+    """The id of a raw key (base64), as headers and the rules file name it."""
+    from sealedcfg.base.encoding import b64e
+    from sealedcfg.engine.keys import parse_key
+    from sealedcfg.recipients.key import key_id
+
+    return b64e(key_id(parse_key(key, "the key")))
+
+
+def default_age_identity_file() -> Path:
+    """Where age identities are found when SEALEDCFG_AGE_KEY(_FILE) is not set."""
+    from sealedcfg.engine.keys import age_identity_file
+
+    return age_identity_file()
+
+
+def age_keygen() -> tuple[str, str]:
+    """A new age X25519 identity: (identity file text as age-keygen writes it, public key)."""
+    import datetime
+
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+    public = str(identity.to_public())
+    created = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
+    text = f"# created: {created}\n# public key: {public}\n{identity}\n"
+    return text, public
 
 
 # ---------------------------------------------------------------- commands
@@ -589,23 +627,110 @@ def _no_prompt(_: str) -> str:
     raise NoKeyError("no key or passphrase available", hints=NO_KEY_HINTS)
 
 
+# ---------------------------------------------------------------- recipients
+
+
+def recipients_listing(
+    files: Sequence[str | os.PathLike[str]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Each file's recipients (kind, id, Argon2id parameters, label), no key needed."""
+    from dataclasses import asdict
+
+    from sealedcfg.ops import rotation
+
+    return {str(f): [asdict(r) for r in rotation.list_recipients(f)] for f in files}
+
+
+def recipient_lines(path: str | os.PathLike[str]) -> list[str]:
+    """Who can open PATH, one line each with its label (`ls`); [] for an unsealed file."""
+    from sealedcfg.recipients import table
+
+    profile = sealing.read_profile(read_bytes(path), str(path))
+    if profile.header is None:
+        return []
+    return [f"recipient {r.describe()}" for r in table.recipients(profile.header)]
+
+
+def format_recipients(listing: dict[str, list[dict[str, Any]]]) -> str:
+    """`recipients list` as text: one line per recipient, its label last."""
+    from sealedcfg.recipients.base import quote_label
+
+    lines = []
+    for name, items in listing.items():
+        lines.append(f"{name}:")
+        for r in items:
+            label = f"  {quote_label(r['label'])}" if r.get("label") is not None else ""
+            lines.append(f"  {r['type']:<10} {r['id'] or r['argon2']}{label}")
+    return "".join(line + "\n" for line in lines)
+
+
+def recipient_target(*, age: str | None, kms: str | None, label: str | None) -> Any:
+    """The recipient `recipients add` names by public key (--age, --kms), as a
+    recipients.base.Target; None when a key file or passphrase is added instead."""
+    from sealedcfg.errors import UsageError
+    from sealedcfg.recipients import table
+    from sealedcfg.recipients.base import LABEL
+
+    if label is not None and not LABEL.fullmatch(label):
+        raise UsageError("--label must be a short name (letters, digits, . _ @ -, up to 64)")
+    named = [(kind, ident) for kind, ident in (("age", age), ("kms", kms)) if ident is not None]
+    if len(named) > 1:
+        raise UsageError("give one new recipient at a time")
+    if not named:
+        return None
+    kind, ident = named[0]
+    return table.kind(kind, "recipient").parse_target(ident, label, f"--{kind}")
+
+
+def updatekeys(
+    files: Sequence[str | os.PathLike[str]],
+    keys: KeySource,
+    *,
+    confirm: Any,
+    show: Any,
+) -> list[Any]:
+    """Make each file's recipients equal to its creation rule's (ops.updatekeys):
+    every change shown through SHOW, written once CONFIRM(question) says yes
+    (CONFIRM None: confirmed already, --yes).  Returns the changes written."""
+    from sealedcfg.ops import updatekeys as update
+
+    return update.updatekeys(files, keys, confirm=confirm, show=show)
+
+
 # ---------------------------------------------------------------- small writers
 
 
 def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
-    """Create a 0600 key file (`<key id>.key` when PATH is a directory); never overwrite
-    one, never write inside a git working tree.  Returns the file written."""
-    from sealedcfg.base.encoding import b64e
-    from sealedcfg.engine.keys import key_dir, parse_key, refuse_in_worktree
-    from sealedcfg.format import envelope
+    """Create a 0600 key file; never overwrite one, never write inside a git working
+    tree.  In the key directory (PATH is it, or a file in it) the file is named
+    `<key id>.key`, as lookups by id expect; elsewhere, PATH or PATH/<key id>.key
+    for a directory.  Returns the file written."""
+    from sealedcfg.engine.keys import key_dir
 
-    kid = b64e(envelope.key_id(parse_key(key, "the new key")))
+    kid = key_id_of(key)
     given = Path(path)
-    is_key_dir = given.resolve() == key_dir().resolve()  # created on first use
-    target = given / f"{kid}.key" if is_key_dir or given.is_dir() else given
+    keys = key_dir().resolve()
+    in_key_dir = given.resolve() == keys or (given.resolve().parent == keys and not given.is_dir())
+    if in_key_dir:
+        target = keys / f"{kid}.key"
+    else:
+        target = given / f"{kid}.key" if given.is_dir() else given
+    header = f"# sealedcfg key {kid}: keep it out of version control\n"
+    return _write_secret_file(target, header + key + "\n", mkdir=keys if in_key_dir else None)
+
+
+def write_age_identity(path: str | os.PathLike[str], text: str) -> Path:
+    """Create a 0600 age identity file (never over another, never in a repository)."""
+    given = Path(path)
+    return _write_secret_file(given, text, mkdir=given.parent)
+
+
+def _write_secret_file(target: Path, text: str, mkdir: Path | None) -> Path:
+    from sealedcfg.engine.keys import refuse_in_worktree
+
     refuse_in_worktree(target, "key file")
-    if is_key_dir:
-        given.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if mkdir is not None:
+        mkdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
@@ -613,7 +738,7 @@ def write_key_file(path: str | os.PathLike[str], key: str) -> Path:
     except OSError as exc:
         raise InputError(f"{target}: cannot create ({exc.strerror})") from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(f"# sealedcfg key {kid}: keep it out of version control\n" + key + "\n")
+        fh.write(text)
     return target
 
 

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     NO_KEY = 5  # no key source available
     LOCKED = 6  # another sealedcfg process holds the file
     COMMAND = 7  # a provider or callback command failed (lifecycle/commands.py)
+    KEY_SERVICE = 8  # a key service (AWS KMS) refused, or could not be reached
     BUG = 70  # an unexpected exception: a bug in sealedcfg (EX_SOFTWARE)
     NOT_EXECUTABLE = 126  # exec: COMMAND found but cannot be run (as a shell says)
     NOT_FOUND = 127  # exec: no such COMMAND (as a shell says)
@@ -62,6 +63,12 @@ class OpenError(SealedcfgError):
 
 class NoKeyError(SealedcfgError):
     code = ExitCode.NO_KEY
+
+
+class KeyServiceError(SealedcfgError):
+    """A key service (AWS KMS) denied the request or could not be reached."""
+
+    code = ExitCode.KEY_SERVICE
 
 
 class LockedError(SealedcfgError):

@@ -15,8 +15,8 @@ from sealedcfg import api
 from sealedcfg.base.encoding import b64e
 from sealedcfg.engine.keys import KeySource, key_dir, parse_key
 from sealedcfg.errors import InputError, OpenError
-from sealedcfg.format import envelope
 from sealedcfg.ops import editor, rotation
+from sealedcfg.recipients.key import key_id
 
 from .conftest import FAST, FAST_TEXT, visible, write
 
@@ -281,10 +281,10 @@ def test_edit_new_file_from_rule(
     tmp_path = tmp_path / "repo"
     (tmp_path / ".git").mkdir(parents=True)
     api.write_key_file(key_dir(), key)
-    key_id = b64e(envelope.key_id(parse_key(key, "k")))
+    kid = b64e(key_id(parse_key(key, "k")))
     (tmp_path / ".sealedcfg.yaml").write_text(
         "creation_rules:\n  - path: 'config/*.yaml'\n    plain: 'host$'\n"
-        f"    recipients:\n      - key_id: {key_id}\n"
+        f"    recipients:\n      - key_id: {kid}\n"
     )
     (tmp_path / "config").mkdir()
     monkeypatch.setenv("EDITOR", fake_editor(tmp_path, 'printf "host: h\\npw: p1\\n" > "$1"'))

@@ -11,8 +11,8 @@ from sealedcfg import api
 from sealedcfg.base.encoding import b64e
 from sealedcfg.cli.main import app
 from sealedcfg.engine.keys import KeySource, parse_key
-from sealedcfg.format import envelope
 from sealedcfg.ops import values
+from sealedcfg.recipients.key import key_id
 
 from .conftest import FAST
 from .test_git_support import Repo, repo_fixture  # noqa: F401
@@ -22,7 +22,7 @@ runner = CliRunner()
 
 
 def kid(key: str) -> str:
-    return b64e(envelope.key_id(parse_key(key, "k")))
+    return b64e(key_id(parse_key(key, "k")))
 
 
 def added_removed(diff: str) -> tuple[list[str], list[str]]:

@@ -21,7 +21,7 @@ from sealedcfg.base.encoding import b64e
 from sealedcfg.cli.main import app
 from sealedcfg.engine.keys import KeySource, parse_key
 from sealedcfg.errors import ExitCode, NoKeyError
-from sealedcfg.format import envelope
+from sealedcfg.recipients.key import key_id
 
 from .conftest import FAST_TEXT, write
 
@@ -30,7 +30,7 @@ EVIL_VALUE = "attacker-chosen-value"
 
 
 def kid(key: str) -> str:
-    return b64e(envelope.key_id(parse_key(key, "k")))
+    return b64e(key_id(parse_key(key, "k")))
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -100,7 +100,7 @@ def test_repository_key_is_never_read_subprocess(attacked: tuple[Path, Path, str
     proc = sc(victim, home, "decrypt", "config/prod.yaml", env={"SEALEDCFG_KEY": mine})
     assert proc.returncode == ExitCode.OPEN
     assert f"hint: it opens with: key {kid(evil)}" in proc.stderr
-    assert f"the keys given have the ids: {kid(mine)}" in proc.stderr
+    assert f"the keys tried have the ids: {kid(mine)}" in proc.stderr
     assert mine not in proc.stderr
     assert evil not in proc.stderr
 
@@ -249,7 +249,7 @@ def test_keys_found_by_id_in_the_key_directory(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     (written,) = directory.glob("*.key")
     key = parse_key(written.read_text(), "k")
-    assert written.name == f"{b64e(envelope.key_id(key))}.key"
+    assert written.name == f"{b64e(key_id(key))}.key"
     assert oct(directory.stat().st_mode & 0o777) == "0o700"
     assert str(written) in proc.stderr
     prof = write(work / "p.yaml", "a: value-one\n")
@@ -293,7 +293,7 @@ def test_init_writes_key_ids_and_refuses_a_key_in_the_repo(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     key = parse_key(outside.read_text(), "k")
     rules = (repo / ".sealedcfg.yaml").read_text()
-    assert f'key_id: "{b64e(envelope.key_id(key))}"' in rules
+    assert f'key_id: "{b64e(key_id(key))}"' in rules
     assert "key_file" not in rules
     assert str(tmp_path) not in rules
     assert "SEALEDCFG_KEY_FILE" in proc.stdout  # says how the key will be found
@@ -324,7 +324,7 @@ def test_add_recipient_key_file_inside_repo_is_refused(tmp_path: Path) -> None:
         ("key_id: not-an-id", "'key_id' must be a key id"),
         ("key_id: 12345", "'key_id' must be a key id"),
         ("passphrase: 'yes'", "'passphrase' must be true or false"),
-        ("passphrase: false", "exactly one of 'key_id' or 'passphrase: true'"),
+        ("passphrase: false", "exactly one of 'key_id', 'age', 'kms' or 'passphrase: true'"),
     ],
 )
 def test_bad_rule_recipients(tmp_path: Path, recipient: str, message: str) -> None:

@@ -22,7 +22,7 @@ from sealedcfg.cli.util import (
     handle_errors,
     key_source,
 )
-from sealedcfg.errors import InputError
+from sealedcfg.errors import InputError, UsageError
 
 File = Annotated[Path, typer.Argument(help="A sealed profile.", show_default=False)]
 DottedPath = Annotated[
@@ -238,6 +238,8 @@ def ls(
                 continue
             extra = " ".join(f"{k}={v}" for k, v in e.meta.items())
             print(f"{e.kind:<7} {(e.type or ''):<9} {e.path}" + (f"  {extra}" if extra else ""))
+        for line in api.recipient_lines(name):
+            print(line)
     return 0
 
 
@@ -329,20 +331,17 @@ def rotate(
 @recipients_app.command("list")
 @handle_errors
 def recipients_list(files: Files, as_json: Json = False) -> int:
-    """List the recipients of each file (no key needed).
+    """List the recipients of each file, with their labels (no key needed).
 
     Examples:
       sealedcfg recipients list config/prod.yaml
     """
 
-    listing = {str(f): api.list_recipients(f) for f in files}
+    listing = api.recipients_listing(files)
     if as_json:
         emit_json(listing)
         return 0
-    for name, items in listing.items():
-        print(f"{name}:")
-        for r in items:
-            print(f"  {r.type:<10} {r.id or r.argon2}")
+    print(api.format_recipients(listing), end="")
     return 0
 
 
@@ -359,13 +358,25 @@ def recipients_add(
     new_passphrase_file: Annotated[
         Path | None, typer.Option("--new-passphrase-file", help="The passphrase to add.")
     ] = None,
+    age: Annotated[
+        str | None,
+        typer.Option("--age", metavar="PUBKEY", help="Add an age (age1…) or ssh-ed25519 key."),
+    ] = None,
+    kms: Annotated[
+        str | None,
+        typer.Option("--kms", metavar="ARN", help="Add an AWS KMS key (ARN or alias/NAME)."),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="A name shown to reviewers (alice, ci-prod).")
+    ] = None,
     argon2: Argon2 = None,
     key_file: KeyFile = None,
     passphrase_file: PassFile = None,
 ) -> int:
-    """Let one more key or passphrase open each file.
+    """Let one more key, passphrase or public key open each file.
 
     Examples:
+      sealedcfg recipients add config/prod.yaml --age age1… --label alice
       sealedcfg recipients add config/prod.yaml --add-key-file ci.key
       sealedcfg recipients add config/prod.yaml --add-passphrase
     """
@@ -375,8 +386,17 @@ def recipients_add(
     passphrase = None
     if add_passphrase or new_passphrase_file is not None:
         passphrase = _new_passphrase(new_passphrase_file, "passphrase to add")
+    target = api.recipient_target(age=age, kms=kms, label=label)
     for f in each(files, "adding"):
-        api.add_recipient(f, keys, key=key, passphrase=passphrase, kdf=_params(argon2))
+        api.add_recipient(
+            f,
+            keys,
+            key=key,
+            passphrase=passphrase,
+            target=target,
+            label=label,
+            kdf=_params(argon2),
+        )
         print(f"{f}: recipient added", file=sys.stderr)
     return 0
 
@@ -386,7 +406,13 @@ def recipients_add(
 def recipients_remove(
     files: Files,
     key_id: Annotated[
-        str | None, typer.Option("--key-id", help="The key to remove (see: recipients list).")
+        str | None,
+        typer.Option(
+            "--key-id",
+            "--recipient",
+            help="The recipient to remove: key id, age public key, KMS key or label "
+            "(see: recipients list).",
+        ),
     ] = None,
     passphrase: Annotated[
         bool, typer.Option("--passphrase", help="Remove the passphrase recipient(s).")
@@ -402,6 +428,7 @@ def recipients_remove(
 
     Examples:
       sealedcfg recipients remove config/prod.yaml --key-id 3q2-7wAbCdE
+      sealedcfg recipients remove config/prod.yaml --recipient alice
       sealedcfg recipients remove config/prod.yaml --passphrase --no-rotate
     """
 
@@ -420,6 +447,53 @@ def recipients_remove(
     return 0
 
 
+def updatekeys(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Sealed files (default: every file a rule with recipients matches)."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Write without asking (CI: only on a reviewed rules file)."
+        ),
+    ] = False,
+    key_file: KeyFile = None,
+    passphrase_file: PassFile = None,
+) -> int:
+    """Make each file's recipients those its creation rule lists; show, ask, write.
+
+    Recipients the rule drops are removed and the data key rotated; recipients
+    it adds get the current data key.  The rules file is part of the
+    repository: read every `+` line before you confirm.
+
+    Examples:
+      sealedcfg updatekeys
+      sealedcfg updatekeys config/prod.yaml --yes
+    """
+
+    def ask(question: str) -> bool:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "updatekeys changes who can open files: confirm on a terminal, or pass --yes",
+                hints=(
+                    "in CI, pass --yes only where the rules file is reviewed (README, Team setup)",
+                ),
+            )
+        return typer.confirm(question, default=False, err=True)
+
+    changed = api.updatekeys(
+        files or [],
+        key_source(key_file, passphrase_file),
+        confirm=None if yes else ask,
+        show=print,
+    )
+    for c in changed:
+        rotated = ", data key rotated" if c.removed else ""
+        print(f"{c.path}: recipients updated{rotated}", file=sys.stderr)
+    return 0
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the main app (idempotent)."""
     if any(getattr(c, "name", None) == "unset" for c in app.registered_commands):
@@ -433,6 +507,7 @@ def register(app: typer.Typer) -> None:
         (edit, "edit"),
         (rotate, "rotate"),
         (rebind, "rebind"),
+        (updatekeys, "updatekeys"),
     ):
         app.command(name)(handle_errors(func))
     app.add_typer(recipients_app, name="recipients")

@@ -71,26 +71,45 @@ def keygen(
         typer.Option(
             "--output",
             "-o",
-            help="Write the key to this file (0600); to DIR/<key id>.key if a directory.",
+            help="Write the key to this file (0600); to DIR/<key id>.key if a directory "
+            "or the key directory.",
         ),
     ] = None,
+    age: Annotated[
+        bool,
+        typer.Option(
+            "--age",
+            help="An age identity instead: the public key (age1…) is what teammates add.",
+        ),
+    ] = False,
 ) -> int:
-    """Print a new random 256-bit key (base64), or write it to a 0600 file.
+    """Print a new random 256-bit key (base64), or write it to a 0600 file; its id
+    goes to stderr.  With --age, a new age identity (default file:
+    ~/.config/sealedcfg/age/keys.txt), its public key on stdout.
 
-    A key written into your key directory (~/.config/sealedcfg/keys) is found
-    there by its id; a key file inside a git working tree is refused.
+    A key written into your key directory (~/.config/sealedcfg/keys) is named by
+    its id and found there by it; a key file inside a git working tree is refused.
 
     Examples:
       sealedcfg keygen -o ~/.config/sealedcfg/keys/
       export SEALEDCFG_KEY="$(sealedcfg keygen)"
+      sealedcfg keygen --age
     """
 
+    if age:
+        text, public = api.age_keygen()
+        written = api.write_age_identity(output or api.default_age_identity_file(), text)
+        print(f"wrote a new age identity to {written}", file=sys.stderr)
+        print(public)
+        return 0
     key = api.keygen()
+    kid = api.key_id_of(key)
     if output is None:
         print(key)
+        print(f"key id: {kid}", file=sys.stderr)
         return 0
     written = api.write_key_file(output, key)
-    print(f"wrote a new key to {written}", file=sys.stderr)
+    print(f"wrote key {kid} to {written}", file=sys.stderr)
     return 0
 
 
@@ -240,7 +259,19 @@ _GROUPS = {
 }
 _GROUP_OF = {
     **dict.fromkeys(
-        ("init", "set", "get", "unset", "ls", "edit", "rotate", "rebind", "recipients"), "edit"
+        (
+            "init",
+            "set",
+            "get",
+            "unset",
+            "ls",
+            "edit",
+            "rotate",
+            "rebind",
+            "recipients",
+            "updatekeys",
+        ),
+        "edit",
     ),
     **dict.fromkeys(("git", "diff", "log"), "git"),
     "check": "check",

@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sealedcfg.base import fileformat
-from sealedcfg.base.encoding import b64d, b64e
 from sealedcfg.base.fileio import locked, read_bytes
-from sealedcfg.base.secret import Secret
 from sealedcfg.engine import sealing
-from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, dir_keys, key_dir
+from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource
 from sealedcfg.engine.place import place_of
-from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.errors import InputError, NoKeyError, OpenError, SealedcfgError
 from sealedcfg.format import crypto, envelope
-from sealedcfg.format.envelope import Header, Recipient
+from sealedcfg.format.envelope import Header
 from sealedcfg.format.kdf import Argon2Params
+from sealedcfg.recipients import table
+from sealedcfg.recipients.base import Attempt, Options, Recipient
 from sealedcfg.yamltext import document, model
 from sealedcfg.yamltext.expansion import check_alias_expansion
 
@@ -38,71 +38,62 @@ if TYPE_CHECKING:  # creation rules are read only when a file needs them
 def open_data_key(header: Header, keys: KeySource, name: str) -> bytes:
     """Unwrap the data key with whatever the user provided; check the commitment.
 
-    Raw keys are tried first (no KDF): those given, then those in the user's
-    key directory found by the recipients' ids.  The passphrase only when no
-    key opens the file.  Every failure to authenticate is the one OpenError.
+    Each recipient kind in turn (recipients.table: raw keys, age identities,
+    KMS, then a passphrase), each trying only the user's own keys.  Every
+    failure to authenticate is the one OpenError; its hints name the recipients
+    the file accepts and the ids tried, public data only.
     """
     try:
-        given = keys.raw_keys()
-        data_key = _unwrap_any(given, header)
-        if data_key is None:
-            data_key = _unwrap_any(keyring_keys(header, name, skip=given), header)
-        if data_key is None:
-            has_pass = any(r.kind == "passphrase" for r in header.recipients)
-            if has_pass and (keys.has_passphrase() or keys.can_prompt()):
-                data_key = envelope.unwrap_with_passphrase(keys.get_passphrase(), header)
-            elif given:  # a key was given, and it is not one of this file's recipients
-                error = OpenError(name)
-                error.hints = (
-                    f"it opens with: {accepted(header)}",
-                    f"the keys given have the ids: {', '.join(_ids(given))}",
-                )
-                raise error
-            else:
-                raise NoKeyError(
-                    f"no key to open {name} (it opens with: {accepted(header)})",
-                    hints=_find_hints(header),
-                )
-        envelope.check_commitment(data_key, header)
-        return data_key
+        attempt = table.open_any(header, keys)
+        if attempt.data_key is None:
+            raise _no_key(header, attempt, name)
+        envelope.check_commitment(attempt.data_key, header)
+        if attempt.writer_unknown and keys.env.get(AGE_WRITERS_ENV, "") != "any":
+            raise _writer_unknown(name)
+        return attempt.data_key
     except crypto.AuthError:
         raise OpenError(name) from None
 
 
+#: Opt-in to sops' trust for age: a file opened only with an age identity may have
+#: been written by anyone who knows the public key (it is in every such file).
+AGE_WRITERS_ENV = "SEALEDCFG_AGE_WRITERS"
+
+
+def _writer_unknown(name: str) -> SealedcfgError:
+    return NoKeyError(
+        f"no key that proves who wrote {name}: it opened only with an age identity, and "
+        "anyone who knows the public key could have written it",
+        hints=(
+            "open it with a raw key, KMS or a passphrase that is also a recipient",
+            f"or accept any writer, as sops does: {AGE_WRITERS_ENV}=any (README: Team setup)",
+        ),
+    )
+
+
+def _no_key(header: Header, attempt: Attempt, name: str) -> SealedcfgError:
+    tried = (
+        f"the keys tried have the ids: {', '.join(attempt.tried)}"
+        if attempt.tried
+        else "no key of yours was found for it"
+    )
+    if attempt.offered:  # something was given, and it is not one of this file's recipients
+        error = OpenError(name)
+        error.hints = (f"it opens with: {accepted(header)}", tried)
+        return error
+    return NoKeyError(
+        f"no key to open {name} (it opens with: {accepted(header)})",
+        hints=(tried, *_find_hints(header)),
+    )
+
+
 def accepted(header: Header) -> str:
     """The recipients a file accepts, for messages: key ids and KDF parameters, no secret."""
-    return ", ".join(r.describe() for r in header.recipients)
-
-
-def _ids(raw: list[Secret]) -> list[str]:
-    return [b64e(envelope.key_id(k)) for k in raw]
+    return table.describe(header)
 
 
 def _find_hints(header: Header) -> tuple[str, ...]:
-    kids = [b64e(r.key_id) for r in header.recipients if r.kind == "key"]
-    where = (f"or put key {kids[0]} in {key_dir()}/ (found there by its id)",) if kids else ()
-    return (*NO_KEY_HINTS, *where)
-
-
-def _unwrap_any(raw_keys: list[Secret], header: Header) -> bytes | None:
-    for raw in raw_keys:
-        data_key = envelope.unwrap_with_key(raw, header)
-        if data_key is not None:
-            return data_key
-    return None
-
-
-def keyring_keys(header: Header, name: str, skip: Sequence[Secret] = ()) -> list[Secret]:
-    """Keys found without being given: those in the user's key directory whose id is a
-    recipient of the file (and not among SKIP, already tried).
-
-    Nothing the repository names is read: not the rules file's paths, not a key
-    file beside the profile.  NAME is the file being opened, for messages.
-    """
-    del name
-    wanted = {r.key_id for r in header.recipients if r.kind == "key"}
-    wanted -= {envelope.key_id(k) for k in skip}
-    return dir_keys(wanted, envelope.key_id)
+    return (*NO_KEY_HINTS, *table.hints(header))
 
 
 @contextlib.contextmanager
@@ -178,25 +169,6 @@ def open_model(
     return profile, model.build(opened.body, name, text_keys=text_keys)
 
 
-def _rule_keys(rule: rules.CreationRule, keys: KeySource) -> list[Secret]:
-    """The raw keys a creation rule names by id: given ones, else from the key directory."""
-    given = {envelope.key_id(k): k for k in keys.raw_keys()}
-    wanted = [b64d(r.key_id) for r in rule.recipients if r.key_id is not None]
-    missing = {kid for kid in wanted if kid not in given}
-    found = {envelope.key_id(k): k for k in dir_keys(missing, envelope.key_id)}
-    out = []
-    for kid in wanted:
-        key = given.get(kid) or found.get(kid)
-        if key is None:
-            raise NoKeyError(
-                f"the creation rule for {rule.source!r} needs key {b64e(kid)}, "
-                "which is not available",
-                hints=(f"put it in {key_dir()}/ (found there by its id)", *NO_KEY_HINTS),
-            )
-        out.append(key)
-    return out
-
-
 def new_recipients(
     keys: KeySource,
     data_key: bytes,
@@ -204,22 +176,27 @@ def new_recipients(
     params: Argon2Params | None,
     rule: tuple[rules.CreationRule, rules.Rules] | None = None,
 ) -> tuple[Recipient, ...]:
-    """Recipients of a new file: from its creation rule, else from what was given."""
+    """Recipients of a new file: its creation rule's, else what was given."""
+    options = Options(kdf=params)
     if rule is not None and rule[0].recipients:
-        raw = _rule_keys(rule[0], keys)
-        want_pass = any(r.passphrase for r in rule[0].recipients)
+        targets = list(rule[0].recipients)
     else:
-        raw = keys.raw_keys()
-        want_pass = keys.has_passphrase() or (not raw and keys.can_prompt())
-    recipients = [envelope.wrap_for_key(k, data_key, file_id) for k in raw]
-    if want_pass:
-        passphrase = keys.get_passphrase(confirm=True)
-        recipients.append(
-            envelope.wrap_for_passphrase(passphrase, data_key, file_id, params or Argon2Params())
-        )
-    if not recipients:
+        targets = table.given_targets(keys)
+    if not targets:
         raise NoKeyError("no key or passphrase to seal with", hints=NO_KEY_HINTS)
-    return tuple(recipients)
+    out = []
+    for t in targets:
+        try:
+            out.append(table.kind(t.kind, "recipient").wrap(t, keys, data_key, file_id, options))
+        except NoKeyError as exc:
+            if rule is None:
+                raise
+            raise NoKeyError(
+                f"the creation rule for {rule[0].source!r} needs {t.kind} {t.ident}, "
+                "which is not available",
+                hints=exc.hints,
+            ) from None
+    return tuple(out)
 
 
 def new_header(

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sealedcfg.base.encoding import b64e
 from sealedcfg.base.secret import Secret
@@ -31,9 +32,13 @@ ENV_KEY = "SEALEDCFG_KEY"
 ENV_KEY_FILE = "SEALEDCFG_KEY_FILE"
 ENV_PASSPHRASE = "SEALEDCFG_PASSPHRASE"  # noqa: S105 - a variable name
 ENV_PASSPHRASE_FILE = "SEALEDCFG_PASSPHRASE_FILE"  # noqa: S105
+ENV_AGE_KEY = "SEALEDCFG_AGE_KEY"
+ENV_AGE_KEY_FILE = "SEALEDCFG_AGE_KEY_FILE"
+ENV_KMS_KEY = "SEALEDCFG_KMS_KEY"
 
 NO_KEY_HINTS = (
     f"set {ENV_KEY} (base64 key) or {ENV_KEY_FILE}, or pass --key-file",
+    f"or set {ENV_AGE_KEY} / {ENV_AGE_KEY_FILE} (age identities), or {ENV_KMS_KEY} (AWS KMS)",
     f"or set {ENV_PASSPHRASE} / {ENV_PASSPHRASE_FILE}, or pass --passphrase-file",
 )
 _MAX_KEY_FILE = 64 * 1024  # a key or passphrase file is a few bytes; refuse /dev/zero
@@ -64,6 +69,15 @@ def parse_key(text: str, origin: str) -> Secret:
 
 def format_key(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+def age_identity_file() -> Path:
+    """The default age identity file: `$XDG_CONFIG_HOME/sealedcfg/age/keys.txt`.
+
+    age itself has no default location; this mirrors sops' `sops/age/keys.txt`
+    under sealedcfg's own directory (point SEALEDCFG_AGE_KEY_FILE at sops' file
+    to share it)."""
+    return key_dir().parent / "age" / "keys.txt"
 
 
 def key_dir() -> Path:
@@ -199,7 +213,9 @@ class KeySource:
     key_file: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     prompt: Callable[[str], str] | None = None  # None: getpass when stdin is a TTY
+    age_key_file: str | None = None
     _pass_cache: Secret | None = field(default=None, repr=False)
+    _age_cache: list[Any] | None = field(default=None, repr=False)
 
     def raw_keys(self) -> list[Secret]:
         keys: list[Secret] = []
@@ -216,6 +232,40 @@ class KeySource:
         if self.env.get(ENV_KEY_FILE):
             keys.append(key_from_file(self.env[ENV_KEY_FILE]))
         return keys
+
+    def found_keys(self, wanted: set[bytes]) -> list[Secret]:
+        """Keys in the user's key directory whose id is in WANTED."""
+        from sealedcfg.recipients.key import key_id
+
+        return dir_keys(wanted, key_id)
+
+    def age_identities(self) -> list[Any]:
+        """age identities: SEALEDCFG_AGE_KEY, the file given or SEALEDCFG_AGE_KEY_FILE,
+        else the default identity file if it exists (never one inside a repository)."""
+        if self._age_cache is not None:
+            return self._age_cache
+        from sealedcfg.recipients import age
+
+        out = []
+        if self.env.get(ENV_AGE_KEY):
+            out += age.parse_identities(self.env[ENV_AGE_KEY], ENV_AGE_KEY, given=True)
+        for path in (self.age_key_file, self.env.get(ENV_AGE_KEY_FILE)):
+            if path:
+                text = read_user_file(path, "age identity file")
+                out += age.parse_identities(text, f"age identity file {path!r}", given=True)
+        default = age_identity_file()
+        if not out and default.is_file():
+            text = read_user_file(default, "age identity file")
+            out += age.parse_identities(text, f"age identity file {str(default)!r}", given=False)
+        self._age_cache = out
+        return out
+
+    def kms_keys(self) -> list[str]:
+        """KMS keys the user trusts for opening: SEALEDCFG_KMS_KEY, comma-separated."""
+        from sealedcfg.recipients.kms import check_key
+
+        text = self.env.get(ENV_KMS_KEY) or ""
+        return [check_key(k, ENV_KMS_KEY) for k in text.split(",") if k.strip()]
 
     def has_passphrase(self) -> bool:
         """A passphrase is available without prompting."""

@@ -5,6 +5,10 @@
         plain: '(^|\\.)(host|port)$'   # dotted paths that stay plaintext
         recipients:
           - key_id: 3q2-7wAbCdE        # a raw key, found by id among the user's keys
+            label: ci
+          - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+            label: alice
+          - kms: arn:aws:kms:eu-west-1:111122223333:alias/sealedcfg
           - passphrase: true
 
     profiles:
@@ -30,18 +34,16 @@ from typing import Any
 
 from sealedcfg.base.pattern import Pattern, compile_pattern
 from sealedcfg.errors import InputError
+from sealedcfg.recipients import table
+from sealedcfg.recipients.base import LABEL as _LABEL
+from sealedcfg.recipients.base import Target
 
 RULES_NAME = ".sealedcfg.yaml"
 LIFECYCLE_FIELDS = ("providers", "on_rotate")  # read by lifecycle/commands.py
 _RULE_FIELDS = {"path", "path_regex", "plain", "recipients"}
-_RECIPIENT_FIELDS = {"key_id", "passphrase"}
+#: A recipient's field in the rules file, and the recipient kind it names.
+_RECIPIENT_KINDS = {"key_id": "key", "age": "age", "kms": "kms", "passphrase": "passphrase"}
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]")  # canonical base64url of 8 bytes
-
-
-@dataclass(frozen=True)
-class RecipientRule:
-    key_id: str | None = None
-    passphrase: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class CreationRule:
     pattern: Pattern  # RE2: the rules file is attacker-writable
     source: str  # the glob or regex as written, for messages
     plain: str | None
-    recipients: tuple[RecipientRule, ...]
+    recipients: tuple[Target, ...]
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,9 @@ def _rule(node: Any, name: str) -> CreationRule:
     return CreationRule(pattern, source, plain, tuple(_recipient(r, node, name) for r in raw))
 
 
-def _recipient(item: Any, rule: Any, name: str) -> RecipientRule:
+def _recipient(item: Any, rule: Any, name: str) -> Target:
+    """One recipient of a rule: exactly one of key_id, age, kms, passphrase: true,
+    and an optional label (shown by `recipients list`, `ls` and review)."""
     if not isinstance(item, dict):
         raise InputError(f"{name}: each recipient must be a mapping{_line(rule)}")
     if "key_file" in item:
@@ -226,18 +230,32 @@ def _recipient(item: Any, rule: Any, name: str) -> RecipientRule:
                 "or give it with SEALEDCFG_KEY_FILE / --key-file",
             ),
         )
-    _no_unknown(item, _RECIPIENT_FIELDS, name)
-    key_id, passphrase = item.get("key_id"), item.get("passphrase", False)
-    if key_id is not None and not (isinstance(key_id, str) and _KEY_ID.fullmatch(key_id)):
-        raise InputError(
-            f"{name}: 'key_id' must be a key id (11 characters of base64url){_line(item)}",
-            hints=("`sealedcfg recipients list FILE` shows the ids of a file's keys",),
-        )
-    if not isinstance(passphrase, bool):
+    _no_unknown(item, {*_RECIPIENT_KINDS, "label"}, name)
+    if "passphrase" in item and not isinstance(item["passphrase"], bool):
         raise InputError(f"{name}: 'passphrase' must be true or false{_line(item)}")
-    if (key_id is None) == (not passphrase):
+    named = [f for f in _RECIPIENT_KINDS if f in item and item[f] is not False]
+    if len(named) != 1:
         raise InputError(
-            f"{name}: each recipient needs exactly one of 'key_id' or 'passphrase: true'"
+            f"{name}: each recipient needs exactly one of 'key_id', 'age', 'kms' or "
+            f"'passphrase: true'{_line(item)}"
+        )
+    field, label = named[0], item.get("label")
+    if label is not None and not (isinstance(label, str) and _LABEL.fullmatch(label)):
+        raise InputError(
+            f"{name}: 'label' must be a short name (letters, digits, . _ @ -, up to 64)"
             f"{_line(item)}"
         )
-    return RecipientRule(key_id=key_id, passphrase=passphrase)
+    value = item[field]
+    if field == "passphrase":
+        value = ""
+    elif not isinstance(value, str) or (field == "key_id" and not _KEY_ID.fullmatch(value)):
+        what = "a key id (11 characters of base64url)" if field == "key_id" else "a string"
+        raise InputError(
+            f"{name}: '{field}' must be {what}{_line(item)}",
+            hints=("`sealedcfg recipients list FILE` shows the ids of a file's keys",),
+        )
+    kind = table.kind(_RECIPIENT_KINDS[field], name)
+    try:
+        return kind.parse_target(value, label, f"{name}{_line(item)}")
+    except InputError as exc:
+        raise InputError(exc.message, hints=exc.hints) from None

@@ -19,6 +19,7 @@ from sealedcfg.errors import InputError
 from sealedcfg.format import crypto, envelope
 from sealedcfg.format import token as tokens
 from sealedcfg.format.envelope import Header
+from sealedcfg.recipients import table
 from sealedcfg.yamltext import document, model
 from sealedcfg.yamltext.document import Body, Node
 
@@ -100,7 +101,7 @@ def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
     document.check_conflict_markers(text, name, REMAC_HINT if header_text is not None else ())
     header = None
     if header_text is not None:
-        header = envelope.parse(header_text, name, first_line=body_text.count("\n") + 1)
+        header = table.parse_header(header_text, name, first_line=body_text.count("\n") + 1)
         if not body_text.endswith(header.join):
             raise InputError(f"{name}: malformed sealedcfg header")
         body_text = body_text[: len(body_text) - len(header.join)]

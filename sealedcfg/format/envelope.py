@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ruamel.yaml.events import (
     MappingEndEvent,
@@ -21,12 +21,9 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from sealedcfg.base import limits
 from sealedcfg.base.encoding import b64d, b64e, lp, lp_all
-from sealedcfg.base.secret import Secret
 from sealedcfg.errors import InputError
 from sealedcfg.format import crypto
-from sealedcfg.format.kdf import Argon2Params, derive, prove, reusable_salt
 from sealedcfg.yamltext.yamlparse import events
 
 HEADER_START = re.compile(r"(?m)^sealedcfg:")
@@ -39,48 +36,44 @@ def is_sealed(data: bytes) -> bool:
     The one test of "is this a sealed file" for the hook, git setup and
     textconv; reading the header (`parse`) decides whether it is a valid one.
     """
-    # The literal first: `(?m)^` keeps `re` from skipping ahead, ~20x slower on the
-    # files the hook scans (almost none of which are sealed).
-    return b"sealedcfg:" in data and _SEALED_MARK.search(data) is not None
+    return _SEALED_MARK.search(data) is not None
 
 
-_WRAP_SIZE = crypto.NONCE_SIZE + crypto.KEY_SIZE + crypto.TAG_SIZE
+class Stanza(Protocol):
+    """One recipient's stanza as the header encodes it (FORMAT.md §5.1, §5.4).
+
+    Each recipient kind is a class in `sealedcfg.recipients` (one module per kind,
+    registered in one table); this module only renders and frames stanzas.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def label(self) -> str | None: ...
+
+    @property
+    def wrapped(self) -> bytes: ...
+
+    def fields(self) -> list[tuple[str, str]]:
+        """The kind's own `name: value` lines, between `type`/`label` and `wrapped`."""
+        ...
+
+    def canonical(self, *, with_wrapped: bool = True) -> bytes: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    kind: str  # "passphrase" | "key"
-    wrapped: bytes
-    params: Argon2Params | None = None  # passphrase only
-    salt: bytes = b""  # passphrase only
-    key_id: bytes = b""  # key only
+class StanzaCodec(Protocol):
+    """What parsing needs from the recipient table: the budget, then each stanza."""
 
-    def canonical(self, *, with_wrapped: bool = True) -> bytes:
-        fields = [self.kind.encode()]
-        if self.kind == "passphrase":
-            assert self.params is not None
-            fields += [
-                b"argon2id",
-                *(str(v).encode() for v in (self.params.m, self.params.t, self.params.p)),
-                self.salt,
-            ]
-        else:
-            fields.append(self.key_id)
-        if with_wrapped:
-            fields.append(self.wrapped)
-        return lp_all(fields)
+    def check_budget(self, stanzas: list[Any], name: str) -> None: ...
 
-    def describe(self) -> str:
-        if self.kind == "passphrase":
-            assert self.params is not None
-            return f"passphrase (argon2id m={self.params.m} t={self.params.t} p={self.params.p})"
-        return f"key {b64e(self.key_id)}"
+    def decode(self, stanza: dict[str, Any], name: str) -> Stanza: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Header:
     file_id: bytes
-    recipients: tuple[Recipient, ...]
+    recipients: tuple[Stanza, ...]
     commit: bytes
     plain: str | None = None  # the plaintext-path rule, a regex over dotted paths
     join: str = ""  # text inserted between the body and this header
@@ -104,74 +97,6 @@ class Header:
                 self.commit,
             ]
         )
-
-
-# ---------------------------------------------------------------- keys
-
-
-def key_id(raw: Secret) -> bytes:
-    return crypto.hkdf_sha256(raw.reveal(), b"", crypto.INFO_KEY_ID, 8)
-
-
-def _kek_for_key(raw: Secret) -> bytes:
-    return crypto.hkdf_sha256(raw.reveal(), b"", crypto.INFO_WRAP)
-
-
-def _wrap_aad(file_id: bytes, recipient: Recipient) -> bytes:
-    return lp_all([b"sealedcfg wrap", file_id, recipient.canonical(with_wrapped=False)])
-
-
-def _wrap(kek: bytes, data_key: bytes, file_id: bytes, stanza: Recipient) -> Recipient:
-    nonce = crypto.random_bytes(crypto.NONCE_SIZE)
-    sealed = crypto.aead_seal(kek, nonce, data_key, _wrap_aad(file_id, stanza))
-    return replace(stanza, wrapped=nonce + sealed)
-
-
-def wrap_for_key(raw: Secret, data_key: bytes, file_id: bytes) -> Recipient:
-    stanza = Recipient("key", b"", key_id=key_id(raw))
-    return _wrap(_kek_for_key(raw), data_key, file_id, stanza)
-
-
-def wrap_for_passphrase(
-    passphrase: Secret, data_key: bytes, file_id: bytes, params: Argon2Params
-) -> Recipient:
-    secret = passphrase.reveal()
-    # One salt per passphrase and parameters per process (kdf.reusable_salt): the
-    # wrap is still unique per file (its own nonce, the file id in its AAD).
-    salt = reusable_salt(secret, params) or crypto.random_bytes(crypto.SALT_SIZE)
-    prove(secret, salt, params)
-    stanza = Recipient("passphrase", b"", params=params, salt=salt)
-    return _wrap(derive(secret, salt, params), data_key, file_id, stanza)
-
-
-def unwrap(kek: bytes, file_id: bytes, stanza: Recipient) -> bytes:
-    """Raise crypto.AuthError unless `kek` opens `stanza`."""
-    nonce, sealed = stanza.wrapped[: crypto.NONCE_SIZE], stanza.wrapped[crypto.NONCE_SIZE :]
-    return crypto.aead_open(kek, nonce, sealed, _wrap_aad(file_id, stanza))
-
-
-def unwrap_with_key(raw: Secret, header: Header) -> bytes | None:
-    """The data key via a raw key, or None if no stanza names this key."""
-    kid = key_id(raw)
-    for stanza in header.recipients:
-        if stanza.kind == "key" and crypto.equal(stanza.key_id, kid):
-            return unwrap(_kek_for_key(raw), header.file_id, stanza)
-    return None
-
-
-def unwrap_with_passphrase(passphrase: Secret, header: Header) -> bytes:
-    """Try each passphrase stanza; parameters were range-checked when parsed."""
-    for stanza in header.recipients:
-        if stanza.kind == "passphrase":
-            assert stanza.params is not None
-            kek = derive(passphrase.reveal(), stanza.salt, stanza.params)
-            try:
-                data_key = unwrap(kek, header.file_id, stanza)
-            except crypto.AuthError:
-                continue
-            prove(passphrase.reveal(), stanza.salt, stanza.params)
-            return data_key
-    raise crypto.AuthError
 
 
 # ---------------------------------------------------------------- MAC
@@ -202,24 +127,16 @@ def render(header: Header, newline: str = "\n") -> str:
         "sealedcfg:",
         f"  version: {header.version}",
         f"  file_id: {b64e(header.file_id)}",
-        f"  bind: {_quoted(header.bind)}",
-        f"  plain: {_quoted(header.plain)}",
-        f"  join: {_quoted(header.join)}",
+        f"  bind: {quoted(header.bind)}",
+        f"  plain: {quoted(header.plain)}",
+        f"  join: {quoted(header.join)}",
         "  recipients:",
     ]
     for r in header.recipients:
         lines.append(f"  - type: {r.kind}")
-        if r.kind == "passphrase":
-            assert r.params is not None
-            lines += [
-                "    kdf: argon2id",
-                f"    m: {r.params.m}",
-                f"    t: {r.params.t}",
-                f"    p: {r.params.p}",
-                f"    salt: {b64e(r.salt)}",
-            ]
-        else:
-            lines.append(f"    id: {b64e(r.key_id)}")
+        if r.label is not None:
+            lines.append(f"    label: {quoted(r.label)}")
+        lines += [f"    {field}: {value}" for field, value in r.fields()]
         lines.append(f"    wrapped: {b64e(r.wrapped)}")
     lines += [f"  commit: {b64e(header.commit)}", f"  mac: {b64e(header.mac)}"]
     return newline.join(lines) + newline
@@ -228,7 +145,7 @@ def render(header: Header, newline: str = "\n") -> str:
 _SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
 
 
-def _quoted(value: str | None) -> str:
+def quoted(value: str | None) -> str:
     """A YAML double-quoted ASCII string: JSON's escapes, and `\\UXXXXXXXX` for a
     character outside the BMP (YAML reads JSON's surrogate pair as two characters)."""
     if value is None:
@@ -284,55 +201,13 @@ def _tree(text: str, name: str, first_line: int = 1) -> Any:
     return root
 
 
-def check_budget(stanzas: Iterable[tuple[str, int | None, int | None]], name: str) -> None:
-    """Bound what opening may cost, before any key is derived: the number of
-    stanzas, of passphrase stanzas, and the Argon2id work (m*t) summed over
-    the passphrase stanzas.  `stanzas` are (kind, m, t); writers check the
-    same bound before adding a recipient, so no file sealedcfg writes is refused."""
-    stanzas = list(stanzas)
-    if len(stanzas) > limits.MAX_RECIPIENTS:
-        raise limits.exceeded(name, "the number of recipients", limits.MAX_RECIPIENTS)
-    passphrase = [(m, t) for kind, m, t in stanzas if kind == "passphrase"]
-    if len(passphrase) > limits.MAX_PASSPHRASE_STANZAS:
-        raise limits.exceeded(
-            name, "the number of passphrase recipients", limits.MAX_PASSPHRASE_STANZAS
-        )
-    if sum(m * t for m, t in passphrase if m is not None and t is not None) > (
-        limits.ARGON2_MAX_COST
-    ):
-        raise limits.exceeded(
-            name,
-            "the argon2id cost (m*t summed over passphrase recipients)",
-            limits.ARGON2_MAX_COST,
-        )
-
-
-def _raw_budget(stanzas: Any, name: str) -> None:
-    """check_budget on the parsed header text, before any stanza is decoded."""
-    if not isinstance(stanzas, list):
-        raise TypeError
-    check_budget(
-        (
-            (str(r.get("type")), _small_int(r.get("m")), _small_int(r.get("t")))
-            if isinstance(r, dict)
-            else ("", None, None)
-            for r in stanzas
-        ),
-        name,
-    )
-
-
-def _small_int(text: Any) -> int | None:
-    """A decimal field as an int, capped (a million digits cost nothing); None if not one."""
-    if not isinstance(text, str) or not text.isascii() or not text.isdigit():
-        return None
-    return int(text) if len(text) <= 12 else 10**12
-
-
-def parse(text: str, name: str, first_line: int = 1) -> Header:
+def parse(text: str, name: str, codec: StanzaCodec, first_line: int = 1) -> Header:
     """Parse and validate a header block; InputError unless canonical.
 
-    `first_line` is the header's line in the file: errors name lines as on disk."""
+    `first_line` is the header's line in the file: errors name lines as on disk.
+
+    CODEC (the recipient table) checks the header budget on the raw stanzas
+    before any is decoded, then decodes each by its `type`."""
     bad = InputError(
         f"{name}: malformed sealedcfg header",
         hints=("the header is written by sealedcfg; restore it from version control",),
@@ -349,28 +224,13 @@ def parse(text: str, name: str, first_line: int = 1) -> Header:
             )
         plain = top["plain"]
         join = top["join"]
-        recipients = []
-        _raw_budget(top["recipients"], name)
-        for r in top["recipients"]:
-            kind = r["type"]
-            if kind == "passphrase":
-                if r["kdf"] != "argon2id":
-                    raise InputError(f"{name}: unsupported key derivation {r['kdf']!r}")
-                params = Argon2Params(int(r["m"]), int(r["t"]), int(r["p"]))
-                try:
-                    params.check()
-                except InputError as exc:
-                    raise InputError(f"{name}: {exc.message}") from None
-                recipients.append(
-                    Recipient(kind, b64d(r["wrapped"]), params=params, salt=b64d(r["salt"]))
-                )
-            elif kind == "key":
-                recipients.append(Recipient(kind, b64d(r["wrapped"]), key_id=b64d(r["id"])))
-            else:
-                raise InputError(f"{name}: unsupported recipient type {kind!r}")
+        stanzas = top["recipients"]
+        if not isinstance(stanzas, list) or not all(isinstance(r, dict) for r in stanzas):
+            raise bad
+        codec.check_budget(stanzas, name)
         header = Header(
             file_id=b64d(top["file_id"]),
-            recipients=tuple(recipients),
+            recipients=tuple(codec.decode(r, name) for r in stanzas),
             commit=b64d(top["commit"]),
             plain=plain[1] if isinstance(plain, tuple) else None,
             bind=bind[1] if isinstance(bind := top["bind"], tuple) else "\x00",
@@ -387,11 +247,6 @@ def parse(text: str, name: str, first_line: int = 1) -> Header:
         and len(header.commit) == 32
         and len(header.mac) == 32
         and header.recipients
-        and all(len(r.wrapped) == _WRAP_SIZE for r in header.recipients)
-        and all(
-            len(r.salt) == crypto.SALT_SIZE for r in header.recipients if r.kind == "passphrase"
-        )
-        and all(len(r.key_id) == 8 for r in header.recipients if r.kind == "key")
     )
     if not sizes_ok or render(header, newline) != text:
         raise bad

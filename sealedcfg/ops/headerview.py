@@ -17,7 +17,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sealedcfg.base.encoding import b64e
-from sealedcfg.format.envelope import Header, Recipient
+from sealedcfg.format.envelope import Header, Stanza
+from sealedcfg.recipients.base import Recipient
 
 TRAILER_TITLE = "sealedcfg header (shown for review; not part of the file)"
 
@@ -32,17 +33,14 @@ def _bind(header: Header) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def recipient(r: Recipient) -> str:
-    """A recipient's identity: kind and key id, or kind and Argon2id parameters.
+def recipient(r: Stanza) -> str:
+    """A recipient's identity: kind, key id or public key or Argon2id parameters, and
+    its label (recipients.base.Recipient.describe).
 
     The passphrase salt is left out: every re-wrap draws a new one, so it would
     show each rotation as a passphrase removed and another added.
     """
-    if r.kind == "passphrase" and r.params is not None:
-        return f"passphrase (argon2id m={r.params.m} t={r.params.t} p={r.params.p})"
-    if r.kind == "key":
-        return f"key {b64e(r.key_id)}"
-    return r.kind
+    return r.describe() if isinstance(r, Recipient) else r.kind
 
 
 def facts(header: Header) -> list[str]:

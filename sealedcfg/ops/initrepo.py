@@ -17,7 +17,8 @@ from sealedcfg.base.secret import Secret
 from sealedcfg.engine.keys import format_key, key_dir, key_from_file, refuse_in_worktree
 from sealedcfg.engine.rules import RULES_NAME
 from sealedcfg.errors import InputError
-from sealedcfg.format import crypto, envelope
+from sealedcfg.format import crypto
+from sealedcfg.recipients.key import key_id
 
 IGNORE_BLOCK = (
     "# sealedcfg: key files and decrypted copies never get committed",
@@ -117,9 +118,9 @@ def _key(key_file: str | os.PathLike[str] | None) -> tuple[Path, str, bool]:
     if key_file is not None and Path(key_file).exists():
         path = Path(key_file)
         key = key_from_file(path)
-        return path, b64e(envelope.key_id(key)), False
+        return path, b64e(key_id(key)), False
     key = Secret(crypto.random_bytes(crypto.KEY_SIZE))
-    kid = b64e(envelope.key_id(key))
+    kid = b64e(key_id(key))
     path = Path(key_file) if key_file is not None else key_dir() / f"{kid}.key"
     if key_file is not None:
         refuse_in_worktree(path, "key file")

@@ -1,47 +1,51 @@
 """Rotation and recipients: a new data key, re-wrapping, adding and removing holders.
 
-Recipients are symmetric (a passphrase or a raw key), so wrapping a data key
-for a recipient needs that recipient's secret: rotating keeps only the holders
-whose secret is available, and says which are missing rather than drop them.
+Wrapping for a symmetric recipient (a passphrase or a raw key) needs its
+secret, for an age or KMS recipient only its public key or key reference:
+rotating keeps every holder, and says which secret is missing rather than drop one.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sealedcfg.base.encoding import KeyPath, b64d, b64e
+from sealedcfg.base.encoding import KeyPath
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.base.secret import Secret
 from sealedcfg.engine import sealing
 from sealedcfg.engine.access import opened, with_header
-from sealedcfg.engine.keys import KeySource, dir_keys
+from sealedcfg.engine.keys import KeySource
 from sealedcfg.engine.place import place_of
-from sealedcfg.errors import InputError, NoKeyError, OpenError
-from sealedcfg.format import crypto, envelope
-from sealedcfg.format.envelope import Header, Recipient
+from sealedcfg.errors import InputError, OpenError
+from sealedcfg.format import crypto
+from sealedcfg.format.envelope import Header
 from sealedcfg.format.kdf import Argon2Params
+from sealedcfg.recipients import table
+from sealedcfg.recipients.base import Options, Recipient, Target
+from sealedcfg.recipients.key import KeyRecipient
+from sealedcfg.recipients.passphrase import PassphraseRecipient
 
 
 @dataclass(frozen=True)
 class RecipientInfo:
     type: str
-    id: str | None
+    id: str | None  # key id, age or SSH public key, KMS key; None for a passphrase
     argon2: str | None
+    label: str | None = None
 
     @classmethod
     def of(cls, r: Recipient) -> RecipientInfo:
-        if r.kind == "passphrase":
-            assert r.params is not None
-            return cls(r.kind, None, f"m={r.params.m},t={r.params.t},p={r.params.p}")
-        return cls(r.kind, b64e(r.key_id), None)
+        argon2 = r.details().strip("()").removeprefix("argon2id ").replace(" ", ",") or None
+        return cls(r.kind, r.ident() or None, argon2, r.label)
 
 
 def list_recipients(path: str | os.PathLike[str]) -> list[RecipientInfo]:
     profile = sealing.read_profile(read_bytes(path), str(path))
     if profile.header is None:
         raise InputError(f"{path}: not a sealed file (no sealedcfg header)")
-    return [RecipientInfo.of(r) for r in profile.header.recipients]
+    return [RecipientInfo.of(r) for r in table.recipients(profile.header)]
 
 
 def _rewrap(
@@ -49,40 +53,16 @@ def _rewrap(
     keys: KeySource,
     data_key: bytes,
     file_id: bytes,
+    options: Options,
     *,
-    new_passphrase: Secret | None = None,
-    kdf: Argon2Params | None = None,
+    old_file_id: bytes,
 ) -> tuple[Recipient, ...]:
-    """Wrap `data_key` again for every recipient of `header` (fresh salts, nonces)."""
-    raw = {envelope.key_id(k): k for k in keys.raw_keys()}
-    missing = {r.key_id for r in header.recipients if r.kind == "key"} - set(raw)
-    raw.update((envelope.key_id(k), k) for k in dir_keys(missing, envelope.key_id))
-    out = []
-    for stanza in header.recipients:
-        if stanza.kind == "key":
-            key = raw.get(stanza.key_id)
-            if key is None:
-                raise NoKeyError(
-                    f"cannot re-wrap for key {b64e(stanza.key_id)}: that key is not available",
-                    hints=("provide it too (e.g. SEALEDCFG_KEY_FILE), or remove that recipient",),
-                )
-            out.append(envelope.wrap_for_key(key, data_key, file_id))
-        else:
-            assert stanza.params is not None
-            passphrase = new_passphrase or _known_passphrase(header, stanza, keys)
-            out.append(
-                envelope.wrap_for_passphrase(passphrase, data_key, file_id, kdf or stanza.params)
-            )
-    return tuple(out)
-
-
-def _known_passphrase(header: Header, stanza: Recipient, keys: KeySource) -> Secret:
-    passphrase = keys.get_passphrase()
-    try:
-        envelope.unwrap_with_passphrase(passphrase, replace(header, recipients=(stanza,)))
-    except crypto.AuthError:
-        raise OpenError("a passphrase recipient (the passphrase given does not open it)") from None
-    return passphrase
+    """Wrap `data_key` again for every recipient of `header` (fresh salts, nonces),
+    with every key opening could use (keys given, the key directory, identities)."""
+    return tuple(
+        r.rewrap(keys, data_key, file_id, options, old_file_id=old_file_id)
+        for r in table.recipients(header)
+    )
 
 
 def _rotate_profile(
@@ -90,11 +70,11 @@ def _rotate_profile(
     data_key: bytes,
     recipients_of: Header,
     keys: KeySource,
-    *,
-    new_passphrase: Secret | None,
-    kdf: Argon2Params | None,
+    options: Options,
+    add: Sequence[Target] = (),
 ) -> bytes:
-    """The file re-sealed under a new data key and file id, for `recipients_of`'s holders."""
+    """The file re-sealed under a new data key and file id, for `recipients_of`'s holders
+    and the targets ADD."""
     assert profile.header is not None
     previous: dict[KeyPath, tuple[str, str, str]] = {}
     plain_body = sealing.open_tokens(profile, data_key, previous)  # callers used opened()
@@ -104,8 +84,14 @@ def _rotate_profile(
         profile.header,
         file_id=file_id,
         commit=crypto.key_commitment(new_key, file_id),
-        recipients=_rewrap(
-            recipients_of, keys, new_key, file_id, new_passphrase=new_passphrase, kdf=kdf
+        recipients=(
+            *_rewrap(
+                recipients_of, keys, new_key, file_id, options, old_file_id=profile.header.file_id
+            ),
+            *(
+                table.kind(t.kind, profile.name).wrap(t, keys, new_key, file_id, options)
+                for t in add
+            ),
         ),
         mac=b"",
     )
@@ -115,6 +101,17 @@ def _rotate_profile(
     )
     final = sealing.finish_header(header, new_key, plain, profile.name, sealed=body)
     return profile.to_bytes(body.text, final)
+
+
+def rotate_for(
+    profile: sealing.Profile,
+    data_key: bytes,
+    recipients_of: Header,
+    keys: KeySource,
+    add: Sequence[Target],
+) -> bytes:
+    """The file under a new data key for RECIPIENTS_OF's holders and the targets ADD."""
+    return _rotate_profile(profile, data_key, recipients_of, keys, Options(), add)
 
 
 def rebind(path: str | os.PathLike[str], keys: KeySource) -> tuple[str, str]:
@@ -142,15 +139,14 @@ def rotate(
     name = str(path)
     with opened(path, keys) as (profile, data_key, header):
         try:
+            options = Options(new_passphrase=new_passphrase, kdf=kdf)
             if rewrap_only:
                 recipients = _rewrap(
-                    header, keys, data_key, header.file_id, new_passphrase=new_passphrase, kdf=kdf
+                    header, keys, data_key, header.file_id, options, old_file_id=header.file_id
                 )
                 out = with_header(profile, replace(header, recipients=recipients), data_key)
             else:
-                out = _rotate_profile(
-                    profile, data_key, header, keys, new_passphrase=new_passphrase, kdf=kdf
-                )
+                out = _rotate_profile(profile, data_key, header, keys, options)
         except crypto.AuthError:
             raise OpenError(name) from None
         write_atomic(path, out)
@@ -162,36 +158,38 @@ def add_recipient(
     *,
     key: Secret | None = None,
     passphrase: Secret | None = None,
+    target: Target | None = None,
+    label: str | None = None,
     kdf: Argon2Params | None = None,
 ) -> None:
-    """Wrap the file's data key for one more holder: a raw key or a passphrase."""
-    if (key is None) == (passphrase is None):
-        raise InputError("give exactly one new recipient: a key or a passphrase")
+    """Wrap the file's data key for one more holder: a raw key, a passphrase, or a
+    target of any kind (an age public key, a KMS key)."""
+    given = [x for x in (key, passphrase, target) if x is not None]
+    if len(given) != 1:
+        raise InputError("give exactly one new recipient: a key, a passphrase or a public key")
     name = str(path)
+    options = Options(new_passphrase=passphrase, kdf=kdf)
     with opened(path, keys) as (profile, data_key, header):
+        current = table.recipients(header)
         if key is not None:
-            if any(r.kind == "key" and r.key_id == envelope.key_id(key) for r in header.recipients):
-                raise InputError(f"{name}: that key is already a recipient")
-            envelope.check_budget(
-                [(r.kind, None, None) for r in header.recipients] + [("key", None, None)], name
-            )
-            stanza = envelope.wrap_for_key(key, data_key, header.file_id)
+            stanza: Recipient = KeyRecipient.for_key(key, data_key, header.file_id, label)
+            _not_yet(current, stanza.target(), name)
+            table.check_budget([*table.budget_of(current), (stanza.kind, 0)], name)
         else:
-            assert passphrase is not None
-            params = kdf or Argon2Params()
-            envelope.check_budget(
-                [
-                    *(
-                        (r.kind, r.params.m, r.params.t) if r.params else (r.kind, None, None)
-                        for r in header.recipients
-                    ),
-                    ("passphrase", params.m, params.t),
-                ],
-                name,
+            want = target or Target(PassphraseRecipient.kind, "", label)
+            cls = table.kind(want.kind, name)
+            _not_yet(current, want, name)
+            table.check_budget(
+                [*table.budget_of(current), (want.kind, cls.target_work(options))], name
             )
-            stanza = envelope.wrap_for_passphrase(passphrase, data_key, header.file_id, params)
+            stanza = cls.wrap(want, keys, data_key, header.file_id, options)
         new = replace(header, recipients=(*header.recipients, stanza))
         write_atomic(path, with_header(profile, new, data_key))
+
+
+def _not_yet(current: list[Recipient], target: Target, name: str) -> None:
+    if target.ident and any((r.kind, r.ident()) == (target.kind, target.ident) for r in current):
+        raise InputError(f"{name}: that {target.kind} is already a recipient")
 
 
 def remove_recipient(
@@ -202,7 +200,8 @@ def remove_recipient(
     passphrase: bool = False,
     rotate_key: bool = True,
 ) -> int:
-    """Drop a key (by id) or every passphrase recipient; rotate the data key by default.
+    """Drop a recipient (by key id, public key, KMS key or label) or every passphrase
+    recipient; rotate the data key by default.
 
     Without rotation the removed holder, who knew the data key, can still read
     every value sealed so far and any sealed later: hence the default.
@@ -212,27 +211,23 @@ def remove_recipient(
         raise InputError("name one recipient to remove: --key-id ID or --passphrase")
     name = str(path)
     with opened(path, keys) as (profile, data_key, header):
+        current = table.recipients(header)
         if key_id is not None:
-            try:
-                wanted = b64d(key_id)
-            except ValueError:
-                raise InputError(f"{key_id!r} is not a key id (see: recipients list)") from None
-            keep = tuple(
-                r for r in header.recipients if not (r.kind == "key" and r.key_id == wanted)
-            )
+            keep = tuple(r for r in current if key_id not in (r.ident(), r.label))
         else:
-            keep = tuple(r for r in header.recipients if r.kind != "passphrase")
+            keep = tuple(r for r in current if not isinstance(r, PassphraseRecipient))
         removed = len(header.recipients) - len(keep)
         if removed == 0:
-            raise InputError(f"{name}: no such recipient")
+            raise InputError(
+                f"{name}: no such recipient",
+                hints=(f"it has: {table.describe(header)}",),
+            )
         if not keep:
             raise InputError(f"{name}: cannot remove the last recipient")
         remaining = replace(header, recipients=keep)
         try:
             if rotate_key:
-                out = _rotate_profile(
-                    profile, data_key, remaining, keys, new_passphrase=None, kdf=None
-                )
+                out = _rotate_profile(profile, data_key, remaining, keys, Options())
             else:
                 out = with_header(profile, remaining, data_key)
         except crypto.AuthError:
