@@ -160,6 +160,21 @@ def _open_age(enc: bytes, identities: list[Any]) -> bytes | None:
 # ---------------------------------------------------------------- PGP
 
 
+@dataclass(frozen=True)
+class GpgRun:
+    returncode: int
+    stdout: bytes
+    status: list[list[str]]  # `[GNUPG:] KEYWORD args…` lines, split
+
+
+# A data key comes only from a message encrypted to a secret key the user gave:
+# `gpg --decrypt` also prints an unencrypted (literal-only) message and exits 0,
+# which would hand out a data key anyone chose.
+_MUST = frozenset({"DECRYPTION_KEY", "BEGIN_DECRYPTION", "DECRYPTION_OKAY", "END_DECRYPTION"})
+_MUST_NOT = frozenset({"NEED_PASSPHRASE_SYM", "DECRYPTION_FAILED", "BADMDC", "NODATA"})
+MAX_STATUS_BYTES = 256 * 1024
+
+
 class PrivateGpg:
     """`gpg` over a throw-away home holding only the keys the user named."""
 
@@ -173,38 +188,109 @@ class PrivateGpg:
             env["PATH"] = os.environ["PATH"]
         return env
 
-    def run(self, args: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
+    def run(self, args: list[str], data: bytes, max_stdout: int = 1 << 20) -> GpgRun:
+        """gpg on `data`; its output bounded (a compressed message can expand a
+        thousandfold: gpg is stopped past `max_stdout` bytes), its status read."""
         argv = [self.gpg, "--batch", "--quiet", "--no-tty", "--homedir", self.home]
         passphrase = os.environ.get(ENV_PGP_PASSPHRASE)
-        read_fd = None
+        fds: list[int] = []
+        status_r, status_w = os.pipe()
+        fds += [status_r, status_w]
+        argv += ["--status-fd", str(status_w)]
+        pass_fds = [status_w]
         if passphrase is not None:  # through a pipe, never on the command line
             read_fd, write_fd = os.pipe()
+            fds.append(read_fd)
             with os.fdopen(write_fd, "wb") as fh:
                 fh.write(passphrase.encode("utf-8") + b"\n")
             argv += ["--pinentry-mode", "loopback", "--passphrase-fd", str(read_fd)]
+            pass_fds.append(read_fd)
         else:  # no pinentry to wait for: a protected key simply does not open
             argv += ["--pinentry-mode", "error"]
         try:
-            return subprocess.run(
+            proc = subprocess.Popen(
                 [*argv, *args],
-                input=data,
-                capture_output=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
                 env=self._env(),
-                timeout=GPG_TIMEOUT,
-                check=False,
-                pass_fds=(read_fd,) if read_fd is not None else (),
+                pass_fds=pass_fds,
             )
-        except subprocess.TimeoutExpired:
-            raise InputError("gpg did not answer in time") from None
+        except BaseException:
+            os.close(status_r)
+            raise
         finally:
-            if read_fd is not None:
-                os.close(read_fd)
+            for fd in fds[1:]:  # the child holds its own copies
+                os.close(fd)
+        status_file = os.fdopen(status_r, "rb")
+        try:
+            return _communicate(proc, data, status_file, max_stdout)
+        finally:
+            status_file.close()
 
     def decrypt(self, enc: bytes) -> bytes | None:
-        done = self.run(["--decrypt"], enc)
-        if done.returncode != 0 or len(done.stdout) != DATA_KEY_SIZE:
+        done = self.run(["--decrypt"], enc, max_stdout=DATA_KEY_SIZE)
+        words = [line[0] for line in done.status if line]
+        if (
+            done.returncode != 0
+            or len(done.stdout) != DATA_KEY_SIZE
+            or not set(words) >= _MUST
+            or _MUST_NOT & set(words)
+            or words.count("PLAINTEXT") != 1
+            or words.index("BEGIN_DECRYPTION") > words.index("PLAINTEXT")
+        ):
             return None
         return done.stdout
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes], data: bytes, status_file: Any, max_stdout: int
+) -> GpgRun:
+    import threading
+
+    out = bytearray()
+    status = bytearray()
+    too_much = threading.Event()
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.write(data)
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+
+    def drain(stream: Any, into: bytearray, limit: int) -> None:
+        while chunk := stream.read1(65536):
+            into += chunk
+            if len(into) > limit:
+                too_much.set()
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                break
+
+    threads = [
+        threading.Thread(target=feed, daemon=True),
+        threading.Thread(target=drain, args=(proc.stdout, out, max_stdout), daemon=True),
+        threading.Thread(target=drain, args=(status_file, status, MAX_STATUS_BYTES), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        code = proc.wait(timeout=GPG_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise InputError("gpg did not answer in time") from None
+    finally:
+        for thread in threads:
+            thread.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if too_much.is_set():
+        return GpgRun(-1, b"", [])
+    lines = status.decode("utf-8", "replace").splitlines()
+    words = [ln.split()[1:] for ln in lines if ln.startswith("[GNUPG:] ")]
+    return GpgRun(code, bytes(out), words)
 
 
 GNUPG_PREFIX = "sealedcfg-gpg-"

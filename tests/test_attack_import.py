@@ -1,0 +1,126 @@
+"""Attacks on `sealedcfg import` by someone who can write the repository but holds no key:
+each test builds the hostile file with real tools (gpg, age) and runs the real CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.errors import ExitCode
+
+from .subproc import cli, one_error_line
+from .test_import_sops import (
+    LASTMODIFIED,
+    PGP_KEY,
+    SOPS,
+    _enc,
+    _env,
+    needs_gpg,
+    short_tmp,  # noqa: F401 (a fixture)
+)
+
+VICTIM_FP = "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4"  # sops' functional-test key
+
+
+@pytest.fixture
+def attacker_gpg(short_tmp: Path) -> Iterator[list[str]]:  # noqa: F811
+    """An empty GNUPGHOME: the attacker has no key at all."""
+    home = short_tmp / "attacker"
+    home.mkdir(mode=0o700)
+    yield ["gpg", "--batch", "--quiet", "--homedir", str(home)]
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+
+
+def _forged_json(data_key: bytes, pgp_enc: str, values: dict[str, str]) -> str:
+    mac = hashlib.sha512(b"".join(v.encode() for v in values.values())).hexdigest().upper()
+    doc: dict[str, Any] = {k: _enc(data_key, v.encode(), "str", k + ":") for k, v in values.items()}
+    doc["sops"] = {
+        "pgp": [{"created_at": LASTMODIFIED, "enc": pgp_enc, "fp": VICTIM_FP}],
+        "lastmodified": LASTMODIFIED,
+        "mac": _enc(data_key, mac.encode(), "str", LASTMODIFIED),
+        "version": "3.9.0",
+    }
+    return json.dumps(doc, indent=2)
+
+
+@needs_gpg
+def test_pgp_literal_message_is_not_a_data_key(
+    tmp_path: Path,
+    short_tmp: Path,
+    attacker_gpg: list[str],  # noqa: F811
+) -> None:
+    """`gpg --decrypt` prints an unencrypted literal-data message and exits 0: a stanza
+    holding one gave a data key of the attacker's choosing, and a whole forged file."""
+    data_key = os.urandom(32)
+    literal = subprocess.run(
+        [*attacker_gpg, "--store", "--armor"], input=data_key, capture_output=True, check=True
+    ).stdout.decode()
+    src = tmp_path / "forged.enc.json"
+    src.write_text(_forged_json(data_key, literal, {"DB_PASSWORD": "attacker-chosen"}))
+    env = _env(tmp_path, TMPDIR=str(short_tmp))
+    proc = cli("import", str(src), "--to", "prod.yaml", "--pgp-key", str(PGP_KEY),
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    assert not (tmp_path / "prod.yaml").exists()
+    # the victim's own, real sops file still opens with the same key
+    proc = cli("import", str(SOPS / "format.enc.json"), "--to", "prod.yaml", "--pgp-key",
+               str(PGP_KEY), env=env, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    keys = KeySource(key=env["SEALEDCFG_KEY"], env={})
+    assert api.load(tmp_path / "prod.yaml", keys=keys) == {"foo": "bar"}
+
+
+@needs_gpg
+def test_pgp_symmetric_message_with_the_pgp_passphrase_is_not_a_data_key(
+    tmp_path: Path,
+    short_tmp: Path,
+    attacker_gpg: list[str],  # noqa: F811
+) -> None:
+    """SEALEDCFG_PGP_PASSPHRASE is for the user's secret key, not for a symmetrically
+    encrypted message whose passphrase someone else may know or guess."""
+    data_key = os.urandom(32)
+    sym = subprocess.run(
+        [*attacker_gpg, "--pinentry-mode", "loopback", "--passphrase", "guessable",
+         "--symmetric", "--armor"], input=data_key, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    src = tmp_path / "forged.enc.json"
+    src.write_text(_forged_json(data_key, sym, {"TOKEN": "attacker-chosen"}))
+    env = _env(tmp_path, TMPDIR=str(short_tmp), SEALEDCFG_PGP_PASSPHRASE="guessable")
+    proc = cli("import", str(src), "--to", "prod.yaml", "--pgp-key", str(PGP_KEY),
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    assert not (tmp_path / "prod.yaml").exists()
+
+
+@needs_gpg
+def test_pgp_compression_bomb_is_cut_short(
+    tmp_path: Path,
+    short_tmp: Path,
+    attacker_gpg: list[str],  # noqa: F811
+) -> None:
+    """A 3 KB stanza that expands to 2 GB: gpg used to run into its 60 s timeout with
+    all of it in memory (per stanza, 64 allowed); now it is stopped past 32 bytes."""
+    zeros = subprocess.Popen(["head", "-c", "2000000000", "/dev/zero"], stdout=subprocess.PIPE)
+    bomb = subprocess.run(
+        [*attacker_gpg, "--compress-algo", "bzip2", "-z", "9", "--store", "--armor"],
+        stdin=zeros.stdout, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    zeros.wait()
+    assert len(bomb) < 10_000
+    src = tmp_path / "bomb.enc.json"
+    src.write_text(_forged_json(os.urandom(32), bomb, {"A": "x"}))
+    env = _env(tmp_path, TMPDIR=str(short_tmp))
+    proc = cli("import", str(src), "--to", "prod.yaml", "--pgp-key", str(PGP_KEY),
+               env=env, cwd=tmp_path, timeout=30)  # fmt: skip
+    assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
+    assert not (tmp_path / "prod.yaml").exists()
+    assert [p.name for p in short_tmp.iterdir()] == ["attacker"]  # no gpg home left
