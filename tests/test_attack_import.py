@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,15 +26,24 @@ from .test_import_sops import (
     SOPS,
     _enc,
     _env,
+    build_sops,
+    needs_age,
     needs_gpg,
-    short_tmp,  # noqa: F401 (a fixture)
 )
 
 VICTIM_FP = "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4"  # sops' functional-test key
 
 
 @pytest.fixture
-def attacker_gpg(short_tmp: Path) -> Iterator[list[str]]:  # noqa: F811
+def short_tmp() -> Iterator[Path]:
+    """A temporary directory with a path short enough for gpg-agent's sockets."""
+    path = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def attacker_gpg(short_tmp: Path) -> Iterator[list[str]]:
     """An empty GNUPGHOME: the attacker has no key at all."""
     home = short_tmp / "attacker"
     home.mkdir(mode=0o700)
@@ -56,7 +67,7 @@ def _forged_json(data_key: bytes, pgp_enc: str, values: dict[str, str]) -> str:
 def test_pgp_literal_message_is_not_a_data_key(
     tmp_path: Path,
     short_tmp: Path,
-    attacker_gpg: list[str],  # noqa: F811
+    attacker_gpg: list[str],
 ) -> None:
     """`gpg --decrypt` prints an unencrypted literal-data message and exits 0: a stanza
     holding one gave a data key of the attacker's choosing, and a whole forged file."""
@@ -83,7 +94,7 @@ def test_pgp_literal_message_is_not_a_data_key(
 def test_pgp_symmetric_message_with_the_pgp_passphrase_is_not_a_data_key(
     tmp_path: Path,
     short_tmp: Path,
-    attacker_gpg: list[str],  # noqa: F811
+    attacker_gpg: list[str],
 ) -> None:
     """SEALEDCFG_PGP_PASSPHRASE is for the user's secret key, not for a symmetrically
     encrypted message whose passphrase someone else may know or guess."""
@@ -105,7 +116,7 @@ def test_pgp_symmetric_message_with_the_pgp_passphrase_is_not_a_data_key(
 def test_pgp_compression_bomb_is_cut_short(
     tmp_path: Path,
     short_tmp: Path,
-    attacker_gpg: list[str],  # noqa: F811
+    attacker_gpg: list[str],
 ) -> None:
     """A 3 KB stanza that expands to 2 GB: gpg used to run into its 60 s timeout with
     all of it in memory (per stanza, 64 allowed); now it is stopped past 32 bytes."""
@@ -124,3 +135,25 @@ def test_pgp_compression_bomb_is_cut_short(
     assert "cannot open" in one_error_line(proc, ExitCode.OPEN)
     assert not (tmp_path / "prod.yaml").exists()
     assert [p.name for p in short_tmp.iterdir()] == ["attacker"]  # no gpg home left
+
+
+@needs_age
+@pytest.mark.parametrize("char", ["\r", "\x85", "\u2028", "\u2029", "\x00", "\x1b"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_sops_dotenv_comment_with_a_line_break(tmp_path: Path, char: str, existing: bool) -> None:
+    """A dotenv line ends at LF only, and a sops comment is outside the MAC: the attacker
+    adds `#x<CR>INJECTED: evil` to a genuine file.  Merged into an existing profile, it was
+    written, and the profile no longer opened ('a lone CR … would mean two things')."""
+    src, identity = build_sops("dotenv", tmp_path, {"TOKEN": "legit-secret", "PORT": "8080"})
+    text = src.read_text().replace("\n", f"\n#x{char}INJECTED: evil\n", 1)
+    src.write_text(text)
+    env = _env(tmp_path)
+    target = tmp_path / "prod.yaml"
+    if existing:
+        assert cli("set", str(target), "KEEP", "1", env=env).returncode == 0
+    before = target.read_bytes() if existing else None
+    proc = cli("import", str(src), "--to", str(target), "--age-identity", str(identity),
+               env=env)  # fmt: skip
+    assert "a comment holds" in one_error_line(proc, ExitCode.INPUT)
+    assert (target.read_bytes() if existing else None) == before
+    assert target.exists() == existing

@@ -10,6 +10,7 @@ Comments carried from a sops file go before the entry they preceded.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from sealedcfg.errors import InputError
@@ -41,7 +42,18 @@ def key_text(key: str) -> str:
 
 
 def _comment_lines(comments: Comments, path: Path, pad: str) -> list[str]:
-    return [f"{pad}#{text}" for text in comments.get(path, [])]
+    return [f"{pad}#{comment_text(text)}" for text in comments.get(path, [])]
+
+
+def comment_text(text: str) -> str:
+    """One comment line's text.  A sops comment is outside its MAC, and a dotenv line
+    ends only at LF: a CR, U+0085, U+2028 or a control character in it would end the
+    comment early for some YAML reader, or make the profile unreadable."""
+    if len(("#" + text).splitlines()) != 1 or any(
+        (unicodedata.category(c) == "Cc" and c != "\t") or c in "\ufffe\uffff" for c in text
+    ):
+        raise InputError("a comment holds a line break or a control character")
+    return text
 
 
 def block_entries(data: dict[str, Any], indent: int, comments: Comments, path: Path) -> list[str]:

@@ -115,6 +115,7 @@ def _merge(target: Path, src: Source, keys: KeySource, overwrite: bool) -> Impor
                 name, src.name, src.kind, src.sops, False, False, [], [], plan.unchanged
             )
         new_text = merge.apply(plain.text, plan.edits)
+        sealing.check_breaks(new_text, name)
         previous = dict(plain.by_path)
         try:
             body, plain_body = sealing.reseal_plain(name, header, data_key, new_text, previous)
@@ -127,11 +128,30 @@ def _merge(target: Path, src: Source, keys: KeySource, overwrite: bool) -> Impor
             got = merged.by_path.get(epaths.get(path, b""), _NONE)
             if not merge.same(got, want):
                 raise InputError(f"{name}: the imported values cannot be merged faithfully")
+        # and nothing else changed: text spliced in (a comment, say) cannot add a key
+        before = model.build(plain.body, name, text_keys=True).documents
+        expected = _merged(before[0] if before else None, src.data)
+        if len(merged.documents) != 1 or not merge.same(merged.documents[0], expected):
+            raise InputError(f"{name}: the imported values cannot be merged faithfully")
         final = sealing.finish_header(header, data_key, plain_body, name, sealed=body)
         write_atomic(target, profile.to_bytes(body.text, final))
     return ImportResult(
         name, src.name, src.kind, src.sops, False, True, added, changed, plan.unchanged
     )
+
+
+def _merged(target: Any, src: dict[str, Any]) -> Any:
+    """What the profile must mean after the merge (merge.Merger's rule, on values)."""
+    if not isinstance(target, dict):
+        return src if target is None or target == "" else target
+    out = dict(target)
+    for key, value in src.items():
+        old = out.get(key, _NONE)
+        if isinstance(old, dict) and isinstance(value, dict) and value:
+            out[key] = _merged(old, value)
+        else:
+            out[key] = value
+    return out
 
 
 def _at(data: Any, path: tuple[Any, ...]) -> Any:

@@ -54,7 +54,7 @@ def _mapping(
     pending: list[str] = []
     for key, value in branch:
         if isinstance(key, Comment):
-            pending.append(key.text)
+            pending.append(_comment(key.text, name))
             continue
         if key in out:
             raise InputError(f"{name}: the key {key!r} appears twice in one mapping")
@@ -67,6 +67,16 @@ def _mapping(
     return out
 
 
+def _comment(text: str, name: str) -> str:
+    try:
+        return render.comment_text(text)
+    except InputError:
+        raise InputError(
+            f"{name}: a comment holds a line break or a control character",
+            hints=("sops does not authenticate comments: remove it from the source",),
+        ) from None
+
+
 def _value(
     value: Any, path: tuple[Any, ...], comments: render.Comments, kind: str, name: str
 ) -> Any:
@@ -77,7 +87,7 @@ def _value(
         pending: list[str] = []
         for item in value:
             if isinstance(item, Comment):
-                pending.append(item.text)
+                pending.append(_comment(item.text, name))
                 continue
             if pending:
                 comments[(*path, len(out))] = pending
