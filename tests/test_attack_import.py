@@ -157,3 +157,31 @@ def test_sops_dotenv_comment_with_a_line_break(tmp_path: Path, char: str, existi
     assert "a comment holds" in one_error_line(proc, ExitCode.INPUT)
     assert (target.read_bytes() if existing else None) == before
     assert target.exists() == existing
+
+
+@needs_age
+@pytest.mark.parametrize("how", ["--age-identity", "SOPS_AGE_KEY_FILE", "keys.txt", "--pgp-key"])
+def test_sops_key_file_inside_the_repository_is_refused(tmp_path: Path, how: str) -> None:
+    """The attacker writes an identity of their own where the user's sops key is read from
+    inside the repository: it opened a sops file the attacker sealed to it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    src, identity = build_sops("json", repo, {"TOKEN": "attacker-chosen"})
+    env = _env(tmp_path)
+    args = ["import", str(src), "--to", "prod.yaml"]
+    if how == "--age-identity":
+        args += ["--age-identity", str(identity)]
+    elif how == "--pgp-key":
+        src = Path(shutil.copy(SOPS / "format.enc.json", repo / "pgp.enc.json"))
+        args = ["import", str(src), "--to", "prod.yaml"]
+        args += ["--pgp-key", str(shutil.copy(PGP_KEY, repo / "key.asc"))]
+    elif how == "SOPS_AGE_KEY_FILE":
+        env[how] = str(identity)
+    else:
+        env["XDG_CONFIG_HOME"] = str(repo / "cfg")
+        (repo / "cfg" / "sops" / "age").mkdir(parents=True)
+        shutil.copy(identity, repo / "cfg" / "sops" / "age" / "keys.txt")
+    proc = cli(*args, env=env, cwd=repo)
+    assert "keys are never read from a repository" in one_error_line(proc, ExitCode.INPUT)
+    assert not (repo / "prod.yaml").exists()

@@ -3,6 +3,7 @@ files built here in sops' format with the real `age` CLI wrapping the data key."
 
 from __future__ import annotations
 
+import atexit
 import base64
 import decimal
 import hashlib
@@ -30,7 +31,10 @@ from .subproc import cli, one_error_line
 
 runner = CliRunner()
 SOPS = FIXTURES / "sops"
-PGP_KEY = SOPS / "sops_functional_tests_key.asc"
+# a key file inside a git working tree is refused: the tests give a copy outside it
+_KEY_DIR = Path(tempfile.mkdtemp(prefix="sealedcfg-pgp-"))
+atexit.register(shutil.rmtree, _KEY_DIR, True)
+PGP_KEY = Path(shutil.copy(SOPS / "sops_functional_tests_key.asc", _KEY_DIR / "key.asc"))
 LASTMODIFIED = "2026-01-02T03:04:05Z"
 SECRET = "Sup3r-Secret-Value-9"
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sealedcfg.base.fileio import read_bytes
+from sealedcfg.engine.keys import refuse_in_worktree
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 
 DATA_KEY_SIZE = 32
@@ -117,16 +118,28 @@ def _enc(stanza: dict[str, Any], name: str) -> bytes:
 # ---------------------------------------------------------------- age
 
 
+def read_key_file(path: str | os.PathLike[str], what: str) -> bytes:
+    """A sops key file: like sealedcfg's own, never one inside a git working tree
+    (anyone who can write the repository could put their own identity there)."""
+    refuse_in_worktree(path, what)
+    return read_bytes(path)
+
+
 def age_identities(keys: SopsKeys) -> list[Any]:
-    texts = [read_bytes(f).decode("utf-8", "replace") for f in keys.age_identity_files]
+    texts = [
+        read_key_file(f, "age identity file").decode("utf-8", "replace")
+        for f in keys.age_identity_files
+    ]
     if keys.sops_defaults:
         if os.environ.get(ENV_AGE_KEY):
             texts.append(os.environ[ENV_AGE_KEY])
         if os.environ.get(ENV_AGE_KEY_FILE):
-            texts.append(read_bytes(os.environ[ENV_AGE_KEY_FILE]).decode("utf-8", "replace"))
+            data = read_key_file(os.environ[ENV_AGE_KEY_FILE], ENV_AGE_KEY_FILE)
+            texts.append(data.decode("utf-8", "replace"))
         default = _sops_keys_txt()
         if default.is_file():
-            texts.append(default.read_text(encoding="utf-8", errors="replace"))
+            data = read_key_file(default, "sops' age key file")
+            texts.append(data.decode("utf-8", "replace"))
     lines = [ln.strip() for text in texts for ln in text.splitlines()]
     wanted = [ln for ln in lines if ln.startswith("AGE-SECRET-KEY-")]
     if not wanted:
@@ -322,7 +335,7 @@ def private_gnupg(key_files: tuple[str, ...]) -> Iterator[PrivateGpg]:
         Path(home, "gpg-agent.conf").write_text("s2k-count 65536\n", encoding="ascii")
         private = PrivateGpg(home, gpg)
         for key_file in key_files:
-            done = private.run(["--import"], read_bytes(key_file))
+            done = private.run(["--import"], read_key_file(key_file, "PGP key file"))
             if done.returncode != 0:
                 raise InputError(f"{key_file}: not a PGP key gpg can import")
         yield private
