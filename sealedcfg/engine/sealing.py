@@ -10,8 +10,9 @@ from __future__ import annotations
 import codecs
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from sealedcfg.base.encoding import KeyPath, lp_all
 from sealedcfg.base.pattern import Pattern, compile_pattern
@@ -27,17 +28,27 @@ _U32 = struct.Struct(">I").pack
 # and YAML 1.2 readers (ruamel, Go) as content: one text, two meanings.
 _AMBIGUOUS_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 HISTORY_KEY = "sealedcfg_history"  # lifecycle history (lifecycle/store.py)
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class Opened:
-    """A sealed body opened and authenticated: the plaintext text and its parse."""
+    """A sealed body opened and authenticated: the plaintext text (and its parse)."""
 
     text: str
-    body: Body
+    name: str
     sources: dict[str, str] = field(default_factory=dict)  # token -> its plaintext source
     # path -> (token, source, type): lets an edit give unchanged values their tokens
-    by_path: dict[KeyPath, tuple[str, str, str]] = field(default_factory=dict)
+    by_path: dict[Path, tuple[str, str, str]] = field(default_factory=dict)
+    parsed: Body | None = None
+
+    @property
+    def body(self) -> Body:
+        """The plaintext's parse, built on first use: opening authenticates the
+        text in one streamed pass, and decrypt or verify need no more."""
+        if self.parsed is None:
+            self.parsed = parse_opened(self.text, self.name)
+        return self.parsed
 
 
 @dataclass(slots=True)
@@ -198,18 +209,19 @@ def open_checked(profile: Profile, data_key: bytes, skip: set[KeyPath] | None = 
     if any(n.path not in skipped for n in to_seal(profile, rule)):
         raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
     opened = decrypt_tokens(profile, data_key)
-    check_meaning(data_key, header, opened.body, profile.body, skip or ())
+    records = opened_records(opened.text, profile.name, skipped)
+    envelope.check_mac(data_key, header, records + token_records(profile.body))
     profile.opened = opened
     return opened
 
 
 def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
-    """Splice every token's plaintext over it and parse the result (no MAC check)."""
+    """Splice every token's plaintext over it (no MAC check, no parse)."""
     header = profile.header
     assert header is not None
     text = profile.body.text
     edits = []
-    opened = Opened("", profile.body)
+    opened = Opened("", profile.name)
     prefix = tokens.PREFIX
     for node in profile.body.nodes:
         if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
@@ -218,7 +230,6 @@ def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
             opened.sources[node.value] = source
             opened.by_path[node.path] = (node.value, source, node.value.split(";", 3)[2])
     opened.text = document.splice(text, edits)
-    opened.body = parse_opened(opened.text, profile.name)
     return opened
 
 
@@ -229,21 +240,35 @@ def opened_body(name: str, body: Body, header: Header, data_key: bytes) -> Body:
 
 def parse_opened(text: str, name: str) -> Body:
     """Parse decrypted text; anything but a clean parse without tokens is tampering."""
-    try:
-        check_breaks(text, name)
-        body = document.parse(text, name)
-    except InputError:
-        raise crypto.AuthError from None
-    if any(is_token(n) for n in body.nodes):  # a token inside a token, or one left over
-        raise crypto.AuthError
+    body = Body(text)
+    body.nodes = _walk_opened(text, name, list, body)
     return body
 
 
-def check_meaning(
-    data_key: bytes, header: Header, opened: Body, sealed: Body, skip: Iterable[KeyPath] = ()
-) -> None:
-    records = model.meaning_records(opened, skip)
-    envelope.check_mac(data_key, header, records + token_records(sealed))
+def opened_records(text: str, name: str, skip: Iterable[Path] = ()) -> list[bytes]:
+    """The meaning records of decrypted text (`model.meaning_records`), from one
+    streamed pass over its parse: no node is kept.  crypto.AuthError unless it
+    parses cleanly without tokens."""
+    meta = Body(text)
+    records = _walk_opened(text, name, lambda nodes: model.node_records(nodes, skip), meta)
+    return records + model.doc_records(meta.versions)
+
+
+def _walk_opened(text: str, name: str, consume: Callable[[Iterator[Node]], T], meta: Body) -> T:
+    try:
+        check_breaks(text, name)
+        return document.walk(text, name, lambda nodes: consume(_no_tokens(nodes)), meta)
+    except InputError:
+        raise crypto.AuthError from None
+
+
+def _no_tokens(nodes: Iterable[Node]) -> Iterator[Node]:
+    """The nodes, refused at the first token (one inside a token, or one left over)."""
+    prefix = tokens.PREFIX
+    for node in nodes:
+        if node.value.startswith(prefix) and is_token(node):
+            raise crypto.AuthError
+        yield node
 
 
 def token_records(sealed: Body) -> list[bytes]:

@@ -340,23 +340,32 @@ def meaning_records(body: Body, skip: Iterable[KeyPath] = ()) -> list[bytes]:
     """One injective record per document and per node: what the file MAC covers.
 
     `skip` leaves out nodes (new plaintext values a re-seal will adopt), also
-    from their mapping's key order.  Each record is
-    lp_all("node", epath, kind, tag, anchor, keyinfo, content), written out
-    inline: this runs once per node on every open.
+    from their mapping's key order.
+    """
+    return node_records(body.nodes, skip) + doc_records(body.versions)
+
+
+def doc_records(versions: list[tuple[int, int] | None]) -> list[bytes]:
+    """lp_all("doc", index, version) for each document."""
+    return [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(versions)]
+
+
+def node_records(nodes: Iterable[Node], skip: Iterable[Path] = ()) -> list[bytes]:
+    """lp_all("node", epath, kind, tag, anchor, keyinfo, content) for each node,
+    in one pass over `nodes` in document order (they need not all be held: the
+    parse may stream them).  The MAC sorts the records, so a mapping's record,
+    whose content is its key order, is written when the mapping ends.
     """
     skipped = set(skip)
-    out = [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(body.versions)]
-    order: dict[KeyPath, list[bytes]] = {}
-    for node in body.nodes:
-        last = node.path[-1]
-        if type(last) is str and len(node.path) > 1 and node.path not in skipped:
-            order.setdefault(node.path[:-1], []).append(last.encode("utf-8"))
+    out: list[bytes] = []
     u32 = _U32
     seven = u32(7) + lp(b"node")
     kinds = {k: lp(k.encode()) for k in ("scalar", "alias", "map", "seq")}
     style = {True: b"p", False: b"q"}
     empty = lp(b"")
     cache: dict[str | None, bytes] = {None: empty}
+    # Open mappings, innermost last: (depth, record up to its content, its keys).
+    maps: list[tuple[int, bytes, list[bytes]]] = []
 
     def lps(text: str | None) -> bytes:  # lp(utf8(text or "")), memoised: tags repeat
         got = cache.get(text)
@@ -365,39 +374,41 @@ def meaning_records(body: Body, skip: Iterable[KeyPath] = ()) -> list[bytes]:
             got = cache[text] = u32(len(raw)) + raw
         return got
 
-    for node in body.nodes:
-        if skipped and node.path in skipped:
+    for node in nodes:
+        path = node.path
+        depth = len(path)
+        while maps and maps[-1][0] >= depth:  # ended before this node
+            _, head, keys = maps.pop()
+            content = lp_all(keys)
+            out.append(head + u32(len(content)) + content)
+        if skipped and path in skipped:
             continue
+        last = path[-1]
+        if depth > 1 and type(last) is str:
+            if maps and maps[-1][0] == depth - 1:
+                maps[-1][2].append(last.encode("utf-8"))
+            key = style[node.key_plain] + lps(node.key_tag or "") + lps(node.key_anchor or "")
+            keyinfo = u32(len(key)) + key
+        else:
+            keyinfo = empty
         kind = node.kind
+        epath = node.epath
+        head = b"".join(
+            (seven, u32(len(epath)), epath, kinds[kind], lps(node.tag), lps(node.anchor), keyinfo)
+        )
         if kind == "scalar":
             content = style[node.plain] + node.value.encode("utf-8")
         elif kind == "alias":
             content = node.target
         elif kind == "map":
-            content = lp_all(order.get(node.path, ()))
+            maps.append((depth, head, []))
+            continue
         else:
             content = b""
-        if len(node.path) > 1 and type(node.path[-1]) is str:
-            key = style[node.key_plain] + lps(node.key_tag or "") + lps(node.key_anchor or "")
-            keyinfo = u32(len(key)) + key
-        else:
-            keyinfo = empty
-        epath = node.epath
-        out.append(
-            b"".join(
-                (
-                    seven,
-                    u32(len(epath)),
-                    epath,
-                    kinds[kind],
-                    lps(node.tag),
-                    lps(node.anchor),
-                    keyinfo,
-                    u32(len(content)),
-                    content,
-                )
-            )
-        )
+        out.append(head + u32(len(content)) + content)
+    for _, head, keys in maps:
+        content = lp_all(keys)
+        out.append(head + u32(len(content)) + content)
     return out
 
 
