@@ -64,11 +64,33 @@ def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
     except SealedcfgError as exc:
         return [_finding(path, 1, "invalid-sealed-file", exc.message.removeprefix(f"{path}: "))]
     out = []
-    for problem in sealing.keyless_problems(profile):
-        shown = document.format_path(problem.node.path, profile.body.documents)
-        hint = "" if problem.rule_id == "malformed-token" else " (run: sealedcfg encrypt)"
-        message = f"{shown}: {problem.message}{hint}"
-        out.append(_finding(path, problem.node.line, problem.rule_id, message, shown))
+    documents = profile.body.documents
+    for node in profile.body.nodes:
+        if sealing.is_token(node):
+            try:
+                tokens.parse(node.value)
+            except tokens.TokenError:
+                shown = document.format_path(node.path, documents)
+                out.append(
+                    _finding(
+                        path,
+                        node.line,
+                        "malformed-token",
+                        f"{shown}: not a well-formed sealedcfg token",
+                        shown,
+                    )
+                )
+        elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
+            shown = document.format_path(node.path, documents)
+            out.append(
+                _finding(
+                    path,
+                    node.line,
+                    "unsealed-value",
+                    f"{shown}: plaintext value in a sealed profile (run: sealedcfg encrypt)",
+                    shown,
+                )
+            )
     # Comments and plain-by-rule values can still leak a pasted key.
     out += scan.scan_text(profile.body.text, path)
     return out

@@ -523,20 +523,24 @@ def format_path(path: KeyPath, documents: int = 1) -> str:
     (`1:spec.password`), and a first key that would read as one (`8080:x`)
     has its `:` escaped.
     """
-    parts = [_display(seg) for seg in path[1:]]
-    dotted = ".".join(parts)
+    dotted = ".".join([_display(seg) for seg in path[1:]])
     if documents > 1:
         return f"{path[0]}:{dotted}"
-    return _DOC_PREFIX.sub(r"\1\\:", dotted, count=1)
+    if dotted[:1].isdigit():  # maybe `8080:x`, which would read as a document prefix
+        return _DOC_PREFIX.sub(r"\1\\:", dotted, count=1)
+    return dotted
 
 
 _DOC_PREFIX = re.compile(r"^(\d+):")
 
 
 def _display(seg: Segment) -> str:
-    if isinstance(seg, int):
+    if type(seg) is int:
         return str(seg)
+    assert isinstance(seg, str)
     if seg == "":
         return '""'
+    if "." not in seg and "\\" not in seg and seg[0] != '"':
+        return seg
     shown = seg.replace("\\", "\\\\").replace(".", "\\.")
     return "\\" + shown if shown.startswith('"') else shown
