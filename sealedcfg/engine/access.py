@@ -17,12 +17,9 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sealedcfg.base.encoding import b64d, b64e
-from sealedcfg.base.fileio import locked, read_bytes
-from sealedcfg.base.secret import Secret
-from sealedcfg.engine import sealing
-from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, dir_keys, key_dir
-from sealedcfg.engine.place import place_of
+from sealedcfg import crypto, envelope, sealing
+from sealedcfg.encoding import b64d, b64e
+from sealedcfg.envelope import Header, Recipient
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.format import crypto, envelope
 from sealedcfg.format.envelope import Header, Recipient
@@ -270,9 +267,7 @@ def seal_new_text(
     name: str, text: str, keys: KeySource, *, kdf: Argon2Params | None = None
 ) -> bytes:
     """A new sealed file from plaintext YAML (recipients and rule from creation rules)."""
-    profile = sealing.Profile(name, False, document.parse(text, name), None, "\n")
+    profile = sealing.Profile(name, False, sealing.unsealed_outline(text, name), None, "\n")
     header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
-    rule = sealing.compile_rule(header.plain)
-    body = sealing.seal_nodes(profile, data_key, header.file_id, sealing.to_seal(profile, rule))
-    final = sealing.finish_header(header, data_key, profile.body, name, sealed=body)
-    return profile.to_bytes(body.text, final)
+    sealed_text, final, _ = sealing.seal_new(profile, header, data_key)
+    return profile.to_bytes(sealed_text, final)

@@ -8,6 +8,7 @@ is turned into the one generic OpenError by the caller.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
@@ -98,8 +99,14 @@ def check_breaks(text: str, name: str) -> None:
         )
 
 
-def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
-    """Split and parse a profile; with `place`, refuse one sealed for another path."""
+def read_profile(
+    data: bytes, name: str, place: str | None = None, *, keep_nodes: bool = True
+) -> Profile:
+    """Split and parse a profile; with `place`, refuse one sealed for another path.
+
+    Without `keep_nodes`, a file that has no header keeps no parse: only its
+    document facts (for `new_join`), for `seal_new` to seal in one stream.
+    """
     bom, text = decode(data, name)
     body_text, header_text = envelope.split(text)
     header = None
@@ -112,7 +119,26 @@ def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
 
         places.check(header.bind, place, name)
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
+    if header is None and not keep_nodes:
+        return Profile(name, bom, unsealed_outline(body_text, name), header, newline)
     return Profile(name, bom, document.parse(body_text, name), header, newline)
+
+
+def unsealed_outline(text: str, name: str) -> Body:
+    """A file without a header, parsed without keeping its nodes (they are
+    walked again by `seal_new`); a token in it is refused here."""
+    body = Body(text)
+
+    def refuse_tokens(nodes: Iterator[Node]) -> None:
+        for node in nodes:
+            if is_token(node):
+                raise InputError(
+                    f"{name}: a sealed value at line {node.line} in a file "
+                    "without a sealedcfg header"
+                )
+
+    document.walk(text, name, refuse_tokens, body)
+    return body
 
 
 # ---------------------------------------------------------------- per node
@@ -472,6 +498,102 @@ def reseal_plain(
             meta = _meta_at(old)
             replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
     return splice_tokens(name, body, replacements), body
+
+
+def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, Header, int]:
+    """Seal a file that has no header yet: (sealed body text, header with its
+    MAC, values sealed), without holding the parse of either text.
+
+    One pass over the plaintext's nodes seals each value, builds the typed
+    values (so that what seals is what every reader can load; `finish_header`),
+    and collects the meaning records; a second, over the sealed text, proves
+    that every token reads back as exactly itself at its node's place: both
+    passes hash what the sealed text must parse to, node by node, and the two
+    hashes must agree (otherwise the slow comparison names the line).
+    """
+    name, text, file_id = profile.name, profile.body.text, header.file_id
+    rule = compile_rule(header.plain)
+    chunks: list[str] = []  # the sealed text, in pieces
+    token_recs: list[bytes] = []
+    keep_blocks: set[str] = set()  # tokens over keep-chomped block scalars
+    expected = [hashlib.sha256()]
+
+    def first_pass(nodes: Iterator[Node]) -> list[bytes]:
+        # Fresh state: a walk may start over (document.walk).
+        chunks.clear()
+        token_recs.clear()
+        keep_blocks.clear()
+        expected[0] = hashlib.sha256()
+        pos = 0
+
+        def seal(nodes: Iterator[Node]) -> Iterator[Node]:
+            nonlocal pos
+            for node in nodes:
+                token = None
+                if sealable(node) and not rule_matches(rule, node):
+                    source = text[node.start : node.end]
+                    vtype = value_type(node)
+                    token = seal_node(data_key, file_id, node, source, (), vtype)
+                    chunks.append(text[pos : node.start])
+                    chunks.append(token)
+                    pos = node.end
+                    token_recs.append(lp_all((b"token", node.epath, vtype.encode(), b"")))
+                    if document.is_keep_block(source):
+                        keep_blocks.add(token)
+                expected[0].update(_shape_of(node, text, token))
+                yield node
+
+        records = model.node_records(model.building(seal(nodes), name, None, None))
+        chunks.append(text[pos:])
+        return records
+
+    outline = Body(text)
+    records = document.walk(text, name, first_pass, outline)
+    sealed_text = "".join(chunks)
+    chunks.clear()
+    if not _reads_back(name, sealed_text, expected[0].digest(), keep_blocks):
+        # Slow, but only for a file that cannot be sealed: name the line.
+        full = replace(profile, body=document.parse(text, name))
+        seal_nodes(full, data_key, file_id, to_seal(full, rule))
+        raise InputError(f"{name}: this file cannot be sealed in place")
+    records += model.doc_records(outline.versions) + token_recs
+    mac = envelope.compute_mac(data_key, header, records)
+    return sealed_text, replace(header, mac=mac), len(token_recs)
+
+
+def _shape_of(node: Node, text: str, token: str | None) -> bytes:
+    """What the sealed text must read as at this node: its place, kind, anchor,
+    tag, and either its token (a core tag goes inside it) or its own text."""
+    if token is not None:
+        tag = None if node.tag in document.CORE_SCALAR_TAGS else node.tag
+        content = ("token", token)
+    elif node.kind == "scalar":
+        tag, content = node.tag, ("text", text[node.start : node.end])
+    else:
+        tag, content = node.tag, None
+    return repr((node.epath, node.kind, node.anchor, tag, content)).encode("utf-8", "surrogatepass")
+
+
+def _reads_back(name: str, sealed_text: str, expected: bytes, keep_blocks: set[str]) -> bool:
+    """Does `sealed_text` parse to the shape `seal_new` hashed?"""
+    prefix = tokens.PREFIX
+
+    def matches(nodes: Iterator[Node]) -> bool:
+        actual = hashlib.sha256()
+        ok = True
+        for node in nodes:
+            token = None
+            if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
+                token = node.value
+                if token in keep_blocks and document.blank_line_after(sealed_text, node.end):
+                    ok = False
+            actual.update(_shape_of(node, sealed_text, token))
+        return ok and actual.digest() == expected
+
+    try:
+        return document.walk(sealed_text, name, matches)
+    except InputError:
+        return False
 
 
 def new_join(body: Body, newline: str) -> str:

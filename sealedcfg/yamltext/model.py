@@ -21,7 +21,7 @@ import datetime
 import math
 import re
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -260,22 +260,50 @@ def build(body: Body, name: str, *, text_keys: bool = False) -> Model:
     """
     docs: list[Any] = [None] * body.documents
     objects: dict[bytes, Any] = {}
-    open_maps: list[tuple[KeyPath, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
-    owners: dict[KeyPath, Any] = {}  # path of a container -> its object
-    for node in body.nodes:
+    for _ in building(body.nodes, name, docs, objects, text_keys=text_keys):
+        pass
+    return Model(docs, objects)
+
+
+def building(
+    nodes: Iterable[Node],
+    name: str,
+    docs: list[Any] | None,
+    objects: dict[bytes, Any] | None,
+    *,
+    text_keys: bool = False,
+) -> Iterator[Node]:
+    """Construct values from `nodes` as they pass, yielding each one on.
+
+    `docs` gets each document's value and `objects` each node's, by encoded
+    path.  Without them (None), only what is still needed is held: a finished
+    document is dropped (anchors do not cross documents), and only anchored
+    nodes are kept for their aliases; this is how sealing checks that what it
+    seals is what every reader can load, in memory bounded by one document.
+    """
+    index = objects is not None
+    anchored: dict[bytes, Any] = objects if objects is not None else {}
+    open_maps: list[tuple[Path, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
+    owners: dict[Path, Any] = {}  # path of a container -> its object
+    for node in nodes:
         path = node.path
         while open_maps and path[: len(open_maps[-1][0])] != open_maps[-1][0]:
             _finish(open_maps.pop(), name)
-        if node.kind == "map" or node.kind == "seq":
-            value: Any = {} if node.kind == "map" else []
-        elif node.kind == "alias":
-            value = objects[node.target]
+        if len(path) == 1 and not index:
+            owners, anchored = {}, {}
+        kind = node.kind
+        if kind == "map" or kind == "seq":
+            value: Any = {} if kind == "map" else []
+        elif kind == "alias":
+            value = anchored[node.target]
         else:
             where = f"{name}: line {node.line}"
             value = scalar(node.value, node.plain, node.tag, version_of(node), where)
-        objects[node.epath] = value
+        if index or node.anchor is not None:
+            anchored[node.epath] = value
         if len(path) == 1:
-            docs[int(path[0])] = value
+            if docs is not None:
+                docs[int(path[0])] = value
         else:
             parent = owners[path[:-1]]
             if isinstance(parent, list):
@@ -284,13 +312,13 @@ def build(body: Body, name: str, *, text_keys: bool = False) -> Model:
                 open_maps[-1][2].append(value)
             else:
                 _put(parent, node, value, name, text_keys)
-        if node.kind == "map":
+        if kind == "map":
             open_maps.append((path, value, []))
-        if node.kind in ("map", "seq"):
+        if kind == "map" or kind == "seq":
             owners[path] = value
+        yield node
     while open_maps:
         _finish(open_maps.pop(), name)
-    return Model(docs, objects)
 
 
 def _put(parent: dict[Any, Any], node: Node, value: Any, name: str, text_keys: bool) -> None:
