@@ -513,13 +513,15 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
     """
     name, text, file_id = profile.name, profile.body.text, header.file_id
     rule = compile_rule(header.plain)
-    chunks: list[str] = []  # the sealed text, in pieces
+    blocks: list[str] = []  # the sealed text, in pieces
+    chunks: list[str] = []  # the latest piece, in pieces
     token_recs: list[bytes] = []
     keep_blocks: set[str] = set()  # tokens over keep-chomped block scalars
     expected = [hashlib.sha256()]
 
     def first_pass(nodes: Iterator[Node]) -> list[bytes]:
         # Fresh state: a walk may start over (document.walk).
+        blocks.clear()
         chunks.clear()
         token_recs.clear()
         keep_blocks.clear()
@@ -537,6 +539,9 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
                     chunks.append(text[pos : node.start])
                     chunks.append(token)
                     pos = node.end
+                    if len(chunks) >= 8192:  # a few large pieces rather than many small ones
+                        blocks.append("".join(chunks))
+                        chunks.clear()
                     token_recs.append(lp_all((b"token", node.epath, vtype.encode(), b"")))
                     if document.is_keep_block(source):
                         keep_blocks.add(token)
@@ -545,12 +550,14 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
 
         records = model.node_records(model.building(seal(nodes), name, None, None))
         chunks.append(text[pos:])
+        blocks.append("".join(chunks))
+        chunks.clear()
         return records
 
     outline = Body(text)
     records = document.walk(text, name, first_pass, outline)
-    sealed_text = "".join(chunks)
-    chunks.clear()
+    sealed_text = "".join(blocks)
+    blocks.clear()
     if not _reads_back(name, sealed_text, expected[0].digest(), keep_blocks):
         # Slow, but only for a file that cannot be sealed: name the line.
         full = replace(profile, body=document.parse(text, name))

@@ -276,21 +276,27 @@ def building(
     """Construct values from `nodes` as they pass, yielding each one on.
 
     `docs` gets each document's value and `objects` each node's, by encoded
-    path.  Without them (None), only what is still needed is held: a finished
-    document is dropped (anchors do not cross documents), and only anchored
-    nodes are kept for their aliases; this is how sealing checks that what it
-    seals is what every reader can load, in memory bounded by one document.
+    path.  Without them (None), values are built and checked but only what
+    may still be read is kept: anchored subtrees (for their aliases, within
+    one document) and merge values; anything else is left out of its parent
+    once built.  This is how sealing checks that what it seals is what every
+    reader can load, without holding a second copy of the file.
     """
     index = objects is not None
     anchored: dict[bytes, Any] = objects if objects is not None else {}
     open_maps: list[tuple[Path, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
-    owners: dict[Path, Any] = {}  # path of a container -> its object
+    containers: list[Any] = []  # the open collections, outermost first
+    hold = 0  # without `index`: depth of the subtree whose values are kept, 0 for none
     for node in nodes:
         path = node.path
-        while open_maps and path[: len(open_maps[-1][0])] != open_maps[-1][0]:
+        depth = len(path)
+        while open_maps and len(open_maps[-1][0]) >= depth:
             _finish(open_maps.pop(), name)
-        if len(path) == 1 and not index:
-            owners, anchored = {}, {}
+        del containers[depth - 1 :]
+        if depth == 1 and not index:
+            anchored = {}  # anchors do not cross documents
+        if hold >= depth:
+            hold = 0
         kind = node.kind
         if kind == "map" or kind == "seq":
             value: Any = {} if kind == "map" else []
@@ -299,23 +305,27 @@ def building(
         else:
             where = f"{name}: line {node.line}"
             value = scalar(node.value, node.plain, node.tag, version_of(node), where)
+        merge = depth > 1 and is_merge_key(node)
+        if not hold and not index and (node.anchor is not None or merge):
+            hold = depth
         if index or node.anchor is not None:
             anchored[node.epath] = value
-        if len(path) == 1:
+        if depth == 1:
             if docs is not None:
                 docs[int(path[0])] = value
         else:
-            parent = owners[path[:-1]]
+            parent = containers[-1]
+            kept = value if index or hold else None
             if isinstance(parent, list):
-                parent.append(value)
-            elif is_merge_key(node):
+                parent.append(kept)
+            elif merge:
                 open_maps[-1][2].append(value)
             else:
-                _put(parent, node, value, name, text_keys)
+                _put(parent, node, kept, name, text_keys)
         if kind == "map":
             open_maps.append((path, value, []))
         if kind == "map" or kind == "seq":
-            owners[path] = value
+            containers.append(value)
         yield node
     while open_maps:
         _finish(open_maps.pop(), name)
