@@ -42,6 +42,8 @@ class Opened:
     # path -> (token, source, type): lets an edit give unchanged values their tokens
     by_path: dict[Path, tuple[str, str, str]] = field(default_factory=dict)
     parsed: Body | None = None
+    # `token_records` of the sealed body, gathered while opening its tokens.
+    token_records: list[bytes] = field(default_factory=list)
 
     @property
     def body(self) -> Body:
@@ -236,7 +238,7 @@ def open_checked(profile: Profile, data_key: bytes, skip: set[KeyPath] | None = 
         raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
     opened = decrypt_tokens(profile, data_key)
     records = opened_records(opened.text, profile.name, skipped)
-    envelope.check_mac(data_key, header, records + token_records(profile.body))
+    envelope.check_mac(data_key, header, records + opened.token_records)
     profile.opened = opened
     return opened
 
@@ -249,12 +251,16 @@ def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
     edits = []
     opened = Opened("", profile.name)
     prefix = tokens.PREFIX
+    records = opened.token_records
     for node in profile.body.nodes:
-        if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
+        value = node.value
+        if node.kind == "scalar" and not node.style and value.startswith(prefix):
             source = open_token(data_key, header.file_id, node)
             edits.append((node.start, node.end, source))
-            opened.sources[node.value] = source
-            opened.by_path[node.path] = (node.value, source, node.value.split(";", 3)[2])
+            opened.sources[value] = source
+            fields = value.split(";", 4)
+            opened.by_path[node.path] = (value, source, fields[2])
+            records.append(lp_all((b"token", node.epath, fields[2].encode(), fields[3].encode())))
     opened.text = document.splice(text, edits)
     return opened
 
