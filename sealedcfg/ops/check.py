@@ -65,8 +65,11 @@ def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
         return [_finding(path, 1, "invalid-sealed-file", exc.message.removeprefix(f"{path}: "))]
     out = []
     documents = profile.body.documents
+    is_token, sealable, rule_matches = sealing.is_token, sealing.sealable, sealing.rule_matches
     for node in profile.body.nodes:
-        if sealing.is_token(node):
+        if node.kind != "scalar":
+            continue  # only scalars are tokens or values to seal
+        if is_token(node):
             try:
                 tokens.parse(node.value)
             except tokens.TokenError:
@@ -80,7 +83,7 @@ def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
                         shown,
                     )
                 )
-        elif sealing.sealable(node) and not sealing.rule_matches(rule, node):
+        elif sealable(node) and not rule_matches(rule, node):
             shown = document.format_path(node.path, documents)
             out.append(
                 _finding(
