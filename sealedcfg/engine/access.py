@@ -17,14 +17,17 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sealedcfg import crypto, envelope, sealing
-from sealedcfg.encoding import b64d, b64e
-from sealedcfg.envelope import Header, Recipient
+from sealedcfg.base.encoding import b64d, b64e
+from sealedcfg.base.fileio import locked, read_bytes
+from sealedcfg.base.secret import Secret
+from sealedcfg.engine import sealing
+from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource, dir_keys, key_dir
+from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.format import crypto, envelope
 from sealedcfg.format.envelope import Header, Recipient
 from sealedcfg.format.kdf import Argon2Params
-from sealedcfg.yamltext import document, model
+from sealedcfg.yamltext import model
 from sealedcfg.yamltext.expansion import check_alias_expansion
 
 if TYPE_CHECKING:  # creation rules are read only when a file needs them

@@ -40,7 +40,7 @@ class Opened:
     name: str
     sources: dict[str, str] = field(default_factory=dict)  # token -> its plaintext source
     # path -> (token, source, type): lets an edit give unchanged values their tokens
-    by_path: dict[Path, tuple[str, str, str]] = field(default_factory=dict)
+    by_path: dict[KeyPath, tuple[str, str, str]] = field(default_factory=dict)
     parsed: Body | None = None
     # `token_records` of the sealed body, gathered while opening its tokens.
     token_records: list[bytes] = field(default_factory=list)
@@ -281,7 +281,7 @@ def parse_opened(text: str, name: str) -> Body:
     return body
 
 
-def opened_records(text: str, name: str, skip: Iterable[Path] = ()) -> list[bytes]:
+def opened_records(text: str, name: str, skip: Iterable[KeyPath] = ()) -> list[bytes]:
     """The meaning records of decrypted text (`model.meaning_records`), from one
     streamed pass over its parse: no node is kept.  crypto.AuthError unless it
     parses cleanly without tokens."""

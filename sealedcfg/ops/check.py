@@ -64,36 +64,11 @@ def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
     except SealedcfgError as exc:
         return [_finding(path, 1, "invalid-sealed-file", exc.message.removeprefix(f"{path}: "))]
     out = []
-    documents = profile.body.documents
-    is_token, sealable, rule_matches = sealing.is_token, sealing.sealable, sealing.rule_matches
-    for node in profile.body.nodes:
-        if node.kind != "scalar":
-            continue  # only scalars are tokens or values to seal
-        if is_token(node):
-            try:
-                tokens.parse(node.value)
-            except tokens.TokenError:
-                shown = document.format_path(node.path, documents)
-                out.append(
-                    _finding(
-                        path,
-                        node.line,
-                        "malformed-token",
-                        f"{shown}: not a well-formed sealedcfg token",
-                        shown,
-                    )
-                )
-        elif sealable(node) and not rule_matches(rule, node):
-            shown = document.format_path(node.path, documents)
-            out.append(
-                _finding(
-                    path,
-                    node.line,
-                    "unsealed-value",
-                    f"{shown}: plaintext value in a sealed profile (run: sealedcfg encrypt)",
-                    shown,
-                )
-            )
+    for problem in sealing.keyless_problems(profile):
+        shown = document.format_path(problem.node.path, profile.body.documents)
+        hint = "" if problem.rule_id == "malformed-token" else " (run: sealedcfg encrypt)"
+        message = f"{shown}: {problem.message}{hint}"
+        out.append(_finding(path, problem.node.line, problem.rule_id, message, shown))
     # Comments and plain-by-rule values can still leak a pasted key.
     out += scan.scan_text(profile.body.text, path)
     return out

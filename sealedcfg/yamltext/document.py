@@ -27,8 +27,8 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 
-from sealedcfg import limits, yamlparse
-from sealedcfg.encoding import Path, Segment, encode_path_from
+from sealedcfg.base import limits
+from sealedcfg.base.encoding import KeyPath, Segment, encode_path_from
 from sealedcfg.errors import InputError
 from sealedcfg.yamltext import yamlparse
 
@@ -216,7 +216,7 @@ def _nodes(text: str, name: str, body: Body, next_event: Callable[[], Any]) -> I
         # The node's path: (doc,) at the root; a mapping's key is no node of its own.
         start_mark = ev.start_mark
         if not stack:
-            path: Path = (doc,)
+            path: KeyPath = (doc,)
             eseg = _doc_segment(doc)
             key_start, key_plain, key_tag, key_anchor = -1, True, None, None
         else:

@@ -284,7 +284,7 @@ def building(
     """
     index = objects is not None
     anchored: dict[bytes, Any] = objects if objects is not None else {}
-    open_maps: list[tuple[Path, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
+    open_maps: list[tuple[KeyPath, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
     containers: list[Any] = []  # the open collections, outermost first
     hold = 0  # without `index`: depth of the subtree whose values are kept, 0 for none
     for node in nodes:
@@ -388,7 +388,7 @@ def doc_records(versions: list[tuple[int, int] | None]) -> list[bytes]:
     return [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(versions)]
 
 
-def node_records(nodes: Iterable[Node], skip: Iterable[Path] = ()) -> list[bytes]:
+def node_records(nodes: Iterable[Node], skip: Iterable[KeyPath] = ()) -> list[bytes]:
     """lp_all("node", epath, kind, tag, anchor, keyinfo, content) for each node,
     in one pass over `nodes` in document order (they need not all be held: the
     parse may stream them).  The MAC sorts the records, so a mapping's record,
