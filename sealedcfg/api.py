@@ -320,55 +320,52 @@ def encrypt_file(
     name = str(path)
     with locked(path) as data:
         try:
-            profile = sealing.read_profile(data, name, place_of(path))
+            # A new file is sealed in one stream, holding no parse (sealing.seal_new).
+            profile = sealing.read_profile(data, name, place_of(path), keep_nodes=False)
         except InputError:
             fileformat.refuse_unsealable(name)  # a .env is no YAML: say why, not how
             raise
         header = profile.header
         if header is None:
             header, data_key = new_header(profile, keys, plain=plain, kdf=kdf)
-            rule = sealing.compile_rule(header.plain)
-            created = True
-        else:
-            if plain is not None and plain != header.plain:
-                raise InputError(
-                    f"{name}: already sealed with plaintext rule "
-                    f"{header.plain!r}; --plain cannot change it here"
-                )
-            rule = sealing.compile_rule(header.plain)
-            data_key = open_data_key(header, keys, name)
-            created = False
+            sealed_text, header, count = sealing.seal_new(profile, header, data_key)
+            write_atomic(path, profile.to_bytes(sealed_text, header))
+            return EncryptResult(name, count, True, True)
+        if plain is not None and plain != header.plain:
+            raise InputError(
+                f"{name}: already sealed with plaintext rule "
+                f"{header.plain!r}; --plain cannot change it here"
+            )
+        rule = sealing.compile_rule(header.plain)
+        data_key = open_data_key(header, keys, name)
         nodes = sealing.to_seal(profile, rule)
-        plain_body = profile.body  # a new file: the text as given is the plaintext
-        adopted = []
-        if not created:
-            if not nodes:  # nothing to seal: still say so only of an authentic file
-                try:
-                    sealing.open_checked(profile, data_key)
-                except crypto.AuthError:
-                    raise OpenError(name) from None
-                return EncryptResult(name, 0, False, False)
-            adopted = [document.format_path(n.path, profile.body.documents) for n in nodes]
-            if not adopt:
-                shown = ", ".join(adopted[:10]) + (" …" if len(adopted) > 10 else "")
-                raise InputError(
-                    f"{name}: {len(adopted)} plaintext value(s) in this sealed file were not "
-                    f"sealed by a key holder: {shown}",
-                    hints=(
-                        f"if you added them, seal them: sealedcfg encrypt --adopt {name}",
-                        "to add a value to a sealed file: sealedcfg set, or sealedcfg edit",
-                    ),
-                )
-            # Everything but the new plaintext values must be what was sealed.
-            new = sealing.new_only_paths(profile.body, {n.path for n in nodes})
+        if not nodes:  # nothing to seal: still say so only of an authentic file
             try:
-                plain_body = sealing.open_checked(profile, data_key, new).body
+                sealing.open_checked(profile, data_key)
             except crypto.AuthError:
                 raise OpenError(name) from None
+            return EncryptResult(name, 0, False, False)
+        adopted = [document.format_path(n.path, profile.body.documents) for n in nodes]
+        if not adopt:
+            shown = ", ".join(adopted[:10]) + (" …" if len(adopted) > 10 else "")
+            raise InputError(
+                f"{name}: {len(adopted)} plaintext value(s) in this sealed file were not "
+                f"sealed by a key holder: {shown}",
+                hints=(
+                    f"if you added them, seal them: sealedcfg encrypt --adopt {name}",
+                    "to add a value to a sealed file: sealedcfg set, or sealedcfg edit",
+                ),
+            )
+        # Everything but the new plaintext values must be what was sealed.
+        new = sealing.new_only_paths(profile.body, {n.path for n in nodes})
+        try:
+            plain_body = sealing.open_checked(profile, data_key, new).body
+        except crypto.AuthError:
+            raise OpenError(name) from None
         new_body = sealing.seal_nodes(profile, data_key, header.file_id, nodes)
         header = sealing.finish_header(header, data_key, plain_body, name, sealed=new_body)
         write_atomic(path, profile.to_bytes(new_body.text, header))
-    return EncryptResult(name, len(nodes), created, True, adopted)
+    return EncryptResult(name, len(nodes), False, True, adopted)
 
 
 def decrypt_file(

@@ -28,7 +28,7 @@ from sealedcfg.format.envelope import Header
 from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.recipients import table
 from sealedcfg.recipients.base import Attempt, Options, Recipient
-from sealedcfg.yamltext import document, model
+from sealedcfg.yamltext import model
 from sealedcfg.yamltext.expansion import check_alias_expansion
 
 if TYPE_CHECKING:  # creation rules are read only when a file needs them
@@ -249,9 +249,7 @@ def seal_new_text(
     name: str, text: str, keys: KeySource, *, kdf: Argon2Params | None = None
 ) -> bytes:
     """A new sealed file from plaintext YAML (recipients and rule from creation rules)."""
-    profile = sealing.Profile(name, False, document.parse(text, name), None, "\n")
+    profile = sealing.Profile(name, False, sealing.unsealed_outline(text, name), None, "\n")
     header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
-    rule = sealing.compile_rule(header.plain)
-    body = sealing.seal_nodes(profile, data_key, header.file_id, sealing.to_seal(profile, rule))
-    final = sealing.finish_header(header, data_key, profile.body, name, sealed=body)
-    return profile.to_bytes(body.text, final)
+    sealed_text, final, _ = sealing.seal_new(profile, header, data_key)
+    return profile.to_bytes(sealed_text, final)

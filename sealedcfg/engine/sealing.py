@@ -8,10 +8,12 @@ is turned into the one generic OpenError by the caller.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from sealedcfg.base.encoding import KeyPath, lp_all
 from sealedcfg.base.pattern import Pattern, compile_pattern
@@ -32,17 +34,29 @@ REMAC_HINT = (
     "resolve the conflict; if git left markers only in the sealedcfg header "
     "(a merge without the merge driver): sealedcfg git remac FILE",
 )
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class Opened:
-    """A sealed body opened and authenticated: the plaintext text and its parse."""
+    """A sealed body opened and authenticated: the plaintext text (and its parse)."""
 
     text: str
-    body: Body
+    name: str
     sources: dict[str, str] = field(default_factory=dict)  # token -> its plaintext source
     # path -> (token, source, type): lets an edit give unchanged values their tokens
     by_path: dict[KeyPath, tuple[str, str, str]] = field(default_factory=dict)
+    parsed: Body | None = None
+    # `token_records` of the sealed body, gathered while opening its tokens.
+    token_records: list[bytes] = field(default_factory=list)
+
+    @property
+    def body(self) -> Body:
+        """The plaintext's parse, built on first use: opening authenticates the
+        text in one streamed pass, and decrypt or verify need no more."""
+        if self.parsed is None:
+            self.parsed = parse_opened(self.text, self.name)
+        return self.parsed
 
 
 @dataclass(slots=True)
@@ -92,8 +106,14 @@ def check_breaks(text: str, name: str) -> None:
         )
 
 
-def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
-    """Split and parse a profile; with `place`, refuse one sealed for another path."""
+def read_profile(
+    data: bytes, name: str, place: str | None = None, *, keep_nodes: bool = True
+) -> Profile:
+    """Split and parse a profile; with `place`, refuse one sealed for another path.
+
+    Without `keep_nodes`, a file that has no header keeps no parse: only its
+    document facts (for `new_join`), for `seal_new` to seal in one stream.
+    """
     bom, text = decode(data, name)
     body_text, header_text = envelope.split(text)
     # Markers anywhere (the `mac:` line is where a merge without the driver
@@ -109,7 +129,26 @@ def read_profile(data: bytes, name: str, place: str | None = None) -> Profile:
 
         places.check(header.bind, place, name)
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
+    if header is None and not keep_nodes:
+        return Profile(name, bom, unsealed_outline(body_text, name), header, newline)
     return Profile(name, bom, document.parse(body_text, name), header, newline)
+
+
+def unsealed_outline(text: str, name: str) -> Body:
+    """A file without a header, parsed without keeping its nodes (they are
+    walked again by `seal_new`); a token in it is refused here."""
+    body = Body(text)
+
+    def refuse_tokens(nodes: Iterator[Node]) -> None:
+        for node in nodes:
+            if is_token(node):
+                raise InputError(
+                    f"{name}: a sealed value at line {node.line} in a file "
+                    "without a sealedcfg header"
+                )
+
+    document.walk(text, name, refuse_tokens, body)
+    return body
 
 
 # ---------------------------------------------------------------- per node
@@ -123,17 +162,21 @@ def value_type(node: Node) -> str:
 def is_token(node: Node) -> bool:
     """A value token: a plain scalar in the grammar's form; a core tag never stands
     outside one (it is sealed with the value), an application tag may."""
+    # Cheapest test first: this runs for every node of every file read.
     return (
-        node.kind == "scalar"
-        and node.plain
-        and tokens.looks_like_token(node.value)
+        node.value.startswith(_PREFIX)
+        and node.kind == "scalar"
+        and not node.style
         and node.tag not in document.CORE_SCALAR_TAGS
     )
 
 
+_PREFIX = tokens.PREFIX
+
+
 def sealable(node: Node) -> bool:
     """A scalar with content to hide (an empty plain scalar has none, nor a span)."""
-    return node.kind == "scalar" and not (node.plain and node.value == "") and not is_token(node)
+    return node.kind == "scalar" and (node.value != "" or bool(node.style)) and not is_token(node)
 
 
 def rule_matches(rule: Pattern | None, node: Node) -> bool:
@@ -206,27 +249,31 @@ def open_checked(profile: Profile, data_key: bytes, skip: set[KeyPath] | None = 
     if any(n.path not in skipped for n in to_seal(profile, rule)):
         raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
     opened = decrypt_tokens(profile, data_key)
-    check_meaning(data_key, header, opened.body, profile.body, skip or ())
+    records = opened_records(opened.text, profile.name, skipped)
+    envelope.check_mac(data_key, header, records + opened.token_records)
     profile.opened = opened
     return opened
 
 
 def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
-    """Splice every token's plaintext over it and parse the result (no MAC check)."""
+    """Splice every token's plaintext over it (no MAC check, no parse)."""
     header = profile.header
     assert header is not None
     text = profile.body.text
     edits = []
-    opened = Opened("", profile.body)
+    opened = Opened("", profile.name)
     prefix = tokens.PREFIX
+    records = opened.token_records
     for node in profile.body.nodes:
-        if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
+        value = node.value
+        if node.kind == "scalar" and not node.style and value.startswith(prefix):
             source = open_token(data_key, header.file_id, node)
             edits.append((node.start, node.end, source))
-            opened.sources[node.value] = source
-            opened.by_path[node.path] = (node.value, source, node.value.split(";", 3)[2])
+            opened.sources[value] = source
+            fields = value.split(";", 4)
+            opened.by_path[node.path] = (value, source, fields[2])
+            records.append(lp_all((b"token", node.epath, fields[2].encode(), fields[3].encode())))
     opened.text = document.splice(text, edits)
-    opened.body = parse_opened(opened.text, profile.name)
     return opened
 
 
@@ -237,21 +284,35 @@ def opened_body(name: str, body: Body, header: Header, data_key: bytes) -> Body:
 
 def parse_opened(text: str, name: str) -> Body:
     """Parse decrypted text; anything but a clean parse without tokens is tampering."""
-    try:
-        check_breaks(text, name)
-        body = document.parse(text, name)
-    except InputError:
-        raise crypto.AuthError from None
-    if any(is_token(n) for n in body.nodes):  # a token inside a token, or one left over
-        raise crypto.AuthError
+    body = Body(text)
+    body.nodes = _walk_opened(text, name, list, body)
     return body
 
 
-def check_meaning(
-    data_key: bytes, header: Header, opened: Body, sealed: Body, skip: Iterable[KeyPath] = ()
-) -> None:
-    records = model.meaning_records(opened, skip)
-    envelope.check_mac(data_key, header, records + token_records(sealed))
+def opened_records(text: str, name: str, skip: Iterable[KeyPath] = ()) -> list[bytes]:
+    """The meaning records of decrypted text (`model.meaning_records`), from one
+    streamed pass over its parse: no node is kept.  crypto.AuthError unless it
+    parses cleanly without tokens."""
+    meta = Body(text)
+    records = _walk_opened(text, name, lambda nodes: model.node_records(nodes, skip), meta)
+    return records + model.doc_records(meta.versions)
+
+
+def _walk_opened(text: str, name: str, consume: Callable[[Iterator[Node]], T], meta: Body) -> T:
+    try:
+        check_breaks(text, name)
+        return document.walk(text, name, lambda nodes: consume(_no_tokens(nodes)), meta)
+    except InputError:
+        raise crypto.AuthError from None
+
+
+def _no_tokens(nodes: Iterable[Node]) -> Iterator[Node]:
+    """The nodes, refused at the first token (one inside a token, or one left over)."""
+    prefix = tokens.PREFIX
+    for node in nodes:
+        if node.value.startswith(prefix) and is_token(node):
+            raise crypto.AuthError
+        yield node
 
 
 def token_records(sealed: Body) -> list[bytes]:
@@ -455,6 +516,109 @@ def reseal_plain(
             meta = _meta_at(old)
             replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
     return splice_tokens(name, body, replacements), body
+
+
+def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, Header, int]:
+    """Seal a file that has no header yet: (sealed body text, header with its
+    MAC, values sealed), without holding the parse of either text.
+
+    One pass over the plaintext's nodes seals each value, builds the typed
+    values (so that what seals is what every reader can load; `finish_header`),
+    and collects the meaning records; a second, over the sealed text, proves
+    that every token reads back as exactly itself at its node's place: both
+    passes hash what the sealed text must parse to, node by node, and the two
+    hashes must agree (otherwise the slow comparison names the line).
+    """
+    name, text, file_id = profile.name, profile.body.text, header.file_id
+    rule = compile_rule(header.plain)
+    blocks: list[str] = []  # the sealed text, in pieces
+    chunks: list[str] = []  # the latest piece, in pieces
+    token_recs: list[bytes] = []
+    keep_blocks: set[str] = set()  # tokens over keep-chomped block scalars
+    expected = [hashlib.sha256()]
+
+    def first_pass(nodes: Iterator[Node]) -> list[bytes]:
+        # Fresh state: a walk may start over (document.walk).
+        blocks.clear()
+        chunks.clear()
+        token_recs.clear()
+        keep_blocks.clear()
+        expected[0] = hashlib.sha256()
+        pos = 0
+
+        def seal(nodes: Iterator[Node]) -> Iterator[Node]:
+            nonlocal pos
+            for node in nodes:
+                token = None
+                if sealable(node) and not rule_matches(rule, node):
+                    source = text[node.start : node.end]
+                    vtype = value_type(node)
+                    token = seal_node(data_key, file_id, node, source, (), vtype)
+                    chunks.append(text[pos : node.start])
+                    chunks.append(token)
+                    pos = node.end
+                    if len(chunks) >= 8192:  # a few large pieces rather than many small ones
+                        blocks.append("".join(chunks))
+                        chunks.clear()
+                    token_recs.append(lp_all((b"token", node.epath, vtype.encode(), b"")))
+                    if document.is_keep_block(source):
+                        keep_blocks.add(token)
+                expected[0].update(_shape_of(node, text, token))
+                yield node
+
+        records = model.node_records(model.building(seal(nodes), name, None, None))
+        chunks.append(text[pos:])
+        blocks.append("".join(chunks))
+        chunks.clear()
+        return records
+
+    outline = Body(text)
+    records = document.walk(text, name, first_pass, outline)
+    sealed_text = "".join(blocks)
+    blocks.clear()
+    if not _reads_back(name, sealed_text, expected[0].digest(), keep_blocks):
+        # Slow, but only for a file that cannot be sealed: name the line.
+        full = replace(profile, body=document.parse(text, name))
+        seal_nodes(full, data_key, file_id, to_seal(full, rule))
+        raise InputError(f"{name}: this file cannot be sealed in place")
+    records += model.doc_records(outline.versions) + token_recs
+    mac = envelope.compute_mac(data_key, header, records)
+    return sealed_text, replace(header, mac=mac), len(token_recs)
+
+
+def _shape_of(node: Node, text: str, token: str | None) -> bytes:
+    """What the sealed text must read as at this node: its place, kind, anchor,
+    tag, and either its token (a core tag goes inside it) or its own text."""
+    if token is not None:
+        tag = None if node.tag in document.CORE_SCALAR_TAGS else node.tag
+        content = ("token", token)
+    elif node.kind == "scalar":
+        tag, content = node.tag, ("text", text[node.start : node.end])
+    else:
+        tag, content = node.tag, None
+    return repr((node.epath, node.kind, node.anchor, tag, content)).encode("utf-8", "surrogatepass")
+
+
+def _reads_back(name: str, sealed_text: str, expected: bytes, keep_blocks: set[str]) -> bool:
+    """Does `sealed_text` parse to the shape `seal_new` hashed?"""
+    prefix = tokens.PREFIX
+
+    def matches(nodes: Iterator[Node]) -> bool:
+        actual = hashlib.sha256()
+        ok = True
+        for node in nodes:
+            token = None
+            if node.kind == "scalar" and not node.style and node.value.startswith(prefix):
+                token = node.value
+                if token in keep_blocks and document.blank_line_after(sealed_text, node.end):
+                    ok = False
+            actual.update(_shape_of(node, sealed_text, token))
+        return ok and actual.digest() == expected
+
+    try:
+        return document.walk(sealed_text, name, matches)
+    except InputError:
+        return False
 
 
 def new_join(body: Body, newline: str) -> str:

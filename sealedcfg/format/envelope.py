@@ -7,8 +7,11 @@ MAC and the key commitment authenticate.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,6 +28,8 @@ from sealedcfg.base.encoding import b64d, b64e, lp, lp_all
 from sealedcfg.errors import InputError
 from sealedcfg.format import crypto
 from sealedcfg.yamltext.yamlparse import events
+
+_U32 = struct.Struct(">I").pack
 
 HEADER_START = re.compile(r"(?m)^sealedcfg:")
 _SEALED_MARK = re.compile(rb"(?m)^sealedcfg:\r?\n  version:")
@@ -103,10 +108,17 @@ class Header:
 
 
 def compute_mac(data_key: bytes, header: Header, records: Iterable[bytes]) -> bytes:
-    """HMAC over the header and the sorted node records: order-independent."""
-    body = lp_all(sorted(records))
-    key = crypto.mac_key(data_key, header.file_id)
-    return crypto.hmac_sha256(key, lp(header.canonical()) + body)
+    """HMAC over the header and the sorted node records: order-independent.
+
+    HMAC(mac key, lp(canonical header) || lp_all(sorted records)), fed in
+    slices so that the records are never copied into one string.
+    """
+    ordered = sorted(records)
+    mac = hmac.new(crypto.mac_key(data_key, header.file_id), digestmod=hashlib.sha256)
+    mac.update(lp(header.canonical()) + _U32(len(ordered)))
+    for i in range(0, len(ordered), 4096):
+        mac.update(b"".join([_U32(len(r)) + r for r in ordered[i : i + 4096]]))
+    return mac.digest()
 
 
 def check_commitment(data_key: bytes, header: Header) -> None:

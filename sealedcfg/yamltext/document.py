@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable
+import struct
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
     DocumentEndEvent,
@@ -26,11 +28,12 @@ from ruamel.yaml.events import (
 )
 
 from sealedcfg.base import limits
-from sealedcfg.base.encoding import KeyPath, Segment, encode_path_from, encode_segment
+from sealedcfg.base.encoding import KeyPath, Segment, encode_path_from
 from sealedcfg.errors import InputError
 from sealedcfg.yamltext import yamlparse
 
 HEADER_KEY = "sealedcfg"
+_U32 = struct.Struct(">I").pack
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |\r?$)", re.MULTILINE)
 _PROPERTY_END = frozenset(" \t\r\n,[]{}")
 
@@ -88,7 +91,7 @@ class Body:
 class _Frame:
     path: KeyPath
     is_map: bool
-    node: Node | None = None
+    node: Node
     eseg: bytes = b""
     index: int = 0
     key: str | None = None
@@ -109,70 +112,146 @@ def check_conflict_markers(text: str, name: str, hints: tuple[str, ...] = ()) ->
 
 def parse(text: str, name: str) -> Body:
     """Parse a body; raise InputError for YAML that a profile cannot be."""
+    body = Body(text)
+    body.nodes = walk(text, name, list, body)
+    return body
+
+
+T = TypeVar("T")
+
+
+def walk(
+    text: str, name: str, consume: Callable[[Iterator[Node]], T], body: Body | None = None
+) -> T:
+    """`consume(nodes)` over the nodes of `text` in document order, built one at
+    a time, so a reader that needs no node twice holds none of them.
+
+    `body` (when given) gets the document-level facts: count, versions, open
+    root mapping.  libyaml follows YAML 1.1 where ruamel's parser follows 1.2
+    (a `:` in a flow plain scalar): when libyaml refuses the text, maybe
+    part-way, `consume` is called again from the start with ruamel's parser,
+    the judge of what is valid YAML; so it must start from fresh state.
+    """
+    meta = body if body is not None else Body(text)
     enabled = gc.isenabled()
     gc.disable()  # tens of thousands of acyclic objects: no cycles to collect
     try:
         # The parsers see %YAML 1.3 as 1.2 (same length: marks hold), and stop
         # at the structure limits (limits.py) as they go.
         readable = yamlparse.yaml_versions(text, name)
-        try:
-            return _parse(text, name, yamlparse.limited(yamlparse.c_events(readable), name))
-        except yamlparse.CParserFailed:
-            # libyaml follows YAML 1.1 where ruamel's parser follows 1.2 (a `:`
-            # in a flow plain scalar): what it refuses, ruamel's parser judges.
-            return _parse(text, name, yamlparse.pure_events(readable, name))
+        c_next = yamlparse.c_next_event(readable)
+        if c_next is not None:
+            check_conflict_markers(text, name)
+            try:
+                return consume(_nodes(text, name, meta, c_next))
+            except YAMLError:  # only libyaml raises it here: ruamel's parser judges
+                pass
+        pure = iter(yamlparse.pure_events(readable, name))
+        check_conflict_markers(text, name)
+        return consume(_nodes(text, name, meta, lambda: next(pure, None)))
     finally:
         if enabled:
             gc.enable()
 
 
-def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
-    check_conflict_markers(text, name)
-    body = Body(text)
+def _nodes(text: str, name: str, body: Body, next_event: Callable[[], Any]) -> Iterator[Node]:
+    """The nodes of one parse, checked against the structure limits as they come.
+
+    One loop over the events with every check inline: this runs once per node
+    of every file every command reads (hostile ones included).
+    """
     stack: list[_Frame] = []
     doc = -1
     version: tuple[int, int] | None = None
     root_block_map = False
-    segments: dict[Segment, bytes] = {}  # keys repeat: encode each once
+    keys_enc: dict[str, bytes] = {}  # keys repeat: encode each once
     anchors: dict[str, Node] = {}  # the latest node of each anchor in this document
     path_bytes = 0  # memory held by paths: bounded (limits.MAX_PATH_BYTES)
-
-    def segment(seg: Segment) -> bytes:
-        encoded = segments.get(seg)
-        if encoded is None:
-            encoded = segments[seg] = encode_segment(seg)
-        return encoded
-
-    for ev in stream:
+    depth = count = 0
+    max_depth, max_nodes, max_chars = limits.MAX_DEPTH, limits.MAX_NODES, limits.MAX_SCALAR_CHARS
+    max_path = limits.MAX_PATH_BYTES
+    u32 = _U32
+    body.versions = []
+    while (ev := next_event()) is not None:
         cls = type(ev)
-        if cls is ScalarEvent or cls is AliasEvent:
-            path = _child_path(stack, ev, doc, name)
-            if path is None:
-                continue
-            line = ev.start_mark.line + 1
-            if cls is ScalarEvent:
-                _no_surrogates(ev, name, line)
-            key_start = stack[-1].key_start if stack and stack[-1].is_map else -1
-            eseg = (stack[-1].eseg if stack else b"") + segment(path[-1])
-            path_bytes += len(eseg) + 8 * len(path)
-            if path_bytes > limits.MAX_PATH_BYTES:
-                raise _paths_too_long(name, ev)
-            if cls is AliasEvent:
-                node = Node(
-                    path,
-                    "alias",
-                    ev.start_mark.index,
-                    ev.end_mark.index,
-                    line,
-                    value=ev.anchor,
-                    key_start=key_start,
-                    raw_end=ev.end_mark.index,
-                    eseg=eseg,
+        if cls is ScalarEvent:
+            count += 1
+            value = ev.value
+            if len(value) > max_chars:
+                line = ev.start_mark.line + 1
+                raise limits.exceeded(name, "a scalar's length in characters", max_chars, line)
+            if ev.style == '"' and _SURROGATE.search(value):  # only escapes make one
+                raise InputError(
+                    f"{name}: a lone surrogate escape (\\ud800-\\udfff) at line "
+                    f"{ev.start_mark.line + 1} is not a Unicode character"
                 )
-                _set_key(node, stack)
-                node.target = _alias_target(anchors, node, name)
-                body.nodes.append(node)
-                continue
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            count += 1
+            depth += 1
+            if depth > max_depth:
+                raise limits.exceeded(name, "the nesting depth", max_depth, ev.start_mark.line + 1)
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            depth -= 1
+            frame = stack.pop()
+            frame.node.close = ev.start_mark.index
+            frame.node.raw_end = ev.end_mark.index
+            continue
+        elif cls is AliasEvent:
+            count += 1
+        elif cls is DocumentStartEvent:
+            doc += 1
+            anchors = {}  # anchors do not cross documents
+            version = (ev.version[0], ev.version[1]) if ev.version else None
+            body.versions.append(version)
+            root_block_map = False
+            continue
+        elif cls is DocumentEndEvent:
+            body.open_block_mapping = root_block_map and not ev.explicit
+            continue
+        else:
+            continue
+        if count > max_nodes:
+            raise limits.exceeded(
+                name, "the number of YAML nodes", max_nodes, ev.start_mark.line + 1
+            )
+        # The node's path: (doc,) at the root; a mapping's key is no node of its own.
+        start_mark = ev.start_mark
+        if not stack:
+            path: KeyPath = (doc,)
+            eseg = _doc_segment(doc)
+            key_start, key_plain, key_tag, key_anchor = -1, True, None, None
+        else:
+            top = stack[-1]
+            if top.is_map:
+                if top.key is None:  # this event is a key
+                    _take_key(top, ev, cls, name, len(stack) == 1)
+                    continue
+                key = top.key
+                top.key = None
+                path = (*top.path, key)
+                enc = keys_enc.get(key)
+                if enc is None:
+                    raw = b"k" + key.encode("utf-8", "surrogatepass")
+                    enc = keys_enc[key] = u32(len(raw)) + raw
+                eseg = top.eseg + enc
+                key_start, key_plain, key_tag, key_anchor = (
+                    top.key_start,
+                    top.key_plain,
+                    top.key_tag,
+                    top.key_anchor,
+                )
+            else:
+                index = top.index
+                top.index = index + 1
+                path = (*top.path, index)
+                raw = b"i%d" % index
+                eseg = top.eseg + u32(len(raw)) + raw
+                key_start, key_plain, key_tag, key_anchor = -1, True, None, None
+        path_bytes += len(eseg) + 8 * len(path)
+        if path_bytes > max_path:
+            raise _paths_too_long(name, ev)
+        line = start_mark.line + 1
+        if cls is ScalarEvent:
             if not stack:  # an empty document: its root is the empty plain scalar
                 if ev.value == "" and not ev.style and ev.tag is None and ev.anchor is None:
                     continue
@@ -180,82 +259,129 @@ def _parse(text: str, name: str, stream: Iterable[Any]) -> Body:
                     f"{name}: the top level of a profile must be a mapping "
                     f"(document {doc + 1}, line {line})"
                 )
-            try:
-                start, end = _content_span(text, ev)
-            except _TagAfterAnchor:
-                raise InputError(
-                    f"{name}: line {line}: write the anchor before the tag (&a !!int 1): "
-                    "a core tag is sealed with its value, the anchor stays outside"
-                ) from None
+            end = ev.end_mark.index
+            style = ev.style or None
+            if ev.anchor is None and ev.tag is None and style not in ("|", ">"):
+                start, span_end = start_mark.index, end
+            else:
+                try:
+                    start, span_end = _content_span(text, ev)
+                except _TagAfterAnchor:
+                    raise InputError(
+                        f"{name}: line {line}: write the anchor before the tag (&a !!int 1): "
+                        "a core tag is sealed with its value, the anchor stays outside"
+                    ) from None
             node = Node(
                 path,
                 "scalar",
                 start,
-                end,
+                span_end,
                 line,
                 ev.tag,
                 ev.anchor,
-                ev.style or None,
+                style,
                 ev.value,
                 version,
                 key_start,
-                ev.end_mark.index,
-                eseg=eseg,
+                end,
+                False,
+                -1,
+                eseg,
+                key_plain,
+                key_tag,
+                key_anchor,
             )
-            _set_key(node, stack)
             if ev.anchor is not None:
                 anchors[ev.anchor] = node
-            body.nodes.append(node)
-        elif cls is MappingStartEvent or cls is SequenceStartEvent:
-            is_map = cls is MappingStartEvent
-            if not stack and not is_map:
-                raise InputError(
-                    f"{name}: the top level of a profile must be a mapping "
-                    f"(document {doc + 1}, line {ev.start_mark.line + 1})"
-                )
-            if not stack:
-                root_block_map = not ev.flow_style and ev.start_mark.column == 0
-                cpath: KeyPath | None = (doc,)
-            else:
-                cpath = _child_path(stack, ev, doc, name)
-            assert cpath is not None
-            eseg = (stack[-1].eseg if stack else b"") + segment(cpath[-1])
-            path_bytes += len(eseg) + 8 * len(cpath)
-            if path_bytes > limits.MAX_PATH_BYTES:
-                raise _paths_too_long(name, ev)
+            yield node
+        elif cls is AliasEvent:
             node = Node(
-                cpath,
+                path,
+                "alias",
+                start_mark.index,
+                ev.end_mark.index,
+                line,
+                None,
+                None,
+                None,
+                ev.anchor,
+                None,
+                key_start,
+                ev.end_mark.index,
+                False,
+                -1,
+                eseg,
+                key_plain,
+                key_tag,
+                key_anchor,
+            )
+            node.target = _alias_target(anchors, node, name)
+            yield node
+        else:
+            is_map = cls is MappingStartEvent
+            if not stack:
+                if not is_map:
+                    raise InputError(
+                        f"{name}: the top level of a profile must be a mapping "
+                        f"(document {doc + 1}, line {line})"
+                    )
+                root_block_map = not ev.flow_style and start_mark.column == 0
+            index = start_mark.index
+            node = Node(
+                path,
                 "map" if is_map else "seq",
-                ev.start_mark.index,
-                ev.start_mark.index,
-                ev.start_mark.line + 1,
+                index,
+                index,
+                line,
                 ev.tag,
                 ev.anchor,
-                key_start=stack[-1].key_start if len(stack) and stack[-1].is_map else -1,
-                flow=bool(ev.flow_style),
-                eseg=eseg,
+                None,
+                "",
+                version,
+                key_start,
+                0,
+                bool(ev.flow_style),
+                -1,
+                eseg,
+                key_plain,
+                key_tag,
+                key_anchor,
             )
-            node.version = version
-            _set_key(node, stack)
             if ev.anchor is not None:
                 anchors[ev.anchor] = node
-            body.nodes.append(node)
-            stack.append(_Frame(cpath, is_map, node, eseg))
-        elif cls is MappingEndEvent or cls is SequenceEndEvent:
-            frame = stack.pop()
-            if frame.node is not None:
-                frame.node.close = ev.start_mark.index
-                frame.node.raw_end = ev.end_mark.index
-        elif cls is DocumentStartEvent:
-            doc += 1
-            anchors = {}  # anchors do not cross documents
-            version = (ev.version[0], ev.version[1]) if ev.version else None
-            body.versions.append(version)
-            root_block_map = False
-        elif cls is DocumentEndEvent:
-            body.open_block_mapping = root_block_map and not ev.explicit
+            stack.append(_Frame(path, is_map, node, eseg))
+            yield node
     body.documents = doc + 1
-    return body
+
+
+def _doc_segment(doc: int) -> bytes:
+    raw = b"i%d" % doc
+    return _U32(len(raw)) + raw
+
+
+def _take_key(top: _Frame, ev: Any, cls: type, name: str, at_root: bool) -> None:
+    """Record a mapping key on its frame; the next node is its value."""
+    if cls is not ScalarEvent:
+        what = "an alias" if cls is AliasEvent else "a mapping or list"
+        line = ev.start_mark.line + 1
+        raise InputError(f"{name}: a mapping key that is {what} is not supported (line {line})")
+    if ev.anchor is not None:
+        # An alias to a key's anchor means the key's text to ruamel and is
+        # refused by PyYAML: no single meaning to seal.
+        line = ev.start_mark.line + 1
+        raise InputError(f"{name}: an anchor on a mapping key is not supported (line {line})")
+    value = ev.value
+    if value in top.keys:
+        raise InputError(f"{name}: duplicate key {value!r} at line {ev.start_mark.line + 1}")
+    if at_root and value == HEADER_KEY:
+        line = ev.start_mark.line + 1
+        raise InputError(f"{name}: the top-level key {HEADER_KEY!r} is reserved (line {line})")
+    top.keys.add(value)
+    top.key = value
+    top.key_start = ev.start_mark.index
+    top.key_plain = not ev.style
+    top.key_tag = ev.tag
+    top.key_anchor = ev.anchor
 
 
 def _paths_too_long(name: str, ev: Any) -> InputError:
@@ -263,56 +389,7 @@ def _paths_too_long(name: str, ev: Any) -> InputError:
     return limits.exceeded(name, what, limits.MAX_PATH_BYTES, ev.start_mark.line + 1)
 
 
-def _child_path(stack: list[_Frame], ev: Any, doc: int, name: str) -> KeyPath | None:
-    """The path of the node `ev` starts; None when it is a mapping key."""
-    if not stack:
-        return (doc,)
-    top = stack[-1]
-    if not top.is_map:
-        top.index += 1
-        return (*top.path, top.index - 1)
-    if top.key is None:  # this node is a key
-        line = ev.start_mark.line + 1
-        if type(ev) is not ScalarEvent:
-            what = "an alias" if type(ev) is AliasEvent else "a mapping or list"
-            raise InputError(f"{name}: a mapping key that is {what} is not supported (line {line})")
-        if ev.anchor is not None:
-            # An alias to a key's anchor means the key's text to ruamel and is
-            # refused by PyYAML: no single meaning to seal.
-            raise InputError(f"{name}: an anchor on a mapping key is not supported (line {line})")
-        _no_surrogates(ev, name, line)
-        if ev.value in top.keys:
-            raise InputError(f"{name}: duplicate key {ev.value!r} at line {line}")
-        if len(stack) == 1 and ev.value == HEADER_KEY:
-            raise InputError(f"{name}: the top-level key {HEADER_KEY!r} is reserved (line {line})")
-        top.keys.add(ev.value)
-        top.key = ev.value
-        top.key_start = ev.start_mark.index
-        top.key_plain = not ev.style
-        top.key_tag = ev.tag
-        top.key_anchor = ev.anchor
-        return None
-    key, top.key = top.key, None
-    return (*top.path, key)
-
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _no_surrogates(ev: Any, name: str, line: int) -> None:
-    """A `\\ud800` escape in double quotes yields half a character: no UTF-8 for it."""
-    if ev.style == '"' and _SURROGATE.search(ev.value):
-        raise InputError(
-            f"{name}: line {line}: a \\u escape of a lone surrogate is not a character",
-            hints=("write the character itself, or \\U followed by 8 hex digits",),
-        )
-
-
-def _set_key(node: Node, stack: list[_Frame]) -> None:
-    """Copy the mapping key's own properties onto the value node it keys."""
-    if stack and stack[-1].is_map:
-        top = stack[-1]
-        node.key_plain, node.key_tag, node.key_anchor = top.key_plain, top.key_tag, top.key_anchor
 
 
 def _alias_target(anchors: dict[str, Node], alias: Node, name: str) -> bytes:
@@ -447,20 +524,24 @@ def format_path(path: KeyPath, documents: int = 1) -> str:
     (`1:spec.password`), and a first key that would read as one (`8080:x`)
     has its `:` escaped.
     """
-    parts = [_display(seg) for seg in path[1:]]
-    dotted = ".".join(parts)
+    dotted = ".".join([_display(seg) for seg in path[1:]])
     if documents > 1:
         return f"{path[0]}:{dotted}"
-    return _DOC_PREFIX.sub(r"\1\\:", dotted, count=1)
+    if dotted[:1].isdigit():  # maybe `8080:x`, which would read as a document prefix
+        return _DOC_PREFIX.sub(r"\1\\:", dotted, count=1)
+    return dotted
 
 
 _DOC_PREFIX = re.compile(r"^(\d+):")
 
 
 def _display(seg: Segment) -> str:
-    if isinstance(seg, int):
+    if type(seg) is int:
         return str(seg)
+    assert isinstance(seg, str)
     if seg == "":
         return '""'
+    if "." not in seg and "\\" not in seg and seg[0] != '"':
+        return seg
     shown = seg.replace("\\", "\\\\").replace(".", "\\.")
     return "\\" + shown if shown.startswith('"') else shown

@@ -21,7 +21,7 @@ import datetime
 import math
 import re
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -260,37 +260,75 @@ def build(body: Body, name: str, *, text_keys: bool = False) -> Model:
     """
     docs: list[Any] = [None] * body.documents
     objects: dict[bytes, Any] = {}
+    for _ in building(body.nodes, name, docs, objects, text_keys=text_keys):
+        pass
+    return Model(docs, objects)
+
+
+def building(
+    nodes: Iterable[Node],
+    name: str,
+    docs: list[Any] | None,
+    objects: dict[bytes, Any] | None,
+    *,
+    text_keys: bool = False,
+) -> Iterator[Node]:
+    """Construct values from `nodes` as they pass, yielding each one on.
+
+    `docs` gets each document's value and `objects` each node's, by encoded
+    path.  Without them (None), values are built and checked but only what
+    may still be read is kept: anchored subtrees (for their aliases, within
+    one document) and merge values; anything else is left out of its parent
+    once built.  This is how sealing checks that what it seals is what every
+    reader can load, without holding a second copy of the file.
+    """
+    index = objects is not None
+    anchored: dict[bytes, Any] = objects if objects is not None else {}
     open_maps: list[tuple[KeyPath, dict[Any, Any], list[Any]]] = []  # (path, map, merge values)
-    owners: dict[KeyPath, Any] = {}  # path of a container -> its object
-    for node in body.nodes:
+    containers: list[Any] = []  # the open collections, outermost first
+    hold = 0  # without `index`: depth of the subtree whose values are kept, 0 for none
+    for node in nodes:
         path = node.path
-        while open_maps and path[: len(open_maps[-1][0])] != open_maps[-1][0]:
+        depth = len(path)
+        while open_maps and len(open_maps[-1][0]) >= depth:
             _finish(open_maps.pop(), name)
-        if node.kind == "map" or node.kind == "seq":
-            value: Any = {} if node.kind == "map" else []
-        elif node.kind == "alias":
-            value = objects[node.target]
+        del containers[depth - 1 :]
+        if depth == 1 and not index:
+            anchored = {}  # anchors do not cross documents
+        if hold >= depth:
+            hold = 0
+        kind = node.kind
+        if kind == "map" or kind == "seq":
+            value: Any = {} if kind == "map" else []
+        elif kind == "alias":
+            value = anchored[node.target]
         else:
             where = f"{name}: line {node.line}"
             value = scalar(node.value, node.plain, node.tag, version_of(node), where)
-        objects[node.epath] = value
-        if len(path) == 1:
-            docs[int(path[0])] = value
+        merge = depth > 1 and is_merge_key(node)
+        if not hold and not index and (node.anchor is not None or merge):
+            hold = depth
+        if index or node.anchor is not None:
+            anchored[node.epath] = value
+        if depth == 1:
+            if docs is not None:
+                docs[int(path[0])] = value
         else:
-            parent = owners[path[:-1]]
+            parent = containers[-1]
+            kept = value if index or hold else None
             if isinstance(parent, list):
-                parent.append(value)
-            elif is_merge_key(node):
+                parent.append(kept)
+            elif merge:
                 open_maps[-1][2].append(value)
             else:
-                _put(parent, node, value, name, text_keys)
-        if node.kind == "map":
+                _put(parent, node, kept, name, text_keys)
+        if kind == "map":
             open_maps.append((path, value, []))
-        if node.kind in ("map", "seq"):
-            owners[path] = value
+        if kind == "map" or kind == "seq":
+            containers.append(value)
+        yield node
     while open_maps:
         _finish(open_maps.pop(), name)
-    return Model(docs, objects)
 
 
 def _put(parent: dict[Any, Any], node: Node, value: Any, name: str, text_keys: bool) -> None:
@@ -340,23 +378,32 @@ def meaning_records(body: Body, skip: Iterable[KeyPath] = ()) -> list[bytes]:
     """One injective record per document and per node: what the file MAC covers.
 
     `skip` leaves out nodes (new plaintext values a re-seal will adopt), also
-    from their mapping's key order.  Each record is
-    lp_all("node", epath, kind, tag, anchor, keyinfo, content), written out
-    inline: this runs once per node on every open.
+    from their mapping's key order.
+    """
+    return node_records(body.nodes, skip) + doc_records(body.versions)
+
+
+def doc_records(versions: list[tuple[int, int] | None]) -> list[bytes]:
+    """lp_all("doc", index, version) for each document."""
+    return [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(versions)]
+
+
+def node_records(nodes: Iterable[Node], skip: Iterable[KeyPath] = ()) -> list[bytes]:
+    """lp_all("node", epath, kind, tag, anchor, keyinfo, content) for each node,
+    in one pass over `nodes` in document order (they need not all be held: the
+    parse may stream them).  The MAC sorts the records, so a mapping's record,
+    whose content is its key order, is written when the mapping ends.
     """
     skipped = set(skip)
-    out = [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(body.versions)]
-    order: dict[KeyPath, list[bytes]] = {}
-    for node in body.nodes:
-        last = node.path[-1]
-        if type(last) is str and len(node.path) > 1 and node.path not in skipped:
-            order.setdefault(node.path[:-1], []).append(last.encode("utf-8"))
+    out: list[bytes] = []
     u32 = _U32
     seven = u32(7) + lp(b"node")
     kinds = {k: lp(k.encode()) for k in ("scalar", "alias", "map", "seq")}
     style = {True: b"p", False: b"q"}
     empty = lp(b"")
     cache: dict[str | None, bytes] = {None: empty}
+    # Open mappings, innermost last: (depth, record up to its content, its keys).
+    maps: list[tuple[int, bytes, list[bytes]]] = []
 
     def lps(text: str | None) -> bytes:  # lp(utf8(text or "")), memoised: tags repeat
         got = cache.get(text)
@@ -365,39 +412,41 @@ def meaning_records(body: Body, skip: Iterable[KeyPath] = ()) -> list[bytes]:
             got = cache[text] = u32(len(raw)) + raw
         return got
 
-    for node in body.nodes:
-        if skipped and node.path in skipped:
+    for node in nodes:
+        path = node.path
+        depth = len(path)
+        while maps and maps[-1][0] >= depth:  # ended before this node
+            _, head, keys = maps.pop()
+            content = lp_all(keys)
+            out.append(head + u32(len(content)) + content)
+        if skipped and path in skipped:
             continue
+        last = path[-1]
+        if depth > 1 and type(last) is str:
+            if maps and maps[-1][0] == depth - 1:
+                maps[-1][2].append(last.encode("utf-8"))
+            key = style[node.key_plain] + lps(node.key_tag or "") + lps(node.key_anchor or "")
+            keyinfo = u32(len(key)) + key
+        else:
+            keyinfo = empty
         kind = node.kind
+        epath = node.epath
+        head = b"".join(
+            (seven, u32(len(epath)), epath, kinds[kind], lps(node.tag), lps(node.anchor), keyinfo)
+        )
         if kind == "scalar":
             content = style[node.plain] + node.value.encode("utf-8")
         elif kind == "alias":
             content = node.target
         elif kind == "map":
-            content = lp_all(order.get(node.path, ()))
+            maps.append((depth, head, []))
+            continue
         else:
             content = b""
-        if len(node.path) > 1 and type(node.path[-1]) is str:
-            key = style[node.key_plain] + lps(node.key_tag or "") + lps(node.key_anchor or "")
-            keyinfo = u32(len(key)) + key
-        else:
-            keyinfo = empty
-        epath = node.epath
-        out.append(
-            b"".join(
-                (
-                    seven,
-                    u32(len(epath)),
-                    epath,
-                    kinds[kind],
-                    lps(node.tag),
-                    lps(node.anchor),
-                    keyinfo,
-                    u32(len(content)),
-                    content,
-                )
-            )
-        )
+        out.append(head + u32(len(content)) + content)
+    for _, head, keys in maps:
+        content = lp_all(keys)
+        out.append(head + u32(len(content)) + content)
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -105,24 +105,11 @@ def events(text: str, name: str, *, c_first: bool = True, line_offset: int = 0) 
         raise InputError(f"{name}: not valid YAML: unacceptable character{where}") from None
 
 
-class CParserFailed(Exception):
-    """libyaml refused the text (or is not installed): parse it again with ruamel's."""
-
-
-def c_events(text: str) -> Iterator[Any]:
-    """libyaml's events one at a time, so that a large file's events need not all
-    be held at once; CParserFailed when it refuses the text (maybe part-way)."""
-    if _CParser is None:
-        raise CParserFailed
-    parser = _CParser(text)
-    while True:
-        try:
-            event = parser.get_event()
-        except YAMLError:
-            raise CParserFailed from None
-        if event is None:
-            return
-        yield event
+def c_next_event(text: str) -> Callable[[], Any] | None:
+    """libyaml's next-event function over `text` (None without the C parser):
+    each call returns one event, None at the end; it raises YAMLError when
+    libyaml refuses the text (maybe part-way)."""
+    return None if _CParser is None else _CParser(text).get_event
 
 
 def pure_events(text: str, name: str) -> list[Any]:
