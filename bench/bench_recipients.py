@@ -84,7 +84,11 @@ def bench_open(root: Path, repeat: int) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     for label, extra in (
         ("raw key (SEALEDCFG_KEY)", {"SEALEDCFG_KEY": key}),
-        (f"age identity ({public[:12]}…)", {"SEALEDCFG_AGE_KEY": identity}),
+        # sops' trust for age (any writer), which a file opened only by age needs
+        (
+            f"age identity ({public[:12]}…)",
+            {"SEALEDCFG_AGE_KEY": identity, "SEALEDCFG_AGE_WRITERS": "any"},
+        ),
     ):
         target = repo / "config" / f"{len(out)}.yaml"
         target.write_text(PROFILE)
@@ -104,7 +108,7 @@ def bench_updatekeys(root: Path, files: int, repeat: int, kdf: str) -> list[tupl
             public = age_public(home)
             teammate = age_public(root / f"mate-{mode}-{run}")
             repo = new_repo(root, f"uk-{mode}-{run}")
-            env = {**base_env(home), "SEALEDCFG_ARGON2": kdf}
+            env = {**base_env(home), "SEALEDCFG_ARGON2": kdf, "SEALEDCFG_AGE_WRITERS": "any"}
             if mode == "passphrase":
                 env["SEALEDCFG_PASSPHRASE"] = PASSPHRASE
                 first = "passphrase: true"
