@@ -27,6 +27,7 @@ from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.yamltext import document
 
 if TYPE_CHECKING:
+    from sealedcfg.base.display import printable
     from sealedcfg.base.secret import Secret
     from sealedcfg.engine.keys import check_passphrase, read_user_file
     from sealedcfg.lifecycle.audit import LOG_ENV as AUDIT_LOG_ENV
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
 # none of them); the TYPE_CHECKING block above gives them their types.
 _LAZY: dict[str, tuple[str, str]] = {
     "Secret": ("sealedcfg.base.secret", "Secret"),
+    "printable": ("sealedcfg.base.display", "printable"),
     "check_passphrase": ("sealedcfg.engine.keys", "check_passphrase"),
     "read_user_file": ("sealedcfg.engine.keys", "read_user_file"),
     "git_setup": ("sealedcfg.ops.gitsetup", "setup"),
@@ -217,6 +219,7 @@ __all__ = [
     "parse_date",
     "parse_duration",
     "parse_fail_on",
+    "printable",
     "provider_options",
     "providers_available",
     "read_user_file",

@@ -459,6 +459,26 @@ def test_updatekeys_follows_the_rule(team: tuple[Path, Path, Path]) -> None:
     assert sc(repo, alice, "decrypt", str(files[0])).stdout == f"pw: {SECRET}\n"
 
 
+def test_updatekeys_prints_no_terminal_escapes_from_file_names(
+    team: tuple[Path, Path, Path],
+) -> None:
+    """A file named with cursor-up and erase-line escapes hid the `+ age` line above it
+    (attacker review): repository text reaches the terminal escaped."""
+    repo, alice, bob = team
+    alice_public, eve_public = age_identity(alice), age_identity(bob)
+    rules_with(repo, f"age: {alice_public}")
+    target = repo / "config" / "prod.yaml"
+    target.write_text(f"pw: {SECRET}\n")
+    assert sc(repo, alice, "encrypt", str(target)).returncode == 0
+    hostile = repo / "config" / "q\x1b[1A\x1b[2Kprod.yaml: recipients already match.yaml"
+    hostile.write_bytes(target.read_bytes())
+    rules_with(repo, f"age: {alice_public}", f"age: {eve_public}")
+    proc = sc(repo, alice, "updatekeys")
+    assert "\x1b" not in proc.stdout + proc.stderr
+    assert "\\x1b[1A" in proc.stdout  # shown, escaped
+    assert f"+ age {eve_public}" in proc.stdout
+
+
 def test_updatekeys_refuses_a_rule_you_hold_no_recipient_of(team: tuple[Path, Path, Path]) -> None:
     """An attacker's rules file naming only their key: refused, nothing written."""
     repo, alice, bob = team

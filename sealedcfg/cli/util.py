@@ -27,9 +27,10 @@ _interrupt_reported = False
 
 
 def error(message: str, hints: tuple[str, ...] = ()) -> None:
-    print(f"sealedcfg: error: {message}", file=sys.stderr)
+    # Messages name files and paths a repository chose: one line each, no escapes.
+    print(f"sealedcfg: error: {api.printable(message)}", file=sys.stderr)
     for hint in hints:
-        print(f"hint: {hint}", file=sys.stderr)
+        print(f"hint: {api.printable(hint)}", file=sys.stderr)
 
 
 def report_interrupt() -> None:

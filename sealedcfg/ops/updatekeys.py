@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sealedcfg.base.display import printable
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.engine import rules, sealing
 from sealedcfg.engine.access import opened, with_header
@@ -43,7 +44,7 @@ class Change:
         return bool(self.added or self.removed or self.relabeled)
 
     def lines(self) -> list[str]:
-        out = [f"{self.path}: (rule {self.rule!r})"]
+        out = [f"{printable(str(self.path))}: (rule {self.rule!r})"]
         out += [f"  + {_target(t)}" for t in self.added]
         out += [f"  - {r.describe()}" for r in self.removed]
         out += [f"  ~ {r.describe()} label -> {quote_label(lb)}" for r, lb in self.relabeled]
@@ -212,7 +213,7 @@ def updatekeys(
     pending = [c for c in plans if c.pending]
     for c in plans:
         if not c.pending:
-            show(f"{c.path}: recipients already match the rule")
+            show(f"{printable(str(c.path))}: recipients already match the rule")
     if not pending:
         return []
     for c in pending:
