@@ -31,8 +31,7 @@ from sealedcfg.yamltext.yamlparse import events
 
 _U32 = struct.Struct(">I").pack
 
-HEADER_START = re.compile(r"(?m)^sealedcfg:")
-_SEALED_MARK = re.compile(rb"(?m)^sealedcfg:\r?\n  version:")
+_SEALED_MARK = re.compile(rb"sealedcfg:\r?\n  version:")  # at a line's start (is_sealed)
 
 
 def is_sealed(data: bytes) -> bool:
@@ -41,7 +40,15 @@ def is_sealed(data: bytes) -> bool:
     The one test of "is this a sealed file" for the hook, git setup and
     textconv; reading the header (`parse`) decides whether it is a valid one.
     """
-    return _SEALED_MARK.search(data) is not None
+    # `find` for line starts, not a multi-line regex (~30 ms per megabyte).
+    if _SEALED_MARK.match(data) is not None:
+        return True
+    at = data.find(b"\nsealedcfg:")
+    while at >= 0:
+        if _SEALED_MARK.match(data, at + 1) is not None:
+            return True
+        at = data.find(b"\nsealedcfg:", at + 1)
+    return False
 
 
 class Stanza(Protocol):
@@ -170,14 +177,23 @@ def quoted(value: str | None) -> str:
     return _SURROGATE_PAIR.sub(pair, json.dumps(value, ensure_ascii=True))
 
 
+def header_start(text: str) -> int | None:
+    """Where the last line that starts with `sealedcfg:` starts (the header), if any.
+
+    `rfind`, not a multi-line regex (which costs ~30 ms per megabyte).
+    """
+    at = text.rfind("\nsealedcfg:")
+    if at >= 0:
+        return at + 1
+    return 0 if text.startswith("sealedcfg:") else None
+
+
 def split(text: str) -> tuple[str, str | None]:
     """(body, header text) where the header is the last `sealedcfg:` block."""
-    last = None
-    for last in HEADER_START.finditer(text):  # noqa: B007 - we want the last match
-        pass
-    if last is None:
+    start = header_start(text)
+    if start is None:
         return text, None
-    return text[: last.start()], text[last.start() :]
+    return text[:start], text[start:]
 
 
 def _tree(text: str, name: str, first_line: int = 1) -> Any:

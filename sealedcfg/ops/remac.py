@@ -61,9 +61,7 @@ def _body_prefix(text: str, name: str) -> str:
     lines = text.splitlines(keepends=True)
     first = next((i for i, ln in enumerate(lines) if ln.startswith(_MARKER)), len(lines))
     before = "".join(lines[:first])
-    start = None
-    for start in envelope.HEADER_START.finditer(before):  # noqa: B007 - the last one
-        pass
+    start = envelope.header_start(before)
     if start is None:
         line = f" at line {first + 1}" if first < len(lines) else ""
         raise merge.MergeConflict(
@@ -74,7 +72,7 @@ def _body_prefix(text: str, name: str) -> str:
                 "`git checkout -m FILE`)",
             ),
         )
-    return before[: start.start()]
+    return before[:start]
 
 
 def remac(file: str | Path, keys: KeySource) -> Remac:

@@ -35,6 +35,7 @@ from sealedcfg.yamltext import yamlparse
 HEADER_KEY = "sealedcfg"
 _U32 = struct.Struct(">I").pack
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |\r?$)", re.MULTILINE)
+_MARKERS = ("<" * 7, "=" * 7, ">" * 7, "|" * 7)
 _PROPERTY_END = frozenset(" \t\r\n,[]{}")
 
 
@@ -104,6 +105,9 @@ class _Frame:
 
 def check_conflict_markers(text: str, name: str, hints: tuple[str, ...] = ()) -> None:
     """Refuse git's conflict markers, naming the first one's line in TEXT (1-based)."""
+    # Substring tests first: a multi-line regex over a megabyte costs ~10 ms.
+    if not any(marker in text for marker in _MARKERS):
+        return
     match = _CONFLICT.search(text)
     if match:
         line = text.count("\n", 0, match.start()) + 1
