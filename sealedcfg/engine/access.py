@@ -123,8 +123,9 @@ def with_header(profile: sealing.Profile, header: Header, data_key: bytes) -> by
     )
 
 
-def authenticate(profile: sealing.Profile, keys: KeySource) -> bytes:
-    """The data key of a sealed profile, after its commitment and MAC held."""
+def authenticate(profile: sealing.Profile, keys: KeySource, *, keep_body: bool = False) -> bytes:
+    """The data key of a sealed profile, after its commitment and MAC held
+    (`keep_body`: see `sealing.open_checked`)."""
     header = profile.header
     if header is None:
         raise InputError(
@@ -133,15 +134,17 @@ def authenticate(profile: sealing.Profile, keys: KeySource) -> bytes:
         )
     data_key = open_data_key(header, keys, profile.name)
     try:
-        sealing.open_checked(profile, data_key)
+        sealing.open_checked(profile, data_key, keep_body=keep_body)
     except crypto.AuthError:
         raise OpenError(profile.name) from None
     return data_key
 
 
-def open_profile(profile: sealing.Profile, keys: KeySource) -> sealing.Opened:
+def open_profile(
+    profile: sealing.Profile, keys: KeySource, *, keep_body: bool = False
+) -> sealing.Opened:
     """Open and authenticate: the plaintext and its parse, which every reader uses."""
-    authenticate(profile, keys)
+    authenticate(profile, keys, keep_body=keep_body)
     assert profile.opened is not None
     return profile.opened
 
@@ -164,7 +167,7 @@ def open_model(
     """The sealed file at `path`, opened, authenticated and built as typed values."""
     name = str(path)
     profile = sealing.read_profile(read_bytes(path), name, place_of(path))
-    opened = open_profile(profile, keys)
+    opened = open_profile(profile, keys, keep_body=True)  # the model needs the nodes
     check_alias_expansion(opened.body, name)
     return profile, model.build(opened.body, name, text_keys=text_keys)
 

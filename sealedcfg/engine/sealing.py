@@ -239,7 +239,9 @@ def open_body(profile: Profile, data_key: bytes) -> str:
     return open_checked(profile, data_key).text
 
 
-def open_checked(profile: Profile, data_key: bytes, skip: set[KeyPath] | None = None) -> Opened:
+def open_checked(
+    profile: Profile, data_key: bytes, skip: set[KeyPath] | None = None, *, keep_body: bool = False
+) -> Opened:
     """Open every token and prove that the opened text means what was sealed.
 
     The MAC covers the loaded meaning of the plaintext (`model.meaning_records`),
@@ -247,8 +249,9 @@ def open_checked(profile: Profile, data_key: bytes, skip: set[KeyPath] | None = 
     a layout edit that changes what a loader returns (a comment indented under
     a block scalar, a re-indented parent, a quoted `<<`) fails here, and one
     that does not (a comment, a blank line) still opens.  `skip`: paths of new
-    plaintext values a re-seal adopts, left out of the check.  Every failure is
-    crypto.AuthError.
+    plaintext values a re-seal adopts, left out of the check.  `keep_body`: keep
+    the opened text's parse (`Opened.body`) for a reader that needs its nodes,
+    rather than stream it and parse again.  Every failure is crypto.AuthError.
     """
     header = profile.header
     assert header is not None
@@ -258,7 +261,11 @@ def open_checked(profile: Profile, data_key: bytes, skip: set[KeyPath] | None = 
     if any(n.path not in skipped for n in to_seal(profile, rule)):
         raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
     opened = decrypt_tokens(profile, data_key)
-    records = opened_records(opened.text, profile.name, skipped)
+    if keep_body:
+        opened.parsed = parse_opened(opened.text, profile.name)
+        records = model.meaning_records(opened.parsed, skipped)
+    else:
+        records = opened_records(opened.text, profile.name, skipped)
     envelope.check_mac(data_key, header, records + opened.token_records)
     profile.opened = opened
     return opened
