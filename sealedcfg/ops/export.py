@@ -36,10 +36,10 @@ import base64
 import datetime
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sealedcfg.base.encoding import KeyPath
+from sealedcfg.base.encoding import KeyPath, Segment
 from sealedcfg.errors import InputError, UsageError
 from sealedcfg.yamltext.document import format_path
 
@@ -75,20 +75,25 @@ def _key(key: Any) -> str:
     return "null" if key is None else (text(key) or str(key))
 
 
-def _leaves(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+def _leaves(value: Any, path: KeyPath, name: str) -> Iterator[tuple[KeyPath, str, str]]:
+    """(path, variable name without prefix, text) of each leaf; the name is
+    built as the walk goes down (`var_name` of every leaf costs a regex per
+    segment of its path, again and again for shared parents)."""
     if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _leaves(item, (*path, _key(key)))
+        items: Iterable[tuple[Segment, Any]] = ((_key(k), v) for k, v in value.items())
     elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _leaves(item, (*path, index))
+        items = enumerate(value)
     else:
         scalar = text(value)
         if scalar is None:
             raise InputError(
                 f"{format_path(path)}: a {type(value).__name__} cannot become a variable"
             )
-        yield path, scalar
+        yield path, name, scalar
+        return
+    for seg, item in items:
+        part = _UNSAFE.sub("_", str(seg)).upper()
+        yield from _leaves(item, (*path, seg), f"{name}_{part}" if len(path) > 1 else part)
 
 
 def var_name(path: KeyPath, prefix: str = "") -> str:
@@ -103,8 +108,8 @@ def flatten(doc: Any, *, prefix: str = "", index: int = 0, documents: int = 1) -
         raise InputError(f"document {index} is not a mapping; it cannot become variables")
     out: dict[str, str] = {}
     seen: dict[str, KeyPath] = {}
-    for path, value in _leaves(doc, (index,)):
-        name = var_name(path, prefix)
+    for path, bare, value in _leaves(doc, (index,), ""):
+        name = prefix + bare
         if not name or name[0].isdigit():
             raise InputError(
                 f"{format_path(path, documents)}: {name or 'an empty name'} is not a variable name",
