@@ -459,6 +459,32 @@ def test_updatekeys_follows_the_rule(team: tuple[Path, Path, Path]) -> None:
     assert sc(repo, alice, "decrypt", str(files[0])).stdout == f"pw: {SECRET}\n"
 
 
+def test_updatekeys_writes_all_files_or_none(team: tuple[Path, Path, Path]) -> None:
+    """A file that fails to open (tampered) leaves every file as it was, also
+    those before it in the run (they were written one by one before)."""
+    repo, alice, bob = team
+    alice_public, bob_public = age_identity(alice), age_identity(bob)
+    rules_with(repo, f"age: {alice_public}")
+    files = [repo / "config" / f"{n}.yaml" for n in ("prod", "staging")]
+    for f in files:
+        f.write_text(f"pw: {SECRET}\n")
+        assert sc(repo, alice, "encrypt", str(f)).returncode == 0, f
+    text = files[1].read_text()
+    token = text.split("pw: ", 1)[1].split("\n", 1)[0]
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    files[1].write_text(text.replace(token, flipped))
+    rules_with(repo, f"age: {alice_public}", f"age: {bob_public}")
+    before = [f.read_bytes() for f in files]
+    proc = sc(repo, alice, "updatekeys", "--yes")
+    one_error(proc, ExitCode.OPEN)
+    assert [f.read_bytes() for f in files] == before
+    files[1].write_text(text)  # repaired: both are written
+    proc = sc(repo, alice, "updatekeys", "--yes")
+    assert proc.returncode == 0, proc.stderr
+    for f in files:
+        assert sc(repo, bob, "get", str(f), "pw").stdout.strip() == SECRET
+
+
 def test_updatekeys_prints_no_terminal_escapes_from_file_names(
     team: tuple[Path, Path, Path],
 ) -> None:

@@ -10,6 +10,7 @@ removed holder knew it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -145,48 +146,69 @@ def check_holds(change: Change, keys: KeySource) -> None:
         )
 
 
-def apply(change: Change, rule: rules.CreationRule, keys: KeySource) -> None:
-    """Write the file with the rule's recipients (after `check_holds`)."""
+def rewritten(
+    change: Change,
+    rule: rules.CreationRule,
+    keys: KeySource,
+    opened_file: tuple[sealing.Profile, bytes, Header],
+) -> bytes:
+    """The file's new bytes with the rule's recipients (after `check_holds`),
+    from the file as `access.opened` read it under its lock."""
     name = change.path
-    with opened(name, keys) as (profile, data_key, header):
-        fresh = plan(name, rule, header)  # the file under the lock is the one changed
-        if (fresh.added, fresh.removed, fresh.relabeled) != (
-            change.added,
-            change.removed,
-            change.relabeled,
-        ):
-            raise InputError(f"{name}: changed since the plan was shown; run updatekeys again")
-        labels = {_key(t.kind, t.ident): t.label for t in change.target}
-        removed = {id(r) for r in change.removed}
-        keep = [
-            replace(r, label=labels[_key(r.kind, r.ident())])  # type: ignore[type-var]
-            for r in table.recipients(header)
-            if id(r) not in removed and _key(r.kind, r.ident()) in labels
-        ]
-        table.check_budget(
-            [
-                *table.budget_of(keep),
-                *((t.kind, table.kind(t.kind, name).target_work(Options())) for t in change.added),
-            ],
-            name,
-        )
-        try:
-            if change.removed:
-                from sealedcfg.ops.rotation import rotate_for
+    profile, data_key, header = opened_file
+    fresh = plan(name, rule, header)  # the file under the lock is the one changed
+    if (fresh.added, fresh.removed, fresh.relabeled) != (
+        change.added,
+        change.removed,
+        change.relabeled,
+    ):
+        raise InputError(f"{name}: changed since the plan was shown; run updatekeys again")
+    labels = {_key(t.kind, t.ident): t.label for t in change.target}
+    removed = {id(r) for r in change.removed}
+    keep = [
+        replace(r, label=labels[_key(r.kind, r.ident())])  # type: ignore[type-var]
+        for r in table.recipients(header)
+        if id(r) not in removed and _key(r.kind, r.ident()) in labels
+    ]
+    table.check_budget(
+        [
+            *table.budget_of(keep),
+            *((t.kind, table.kind(t.kind, name).target_work(Options())) for t in change.added),
+        ],
+        name,
+    )
+    try:
+        if change.removed:
+            from sealedcfg.ops.rotation import rotate_for
 
-                out = rotate_for(
-                    profile, data_key, replace(header, recipients=tuple(keep)), keys, change.added
-                )
-            else:
-                added = [
-                    table.kind(t.kind, name).wrap(t, keys, data_key, header.file_id, Options())
-                    for t in change.added
-                ]
-                new = replace(header, recipients=(*keep, *added))
-                out = with_header(profile, new, data_key)
-        except crypto.AuthError:
-            raise OpenError(name) from None
-        write_atomic(name, out)
+            return rotate_for(
+                profile, data_key, replace(header, recipients=tuple(keep)), keys, change.added
+            )
+        added = [
+            table.kind(t.kind, name).wrap(t, keys, data_key, header.file_id, Options())
+            for t in change.added
+        ]
+        return with_header(profile, replace(header, recipients=(*keep, *added)), data_key)
+    except crypto.AuthError:
+        raise OpenError(name) from None
+
+
+def apply_all(
+    changes: Sequence[Change], rule_of: dict[str, rules.CreationRule], keys: KeySource
+) -> None:
+    """All or nothing: every file is locked and rewritten in memory before the
+    first is written, so a file that fails (a key that does not open it, a
+    budget) leaves every file as it was.  Locks are taken in one order (real
+    paths sorted), so two runs over the same files cannot hold one each."""
+    by_real = {os.path.realpath(c.path): c for c in reversed(changes)}  # one per file
+    with contextlib.ExitStack() as stack:
+        outs = []
+        for real in sorted(by_real):
+            change = by_real[real]
+            opened_file = stack.enter_context(opened(change.path, keys))
+            outs.append((change.path, rewritten(change, rule_of[change.path], keys, opened_file)))
+        for name, out in outs:
+            write_atomic(name, out)
 
 
 def updatekeys(
@@ -200,7 +222,8 @@ def updatekeys(
     --yes), then write.  Returns the changes written."""
     paths = [Path(f) for f in files] or matching_files()
     found: dict[Path | None, rules.Rules | None] = {}  # one parse per rules file
-    plans, rule_of = [], {}
+    plans: list[Change] = []
+    rule_of: dict[str, rules.CreationRule] = {}
     for p in paths:
         where = rules.find_rules_file(os.path.dirname(os.path.abspath(p)))
         if where not in found:
@@ -209,7 +232,9 @@ def updatekeys(
         plans.append(change)
         ruleset = found[where]
         assert ruleset is not None  # plan_file found a rule
-        rule_of[change.path] = ruleset.match(p)
+        rule = ruleset.match(p)
+        assert rule is not None  # plan_file found it
+        rule_of[change.path] = rule
     pending = [c for c in plans if c.pending]
     for c in plans:
         if not c.pending:
@@ -222,8 +247,5 @@ def updatekeys(
             show(line)
     if confirm is not None and not confirm(f"update {len(pending)} file(s)?"):
         raise UsageError("not confirmed; nothing written")
-    for c in pending:
-        rule = rule_of[c.path]
-        assert rule is not None
-        apply(c, rule, keys)
+    apply_all(pending, rule_of, keys)
     return pending
