@@ -249,6 +249,21 @@ def test_rule_glob_patterns_match_what_the_rule_matches(repo: Repo, glob: str) -
     assert by_git == by_rule
 
 
+def test_a_pattern_with_spaces_and_quotes_is_written_as_git_reads_it(repo: Repo) -> None:
+    """`--pattern 'my dir/*.yaml'` covers that directory's files: written bare it
+    would be the pattern `my` with an attribute `dir/*.yaml`."""
+    glob = 'my dir/"q" *.yaml'
+    proc = _setup_with(sys.executable, repo, "--pattern", glob, "--pattern", "two\nlines")
+    assert proc.returncode == 0, proc.stderr
+    inside, outside = 'my dir/"q" a.yaml', "my/a.yaml"
+    got = _attrs(repo, inside, outside, "two", "lines")
+    assert got[inside] == SET
+    for other in (outside, "two", "lines"):
+        assert got[other] != SET
+    lines = (repo.root / ".gitattributes").read_text().splitlines()
+    assert all(line.endswith("diff=sealedcfg merge=sealedcfg") for line in lines if line)
+
+
 def test_setup_through_the_runner(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo.root)
     for name in ("HOME", "GIT_CONFIG_NOSYSTEM"):

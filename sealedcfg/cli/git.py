@@ -37,7 +37,11 @@ def setup(
     pattern: Annotated[
         list[str] | None,
         typer.Option(
-            "--pattern", "-p", metavar="GLOB", help="One more .gitattributes pattern (repeatable)."
+            "--pattern",
+            "-p",
+            metavar="GLOB",
+            help="One more .gitattributes pattern (repeatable), written unquoted: "
+            "sealedcfg quotes it for git when it holds a space or a quote.",
         ),
     ] = None,
     check: Annotated[

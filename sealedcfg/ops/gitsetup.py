@@ -224,7 +224,9 @@ def setup(cwd: str | os.PathLike[str], patterns: list[str] | None, *, check: boo
 
     attributes = top / ".gitattributes"
     have_lines = {line.strip() for line in _read_attributes(attributes).splitlines()}
-    wanted = list(patterns or [])
+    # A --pattern is a glob as the user means it: quoted as git reads it, so a
+    # space or a line break cannot cut it or add attributes.
+    wanted = [_quote(p) for p in patterns or []]
     from_rules = rule_patterns(top, report)
     wanted += DEFAULT_PATTERNS if from_rules is None else from_rules
     new = [f"{p} {ATTRIBUTES}" for p in dict.fromkeys(wanted)]
