@@ -103,11 +103,12 @@ def opened(
     """Lock a sealed file, read it and authenticate it: (profile, data key, header).
 
     The lock is held until the block ends, so the caller's write completes a
-    read-modify-write no other sealedcfg process can interleave with.
+    read-modify-write no other sealedcfg process can interleave with.  The
+    opened text's parse is kept (`Opened.body`): a writer re-seals from it.
     """
     with locked(path) as data:
         profile = sealing.read_profile(data, str(path), place_of(path) if check_place else None)
-        data_key = authenticate(profile, keys)
+        data_key = authenticate(profile, keys, keep_body=True)
         assert profile.header is not None
         yield profile, data_key, profile.header
 
