@@ -33,8 +33,13 @@ def git(cwd: Path, *args: str) -> None:
 
 
 def sc(
-    cwd: Path, home: Path, *args: str, env: dict[str, str] | None = None
+    cwd: Path,
+    home: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    python_args: bool = False,
 ) -> subprocess.CompletedProcess[str]:
+    """sealedcfg ARGS as a process (`python_args`: ARGS go to the interpreter)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SEALEDCFG_", "GIT_"))}
     base.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), SEALEDCFG_ARGON2=FAST_TEXT)
     # These tests are about teams under sops' trust for age (any writer); the
@@ -42,7 +47,7 @@ def sc(
     base.update(SEALEDCFG_AGE_WRITERS="any")
     base.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
+        [sys.executable, *args] if python_args else [sys.executable, "-m", "sealedcfg", *args],
         cwd=cwd,
         env=base,
         capture_output=True,
@@ -483,6 +488,41 @@ def test_updatekeys_writes_all_files_or_none(team: tuple[Path, Path, Path]) -> N
     assert proc.returncode == 0, proc.stderr
     for f in files:
         assert sc(repo, bob, "get", str(f), "pw").stdout.strip() == SECRET
+
+
+def test_updatekeys_holds_a_lock_per_file_within_the_open_file_limit(
+    team: tuple[Path, Path, Path],
+) -> None:
+    """All or nothing holds every file's lock at once: a low soft limit on open
+    files is raised; a hard limit too low for them is one error, nothing written."""
+    import resource
+
+    repo, alice, bob = team
+    alice_public, bob_public = age_identity(alice), age_identity(bob)
+    rules_with(repo, f"age: {alice_public}")
+    files = [repo / "config" / f"p{i:02}.yaml" for i in range(40)]
+    for f in files:
+        f.write_text(f"pw: {SECRET}\n")
+    assert sc(repo, alice, "encrypt", *map(str, files)).returncode == 0
+    rules_with(repo, f"age: {alice_public}", f"age: {bob_public}")
+    before = [f.read_bytes() for f in files]
+
+    def run(soft: int, hard: int) -> subprocess.CompletedProcess[str]:
+        code = (
+            "import resource, runpy, sys\n"
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+            "sys.argv = ['sealedcfg', 'updatekeys', '--yes']\n"
+            "runpy.run_module('sealedcfg', run_name='__main__')\n"
+        )
+        return sc(repo, alice, "-c", code, python_args=True)
+
+    line = one_error(run(100, 100), ExitCode.USAGE)  # 40 locks + 64 > 100
+    assert "more than one update can hold open" in line
+    assert [f.read_bytes() for f in files] == before
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    proc = run(40, hard if hard != resource.RLIM_INFINITY else 4096)  # raised to 104
+    assert proc.returncode == 0, proc.stderr
+    assert all(f.read_bytes() != b for f, b in zip(files, before, strict=True))
 
 
 def test_updatekeys_prints_no_terminal_escapes_from_file_names(

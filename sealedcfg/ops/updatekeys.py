@@ -201,6 +201,7 @@ def apply_all(
     budget) leaves every file as it was.  Locks are taken in one order (real
     paths sorted), so two runs over the same files cannot hold one each."""
     by_real = {os.path.realpath(c.path): c for c in reversed(changes)}  # one per file
+    _open_files_for(len(by_real))
     with contextlib.ExitStack() as stack:
         outs = []
         for real in sorted(by_real):
@@ -209,6 +210,23 @@ def apply_all(
             outs.append((change.path, rewritten(change, rule_of[change.path], keys, opened_file)))
         for name, out in outs:
             write_atomic(name, out)
+
+
+def _open_files_for(locks: int) -> None:
+    """Room for one open lock per file (the soft limit is often 1,024); refused
+    before anything is read when the hard limit leaves none."""
+    import resource
+
+    need = locks + 64  # the interpreter's own, git's pipes
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            raise UsageError(
+                f"{locks} files are more than one update can hold open (limit {hard}); "
+                "nothing written",
+                hints=("give fewer FILE arguments per run",),
+            )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
 def updatekeys(
