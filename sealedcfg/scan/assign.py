@@ -551,6 +551,16 @@ def assignment_hits(
     yield from _assignment_hits(lines, idx, line, kind, netrc, dockerfile, spaced)
 
 
+def pair_name(line: str) -> str | None:
+    """The name a `name: X` / `value: v` pair gives its value, as `_assignment_hits` reads it."""
+    pair = _PAIR_NAME_RE.search(line) if _PAIR_WORDS_RE.search(line.lower()) else None
+    return pair.group("n") if pair else None
+
+
+def names_secret(name: str) -> bool:
+    return names.tier(name) is not names.Tier.NONE
+
+
 def _assignment_hits(
     lines: list[str],
     idx: int,
@@ -562,7 +572,7 @@ def _assignment_hits(
 ) -> Iterator[Hit]:
     low = line.lower()
     pair = _PAIR_NAME_RE.search(line) if _PAIR_WORDS_RE.search(low) else None
-    pair_name = pair.group("n") if pair else None
+    pair_name = pair.group("n") if pair else None  # the same as pair_name(line)
     saw_value_key = False
     for m in islice(_ASSIGN_RE.finditer(line), _MAX_MATCHES):
         name = m.group("name")

@@ -142,6 +142,49 @@ def _line_hits(
     return hits
 
 
+# Lines repeat across a repository's files (imports, boilerplate, the same setting in
+# every environment's config): a line whose findings depend on nothing but its own text
+# and the file's kind is judged once per process.  Lines that read their neighbours are
+# never cached: key bodies, curl continuation lines, multi-line XML, YAML block scalars,
+# a `name:` whose `value:` follows, and a 40-character value the AWS rule reads in
+# context (`_CONTEXT_RE` over-approximates each).  The cache is bounded in entries and in line length.
+_MEMO_LINE = 400
+_MEMO_ENTRIES = 1 << 14
+_MemoKey = tuple[str, Kind, bool, bool, bool, bool]
+_memo: dict[_MemoKey, tuple[tuple[int, str, str], ...]] = {}
+_CONTEXT_RE = re.compile(r"[A-Za-z0-9/+]{40}|PRIVATE KEY| -u|--user|>\s*$|[|>][-+]?\d?\s*(?:#.*)?$")
+
+
+def _context_free(line: str) -> bool:
+    if len(line) > _MEMO_LINE or "\\" in line or _CONTEXT_RE.search(line):
+        return False  # a backslash: escaped quotes are read unescaped, pairs included
+    pair = assign.pair_name(line)
+    return pair is None or not assign.names_secret(pair)
+
+
+def _cached_line_hits(
+    lines: list[str], idx: int, kind: Kind, path: str, provider: bool
+) -> list[assign.Hit]:
+    line = lines[idx]
+    if not _context_free(line):
+        return _line_hits(lines, idx, kind, path, provider)
+    key = (
+        line,
+        kind,
+        provider,
+        filetypes.is_netrc(path),
+        filetypes.is_dockerfile(path),
+        filetypes.is_spaced_config(path),
+    )
+    done = _memo.get(key)
+    if done is None:
+        hits = _line_hits(lines, idx, kind, path, provider)
+        if len(_memo) >= _MEMO_ENTRIES:
+            _memo.clear()
+        _memo[key] = done = tuple((col, rule, secret) for _, col, rule, secret in hits)
+    return [(idx, col, rule, secret) for col, rule, secret in done]
+
+
 def _allowed(lines: list[str], idx: int) -> bool:
     line = lines[idx]
     if "sealedcfg" in line and _ALLOW_RE.search(line):
@@ -191,7 +234,7 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     found = kube.hits(lines, text) if kind is Kind.LINE else []
     for idx in candidates:
         if idx not in masked:
-            found.extend(_line_hits(lines, idx, kind, path, idx in provider_lines))
+            found.extend(_cached_line_hits(lines, idx, kind, path, idx in provider_lines))
     descriptions = _DESCRIPTIONS
     if config is not None and config.rules:
         extra = custom.rule_hits(config, lines, text.lower().split("\n"), path)
