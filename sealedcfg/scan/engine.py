@@ -37,7 +37,7 @@ _DESCRIPTIONS = {r.rule_id: r.description for r in reversed(providers.RULES)} | 
     "private-key": "private key",
     "url-credentials": "password in URL",
     "connection-string-password": "password in connection string",
-    kube.RULE: "Kubernetes Secret data value (base64 is not encryption)",
+    kube.RULE: "Kubernetes Secret value (base64 is not encryption)",
     assign.GENERIC: "secret assigned to a secret-like name",
 }
 # Rules that also catch human-chosen passwords (low entropy by nature).
@@ -147,7 +147,7 @@ def _line_hits(
 # and the file's kind is judged once per process.  Lines that read their neighbours are
 # never cached: key bodies, curl continuation lines, multi-line XML, YAML block scalars,
 # a `name:` whose `value:` follows, and a 40-character value the AWS rule reads in
-# context (`_CONTEXT_RE` over-approximates each).  The cache is bounded in entries and in line length.
+# context (`_CONTEXT_RE` over-approximates each).  Bounded in entries and line length.
 _MEMO_LINE = 400
 _MEMO_ENTRIES = 1 << 14
 _MemoKey = tuple[str, Kind, bool, bool, bool, bool]
@@ -231,10 +231,11 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     candidates, provider_lines = prefilter.candidate_lines(text)
     hits: dict[tuple[int, int], tuple[str, str]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
-    found = kube.hits(lines, text) if kind is Kind.LINE else []
+    found, plain = kube.hits(lines, text) if kind is Kind.LINE else ([], [])
     for idx in candidates:
         if idx not in masked:
             found.extend(_cached_line_hits(lines, idx, kind, path, idx in provider_lines))
+    found.extend(plain)
     descriptions = _DESCRIPTIONS
     if config is not None and config.rules:
         extra = custom.rule_hits(config, lines, text.lower().split("\n"), path)
