@@ -31,6 +31,7 @@ _CHUNK = 1 << 20
 class Report:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Skipped] = field(default_factory=list)  # files scanned, but read in part
     scanned: int = 0
     profiles: int = 0
 
@@ -100,6 +101,7 @@ def check_bytes(
     else:
         report.scanned += 1
         report.findings += result
+        report.notes += [Skipped(path, note) for note in scan.notes(data)]
 
 
 def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | None) -> Report:
@@ -280,7 +282,8 @@ def render(report: Report, fmt: str, version: str) -> str:
     if fmt == "json":
         findings = [{**f.__dict__, "fix": scan.fix_hint(f)} for f in report.findings]
         skipped = [s.__dict__ for s in report.skipped]
-        data = {"findings": findings, "skipped": skipped, "scanned": report.scanned}
+        notes = [s.__dict__ for s in report.notes]
+        data = {"findings": findings, "skipped": skipped, "notes": notes, "scanned": report.scanned}
         return json.dumps(data, indent=2) + "\n"
     if fmt == "sarif":
         return json.dumps(sarif(report, version), indent=2) + "\n"
@@ -294,6 +297,7 @@ def summary(report: Report) -> str:
     return (
         f"sealedcfg check: {report.scanned} file(s) scanned ({report.profiles} sealed "
         f"profile(s)), {len(report.findings)} finding(s), {len(report.skipped)} skipped"
+        + (f", {len(report.notes)} read in part" if report.notes else "")
     )
 
 
@@ -309,6 +313,14 @@ def sarif(report: Report, version: str) -> dict[str, object]:
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": s.path}}}],
         }
         for s in report.skipped
+    ] + [
+        {
+            "level": "note",
+            "descriptor": {"id": "read-in-part"},
+            "message": {"text": f"{s.path}: {s.reason}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": s.path}}}],
+        }
+        for s in report.notes
     ]
     results = [
         {
