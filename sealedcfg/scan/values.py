@@ -166,11 +166,16 @@ _HOSTNAME_RE = re.compile(
 _NUMBERISH_RE = re.compile(r"^[\d.,:\-+eE_ ]+[a-zA-Z]{0,3}$")
 
 
+_C_LOG2_C = tuple(c * math.log2(c) if c else 0.0 for c in range(4097))  # c * log2(c)
+
+
 def shannon_entropy(value: str) -> float:
     n = len(value)
     if n == 0:
         return 0.0
     counts = Counter(value).values()
+    if n < len(_C_LOG2_C):  # a table lookup per symbol: this runs on every candidate value
+        return math.log2(n) - sum(map(_C_LOG2_C.__getitem__, counts)) / n
     return math.log2(n) - sum(c * math.log2(c) for c in counts) / n
 
 
