@@ -286,6 +286,8 @@ def test_memo_gives_the_same_findings_as_a_fresh_judgement(
     again = [scan_text(text, p) for p in ("a.py", "b.json", "c.yaml")]
     assert engine._memo  # the lines above were memoised
     monkeypatch.setattr(engine, "_context_free", lambda line: False)
+    engine._memo.clear()
     uncached = [scan_text(text, p) for p in ("a.py", "b.json", "c.yaml")]
+    assert not engine._memo
     assert fresh == again == uncached
     assert all(len(fs) >= 9 for fs in fresh)

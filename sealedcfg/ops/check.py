@@ -107,32 +107,33 @@ def check_bytes(
 def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | None) -> Report:
     report = Report()
     for f in files:
-        path = Path(f)
+        path = f if isinstance(f, Path) else Path(f)  # the CLI's are Paths already
+        name = str(path)
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except OSError as exc:
-            report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror}"))
+            report.skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
             continue
         if stat.S_ISDIR(mode):
             raise InputError(f"{path}: is a directory (give files, or use --all)")
         if not stat.S_ISREG(mode):
             # A device or pipe has no size to check first (/dev/zero never ends, a FIFO
             # blocks on open): never read, never silent.
-            report.skipped.append(Skipped(str(path), "not a regular file"))
+            report.skipped.append(Skipped(name, "not a regular file"))
             continue
         try:
             data = read_for_check(path, ruleset)
             if data is None:
-                report.skipped.append(Skipped(str(path), f"larger than {MAX_BYTES >> 20} MiB"))
+                report.skipped.append(Skipped(name, f"larger than {MAX_BYTES >> 20} MiB"))
                 continue
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except OSError as exc:
-            report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror}"))
+            report.skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
             continue
-        check_bytes(data, str(path), ruleset, report)
+        check_bytes(data, name, ruleset, report)
     return report
 
 

@@ -77,6 +77,9 @@ def _masked_lines(lines: list[str], text: str) -> set[int]:
     return masked
 
 
+_FileKey = tuple[Kind, bool, bool, bool]  # what of the path the line rules read
+
+
 def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
     hits: list[assign.Hit] = []
     for m in _URL_CRED_RE.finditer(line):
@@ -98,7 +101,7 @@ def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
 
 
 def _line_hits(
-    lines: list[str], idx: int, kind: Kind, path: str, provider: bool = True
+    lines: list[str], idx: int, kind: Kind, fkey: _FileKey, provider: bool = True
 ) -> list[assign.Hit]:
     line = lines[idx]
     low = line.lower()
@@ -134,9 +137,9 @@ def _line_hits(
                     lines,
                     idx,
                     kind,
-                    netrc=filetypes.is_netrc(path),
-                    dockerfile=filetypes.is_dockerfile(path),
-                    spaced=filetypes.is_spaced_config(path),
+                    netrc=fkey[1],
+                    dockerfile=fkey[2],
+                    spaced=fkey[3],
                 )
             )
     return hits
@@ -150,7 +153,7 @@ def _line_hits(
 # context (`_CONTEXT_RE` over-approximates each).  Bounded in entries and line length.
 _MEMO_LINE = 400
 _MEMO_ENTRIES = 1 << 14
-_MemoKey = tuple[str, Kind, bool, bool, bool, bool]
+_MemoKey = tuple[str, bool, _FileKey]
 _memo: dict[_MemoKey, tuple[tuple[int, str, str], ...]] = {}
 _CONTEXT_RE = re.compile(r"[A-Za-z0-9/+]{40}|PRIVATE KEY| -u|--user|>\s*$|[|>][-+]?\d?\s*(?:#.*)?$")
 
@@ -162,26 +165,29 @@ def _context_free(line: str) -> bool:
     return pair is None or not assign.names_secret(pair)
 
 
-def _cached_line_hits(
-    lines: list[str], idx: int, kind: Kind, path: str, provider: bool
-) -> list[assign.Hit]:
-    line = lines[idx]
-    if not _context_free(line):
-        return _line_hits(lines, idx, kind, path, provider)
-    key = (
-        line,
+def file_key(path: str, kind: Kind) -> _FileKey:
+    return (
         kind,
-        provider,
         filetypes.is_netrc(path),
         filetypes.is_dockerfile(path),
         filetypes.is_spaced_config(path),
     )
-    done = _memo.get(key)
+
+
+def _cached_line_hits(
+    lines: list[str], idx: int, kind: Kind, provider: bool, fkey: _FileKey
+) -> list[assign.Hit]:
+    line = lines[idx]
+    key = (line, provider, fkey)
+    done = _memo.get(key)  # only context-free lines are ever stored: no test needed first
     if done is None:
-        hits = _line_hits(lines, idx, kind, path, provider)
+        hits = _line_hits(lines, idx, kind, fkey, provider)
+        if not _context_free(line):
+            return hits
         if len(_memo) >= _MEMO_ENTRIES:
             _memo.clear()
         _memo[key] = done = tuple((col, rule, secret) for _, col, rule, secret in hits)
+        return hits
     return [(idx, col, rule, secret) for col, rule, secret in done]
 
 
@@ -232,9 +238,10 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     hits: dict[tuple[int, int], tuple[str, str]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
     found, plain = kube.hits(lines, text) if kind is Kind.LINE else ([], [])
+    fkey = file_key(path, kind)
     for idx in candidates:
         if idx not in masked:
-            found.extend(_cached_line_hits(lines, idx, kind, path, idx in provider_lines))
+            found.extend(_cached_line_hits(lines, idx, kind, idx in provider_lines, fkey))
     found.extend(plain)
     descriptions = _DESCRIPTIONS
     if config is not None and config.rules:
