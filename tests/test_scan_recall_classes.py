@@ -92,6 +92,24 @@ def test_basic_auth_without_a_secret_is_quiet(text: str, path: str) -> None:
     assert rules(text, path) == []
 
 
+@pytest.mark.parametrize("path", ["README.md", "app.env", "deploy.yaml"])
+def test_url_with_a_key_as_user_and_no_password(path: str) -> None:
+    text = f"MAIL_API=https://{_r(_B62, 28)}:@api.mail.acme.io/v3\n"
+    assert rules(text, path) == ["url-credentials"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api:@example.org",
+        "https://readonly:@mirror.acme.io/pypi",
+        "https://${API_KEY}:@mirror.acme.io/pypi",
+    ],
+)
+def test_url_with_a_plain_user_and_no_password_is_quiet(url: str) -> None:
+    assert rules(f"see {url}\n", "README.md") == []
+
+
 def test_basic_auth_with_a_password_is_still_found() -> None:
     text = f"Authorization: Basic {_basic('deploy', _r(_B62, 14))}\n"
     assert rules(text, "request.http") == ["generic-secret-assignment"]

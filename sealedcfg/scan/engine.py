@@ -22,6 +22,10 @@ _URL_CRED_RE = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]*)"
     r":(?P<pw>[^\s/@'\"`]+)@(?P<host>[^\s/'\"`?#@:]+)"
 )
+# `https://<key>:@host`: an API key as the user and an empty password (Basic auth in a URL).
+_URL_KEY_USER_RE = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]{10,}):@[^\s/'\"`?#@:]+"
+)
 _PEM_ANY_RE = re.compile(r"^\s*[\"']?-----BEGIN ([A-Z0-9 ]+)-----\s*[\"',]*\s*$")
 _ALLOW_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow(?!-)\b")
 _ALLOW_NEXT_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow-next-line\b")
@@ -97,6 +101,11 @@ def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
         ):
             continue
         hits.append((idx, m.start("pw"), "url-credentials", pw))
+    if ":@" in line:
+        for m in _URL_KEY_USER_RE.finditer(line):
+            user = m.group("user")
+            if values.looks_random(user) and not values.is_placeholder(user):
+                hits.append((idx, m.start("user"), "url-credentials", user))
     return hits
 
 
