@@ -167,6 +167,11 @@ _memo: dict[_MemoKey, tuple[tuple[int, str, str], ...]] = {}
 _CONTEXT_RE = re.compile(r"[A-Za-z0-9/+]{40}|PRIVATE KEY| -u|--user|>\s*$|[|>][-+]?\d?\s*(?:#.*)?$")
 
 
+def clear_memo() -> None:
+    """Forget the judged lines (a bench's repeats each start as a new process would)."""
+    _memo.clear()
+
+
 def _context_free(line: str) -> bool:
     if len(line) > _MEMO_LINE or "\\" in line or _CONTEXT_RE.search(line):
         return False  # a backslash: escaped quotes are read unescaped, pairs included
