@@ -62,6 +62,8 @@ def check_command(
         sys.stdout.write(report.render(fmt, __version__))
         for s in report.skipped:
             print(f"sealedcfg: note: {s.path}: skipped ({s.reason})", file=sys.stderr)
+        for s in report.notes:
+            print(f"sealedcfg: note: {s.path}: {s.reason}", file=sys.stderr)
         print(report.summary(), file=sys.stderr)
         if write_allow and report.findings:
             allow = report.write_allow(Path.cwd())

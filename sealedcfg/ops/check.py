@@ -31,6 +31,7 @@ _CHUNK = 1 << 20
 class Report:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Skipped] = field(default_factory=list)  # files scanned, but read in part
     scanned: int = 0
     profiles: int = 0
 
@@ -100,37 +101,39 @@ def check_bytes(
     else:
         report.scanned += 1
         report.findings += result
+        report.notes += [Skipped(path, note) for note in scan.notes(data)]
 
 
 def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | None) -> Report:
     report = Report()
     for f in files:
-        path = Path(f)
+        path = f if isinstance(f, Path) else Path(f)  # the CLI's are Paths already
+        name = str(path)
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except OSError as exc:
-            report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror}"))
+            report.skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
             continue
         if stat.S_ISDIR(mode):
             raise InputError(f"{path}: is a directory (give files, or use --all)")
         if not stat.S_ISREG(mode):
             # A device or pipe has no size to check first (/dev/zero never ends, a FIFO
             # blocks on open): never read, never silent.
-            report.skipped.append(Skipped(str(path), "not a regular file"))
+            report.skipped.append(Skipped(name, "not a regular file"))
             continue
         try:
             data = read_for_check(path, ruleset)
             if data is None:
-                report.skipped.append(Skipped(str(path), f"larger than {MAX_BYTES >> 20} MiB"))
+                report.skipped.append(Skipped(name, f"larger than {MAX_BYTES >> 20} MiB"))
                 continue
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except OSError as exc:
-            report.skipped.append(Skipped(str(path), f"unreadable: {exc.strerror}"))
+            report.skipped.append(Skipped(name, f"unreadable: {exc.strerror}"))
             continue
-        check_bytes(data, str(path), ruleset, report)
+        check_bytes(data, name, ruleset, report)
     return report
 
 
@@ -280,7 +283,8 @@ def render(report: Report, fmt: str, version: str) -> str:
     if fmt == "json":
         findings = [{**f.__dict__, "fix": scan.fix_hint(f)} for f in report.findings]
         skipped = [s.__dict__ for s in report.skipped]
-        data = {"findings": findings, "skipped": skipped, "scanned": report.scanned}
+        notes = [s.__dict__ for s in report.notes]
+        data = {"findings": findings, "skipped": skipped, "notes": notes, "scanned": report.scanned}
         return json.dumps(data, indent=2) + "\n"
     if fmt == "sarif":
         return json.dumps(sarif(report, version), indent=2) + "\n"
@@ -294,6 +298,7 @@ def summary(report: Report) -> str:
     return (
         f"sealedcfg check: {report.scanned} file(s) scanned ({report.profiles} sealed "
         f"profile(s)), {len(report.findings)} finding(s), {len(report.skipped)} skipped"
+        + (f", {len(report.notes)} read in part" if report.notes else "")
     )
 
 
@@ -309,6 +314,14 @@ def sarif(report: Report, version: str) -> dict[str, object]:
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": s.path}}}],
         }
         for s in report.skipped
+    ] + [
+        {
+            "level": "note",
+            "descriptor": {"id": "read-in-part"},
+            "message": {"text": f"{s.path}: {s.reason}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": s.path}}}],
+        }
+        for s in report.notes
     ]
     results = [
         {

@@ -17,7 +17,7 @@ from .allowlist import (
     parse_allowlist,
 )
 from .engine import RULE_IDS, scan_text
-from .files import scan_bytes, scan_file
+from .files import notes, scan_bytes, scan_file
 from .model import Finding, Skipped
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "filter_allowed",
     "fix_hint",
     "load_allowlist",
+    "notes",
     "parse_allowlist",
     "scan_bytes",
     "scan_file",

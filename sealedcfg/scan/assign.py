@@ -41,6 +41,9 @@ _FLAG_RE = re.compile(
     r"""(?<![\w-])--?(?P<name>[A-Za-z][\w-]*)(?:=|[ \t]+)(?!-)"""
     r"""(?P<v>"[^"]*"|'[^']*'|[^\s"'`|&;]+)"""
 )
+_ARGV_RE = re.compile(
+    r"""(?P<q>["'])--?(?P<name>[A-Za-z][\w-]*)(?P=q)\s*,\s*(?P<q2>["'])(?P<v>[^"'\s]+)(?P=q2)"""
+)
 _ELEM_RE = re.compile(
     r"<(?P<name>[A-Za-z_][\w.\-:]*)(?P<attrs>\s[^<>]*)?>(?P<v>[^<>]+)</(?P=name)>"
 )
@@ -130,7 +133,7 @@ _SQL_PW_RE = re.compile(
 # requests HTTPBasicAuth("u", "p"), Go SetBasicAuth("u", "p"), auth=("u", "p")
 _BASIC_CALL_RE = re.compile(
     r"""(?:BasicAuth|basic_auth|basicAuth|DigestAuth|\bauth\s*=\s*)\(\s*"""
-    r"""(?:"[^"]*"|'[^']*')\s*,\s*(?=["'])"""
+    r"""(?:"(?P<u1>[^"]*)"|'(?P<u2>[^']*)')\s*,\s*(?=["'])"""
 )
 # `key value` lines of space-separated configs (redis.conf `requirepass x`, .properties).
 _SPACED_RE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.-]*)[ \t]+(?P<v>[^\s=:\"'#;]+);?\s*$")
@@ -144,7 +147,7 @@ _MAX_SECRET = 512
 # Work per line is bounded: a minified one-line bundle can hold 100,000 `x=` pairs.
 # Provider, URL and key rules still read the whole line; the name heuristics read the
 # first _MAX_MATCHES assignments of it.
-_MAX_MATCHES = 2000
+_MAX_MATCHES = MAX_MATCHES = 2000
 _FALSEY = frozenset({"yes", "no", "on", "off", "enabled", "disabled", "0", "1", "-", "~"})
 
 
@@ -202,13 +205,22 @@ def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
 
 
 def _inside_string(line: str, start: int, found: tuple[str, int, bool]) -> tuple[str, int, bool]:
-    """`-H "apikey: v"`: a name that opens a string literal; its value ends at the quote."""
+    """`-H "apikey: v"`: a name that opens a string literal; its value ends at the quote.
+
+    The value is then string content, a literal like a quoted one (`"API_TOKEN=a.b.c"` in
+    JSON holds no variable `a.b.c`)."""
     quote = line[start - 1]
     if quote not in "\"'":
+        # `"export API_TOKEN=v && make"`: a name further inside an open string.
+        value, col, _ = found
+        if line.count('"', 0, start) % 2 or line.count("'", 0, start) % 2:
+            return value, col, True
         return found
-    value, col, quoted = found
+    value, col, _ = found
     end = value.find(quote)
-    return (value[:end], col, quoted) if end != -1 else found
+    if end != -1:
+        return value[:end], col, True
+    return (value, col, True) if line.startswith(quote, col + len(value)) else found
 
 
 def value_at(line: str, pos: int, kind: Kind) -> tuple[str, int, bool] | None:
@@ -255,7 +267,8 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
         v = v[m.end() :].strip()
     if not v or v.lower() in _FALSEY:
         return None
-    if "auth" in name.lower() and v.endswith("=") and _basic_placeholder(v):
+    # Under an auth name, base64 of `user:password` (the `Basic` scheme may be read apart).
+    if "auth" in name.lower() and _basic_placeholder(v):
         return None  # `Authorization: Basic base64(user:password)`
     if v.startswith("eyJ") and checks.jwt_header_ok(v):
         return "jwt"  # in a secret-named field even the tutorial tokens count
@@ -363,11 +376,25 @@ def _split_userpass(raw: str) -> tuple[str, int, str, int] | None:
     return None
 
 
+_BRACED_RE = re.compile(r"^\{([^{}$\s]+)\}$")
+
+
+def _unbrace(part: str, at: int) -> tuple[str, int, bool]:
+    """`{value}` in a documented command: the literal inside, or a template slot name
+    (told apart by the caller); `{{x}}` and `${x}` stay references."""
+    m = _BRACED_RE.match(part)
+    return (m.group(1), at + 1, True) if m else (part, at, False)
+
+
 def _curl_credential(m: re.Match[str], idx: int, kind: Kind, low: str) -> Iterator[Hit]:
     parts = _split_userpass(m.group("v"))
     if parts is None:
         return  # `-u name`: curl prompts for the password
     user, user_at, pw, pw_at = parts
+    user, user_at, _ = _unbrace(user, user_at)
+    pw, pw_at, braced = _unbrace(pw, pw_at)
+    if braced and values.is_identifier_ref(pw) and values.is_wordlike(pw):
+        return  # `-u {user}:{password}`: a template's slot names
     if values.is_reference(user):
         return
     if pw:  # `-u user:pw`, and `-u :pw` with no user
@@ -407,6 +434,12 @@ def cli_hits(line: str, idx: int, kind: Kind, lines: list[str] | None = None) ->
             yield from _curl_credential(m, idx, judge_kind, low)
 
 
+def _key_as_user(user: str) -> bool:
+    return bool(PROVIDER_PREFIX_RE.match(user)) or (
+        values.looks_random(user) and not values.is_placeholder(user)
+    )
+
+
 def _basic_placeholder(cred: str) -> bool:
     """`Basic base64(user:password)` whose password is a placeholder."""
     try:
@@ -416,6 +449,8 @@ def _basic_placeholder(cred: str) -> bool:
     user, sep, pw = raw.partition(":")
     if not sep:
         return False
+    if not pw:  # an API key as the user and no password (Stripe, Mailgun, Twilio style)
+        return not _key_as_user(user)
     low = pw.lower()
     return (
         values.is_placeholder(pw)
@@ -551,6 +586,16 @@ def assignment_hits(
     yield from _assignment_hits(lines, idx, line, kind, netrc, dockerfile, spaced)
 
 
+def pair_name(line: str) -> str | None:
+    """The name a `name: X` / `value: v` pair gives its value, as `_assignment_hits` reads it."""
+    pair = _PAIR_NAME_RE.search(line) if _PAIR_WORDS_RE.search(line.lower()) else None
+    return pair.group("n") if pair else None
+
+
+def names_secret(name: str) -> bool:
+    return names.tier(name) is not names.Tier.NONE
+
+
 def _assignment_hits(
     lines: list[str],
     idx: int,
@@ -562,7 +607,7 @@ def _assignment_hits(
 ) -> Iterator[Hit]:
     low = line.lower()
     pair = _PAIR_NAME_RE.search(line) if _PAIR_WORDS_RE.search(low) else None
-    pair_name = pair.group("n") if pair else None
+    pair_name = pair.group("n") if pair else None  # the same as pair_name(line)
     saw_value_key = False
     for m in islice(_ASSIGN_RE.finditer(line), _MAX_MATCHES):
         name = m.group("name")
@@ -593,8 +638,13 @@ def _assignment_hits(
     if "(" in line:
         for bm in islice(_BASIC_CALL_RE.finditer(line), _MAX_MATCHES):
             q = _quoted_at(line, bm.end(), kind)
-            if q is not None:
+            if q is not None and q[0]:
                 yield from _emit("password", (q[0], q[1], True), idx, kind, low)
+            elif q is not None:  # `auth=(key, "")`: the key is the user
+                group = "u1" if bm.group("u1") is not None else "u2"
+                user = bm.group(group)
+                if _key_as_user(user):
+                    yield from _emit("token", (user, bm.start(group), True), idx, kind, low)
         for cm in islice(_CALL_PAIR_RE.finditer(line), _MAX_MATCHES):
             yield from _emit(cm.group("name"), value_at(line, cm.end(), kind), idx, kind, low)
         for sm in islice(_SETTER_RE.finditer(line), _MAX_MATCHES):
@@ -604,6 +654,11 @@ def _assignment_hits(
     if kind is Kind.QUOTED and ("var " in line or "const " in line):
         for gm in islice(_GO_VAR_RE.finditer(line), _MAX_MATCHES):
             yield from _emit(gm.group("name"), value_at(line, gm.end(), kind), idx, kind, low)
+    if "-" in line and "," in line:
+        # An argv list: `["--token", "v"]` (JSON, Docker CMD, Kubernetes args, subprocess).
+        for am in islice(_ARGV_RE.finditer(line), _MAX_MATCHES):
+            found = (am.group("v"), am.start("v"), True)
+            yield from _emit(am.group("name"), found, idx, kind, low)
     for m in islice(_FLAG_RE.finditer(line) if "-" in line else (), _MAX_MATCHES):
         v = m.group("v")
         quoted = v[:1] in "\"'"

@@ -717,7 +717,7 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "discord-bot-token",
         "Discord bot token",
-        r"(?<![\w.-])[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}(?![\w-])",
+        r"(?<![\w.-])[MNO][A-Za-z0-9_-]{22,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}(?![\w-])",
         0,
         checks.discord,
         (),

@@ -22,6 +22,10 @@ _URL_CRED_RE = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]*)"
     r":(?P<pw>[^\s/@'\"`]+)@(?P<host>[^\s/'\"`?#@:]+)"
 )
+# `https://<key>:@host`: an API key as the user and an empty password (Basic auth in a URL).
+_URL_KEY_USER_RE = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<user>[^\s:/@'\"`<>]{10,}):@[^\s/'\"`?#@:]+"
+)
 _PEM_ANY_RE = re.compile(r"^\s*[\"']?-----BEGIN ([A-Z0-9 ]+)-----\s*[\"',]*\s*$")
 _ALLOW_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow(?!-)\b")
 _ALLOW_NEXT_RE = re.compile(r"(?:#|//|--|;|/\*|<!--|\bREM\b|%)\s*sealedcfg:\s*allow-next-line\b")
@@ -37,7 +41,7 @@ _DESCRIPTIONS = {r.rule_id: r.description for r in reversed(providers.RULES)} | 
     "private-key": "private key",
     "url-credentials": "password in URL",
     "connection-string-password": "password in connection string",
-    kube.RULE: "Kubernetes Secret data value (base64 is not encryption)",
+    kube.RULE: "Kubernetes Secret value (base64 is not encryption)",
     assign.GENERIC: "secret assigned to a secret-like name",
 }
 # Rules that also catch human-chosen passwords (low entropy by nature).
@@ -77,6 +81,9 @@ def _masked_lines(lines: list[str], text: str) -> set[int]:
     return masked
 
 
+_FileKey = tuple[Kind, bool, bool, bool]  # what of the path the line rules read
+
+
 def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
     hits: list[assign.Hit] = []
     for m in _URL_CRED_RE.finditer(line):
@@ -94,11 +101,16 @@ def _url_hits(line: str, idx: int, kind: Kind) -> list[assign.Hit]:
         ):
             continue
         hits.append((idx, m.start("pw"), "url-credentials", pw))
+    if ":@" in line:
+        for m in _URL_KEY_USER_RE.finditer(line):
+            user = m.group("user")
+            if values.looks_random(user) and not values.is_placeholder(user):
+                hits.append((idx, m.start("user"), "url-credentials", user))
     return hits
 
 
 def _line_hits(
-    lines: list[str], idx: int, kind: Kind, path: str, provider: bool = True
+    lines: list[str], idx: int, kind: Kind, fkey: _FileKey, provider: bool = True
 ) -> list[assign.Hit]:
     line = lines[idx]
     low = line.lower()
@@ -134,12 +146,63 @@ def _line_hits(
                     lines,
                     idx,
                     kind,
-                    netrc=filetypes.is_netrc(path),
-                    dockerfile=filetypes.is_dockerfile(path),
-                    spaced=filetypes.is_spaced_config(path),
+                    netrc=fkey[1],
+                    dockerfile=fkey[2],
+                    spaced=fkey[3],
                 )
             )
     return hits
+
+
+# Lines repeat across a repository's files (imports, boilerplate, the same setting in
+# every environment's config): a line whose findings depend on nothing but its own text
+# and the file's kind is judged once per process.  Lines that read their neighbours are
+# never cached: key bodies, curl continuation lines, multi-line XML, YAML block scalars,
+# a `name:` whose `value:` follows, and a 40-character value the AWS rule reads in
+# context (`_CONTEXT_RE` over-approximates each).  Bounded in entries and line length.
+_MEMO_LINE = 400
+_MEMO_ENTRIES = 1 << 14
+_MemoKey = tuple[str, bool, _FileKey]
+_memo: dict[_MemoKey, tuple[tuple[int, str, str], ...]] = {}
+_CONTEXT_RE = re.compile(r"[A-Za-z0-9/+]{40}|PRIVATE KEY| -u|--user|>\s*$|[|>][-+]?\d?\s*(?:#.*)?$")
+
+
+def clear_memo() -> None:
+    """Forget the judged lines (a bench's repeats each start as a new process would)."""
+    _memo.clear()
+
+
+def _context_free(line: str) -> bool:
+    if len(line) > _MEMO_LINE or "\\" in line or _CONTEXT_RE.search(line):
+        return False  # a backslash: escaped quotes are read unescaped, pairs included
+    pair = assign.pair_name(line)
+    return pair is None or not assign.names_secret(pair)
+
+
+def file_key(path: str, kind: Kind) -> _FileKey:
+    return (
+        kind,
+        filetypes.is_netrc(path),
+        filetypes.is_dockerfile(path),
+        filetypes.is_spaced_config(path),
+    )
+
+
+def _cached_line_hits(
+    lines: list[str], idx: int, kind: Kind, provider: bool, fkey: _FileKey
+) -> list[assign.Hit]:
+    line = lines[idx]
+    key = (line, provider, fkey)
+    done = _memo.get(key)  # only context-free lines are ever stored: no test needed first
+    if done is None:
+        hits = _line_hits(lines, idx, kind, fkey, provider)
+        if not _context_free(line):
+            return hits
+        if len(_memo) >= _MEMO_ENTRIES:
+            _memo.clear()
+        _memo[key] = done = tuple((col, rule, secret) for _, col, rule, secret in hits)
+        return hits
+    return [(idx, col, rule, secret) for col, rule, secret in done]
 
 
 def _allowed(lines: list[str], idx: int) -> bool:
@@ -188,10 +251,12 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     candidates, provider_lines = prefilter.candidate_lines(text)
     hits: dict[tuple[int, int], tuple[str, str]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
-    found = kube.hits(lines, text) if kind is Kind.LINE else []
+    found, plain = kube.hits(lines, text) if kind is Kind.LINE else ([], [])
+    fkey = file_key(path, kind)
     for idx in candidates:
         if idx not in masked:
-            found.extend(_line_hits(lines, idx, kind, path, idx in provider_lines))
+            found.extend(_cached_line_hits(lines, idx, kind, idx in provider_lines, fkey))
+    found.extend(plain)
     descriptions = _DESCRIPTIONS
     if config is not None and config.rules:
         extra = custom.rule_hits(config, lines, text.lower().split("\n"), path)

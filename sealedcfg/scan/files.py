@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 
+from .assign import MAX_MATCHES
 from .custom import ScanConfig
 from .engine import scan_text
 from .model import Finding, Skipped
@@ -33,6 +34,37 @@ def decode(data: bytes) -> str | None:
     if b"\0" in data[:_BINARY_PROBE]:
         return None
     return data.decode("utf-8-sig", errors="replace")
+
+
+def notes(data: bytes, max_matches: int = MAX_MATCHES) -> list[str]:
+    """What a scan of `data` read in part, one note each: never silent.
+
+    Invalid UTF-8 bytes become U+FFFD and split the token they sit in; on a line with more
+    assignments than the per-line bound the name rules read only the first ones (provider,
+    URL and key rules read the whole line).  Cheap: most files hold fewer `=` and `:` in all
+    than the bound, and are valid UTF-8.
+    """
+    out = []
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append("not UTF-8: invalid bytes read as U+FFFD, a token holding one is missed")
+    if data.count(b"=") + data.count(b":") > max_matches:
+        crowded = [
+            n
+            for n, line in enumerate(data.split(b"\n"), 1)
+            if len(line) > 2 * max_matches and line.count(b"=") + line.count(b":") > max_matches
+        ]
+        if crowded:
+            shown = ", ".join(map(str, crowded[:5])) + (" ..." if len(crowded) > 5 else "")
+            lines = "lines" if len(crowded) > 1 else "line"
+            verb = "hold" if len(crowded) > 1 else "holds"
+            out.append(
+                f"in part: {lines} {shown} {verb} over {max_matches} assignments; the name rules"
+                f" read the first {max_matches} (provider, URL and key rules read all of it)"
+            )
+    return out
 
 
 def scan_bytes(

@@ -25,6 +25,10 @@ from .catalog import RULES
 # keys: `SK` + 32 hex) is too short a literal and is matched with its body instead.
 PROVIDER_TERMS = tuple(sorted({t for r in RULES for t in r.terms if t != "sk"}))
 _TWILIO_SK = r"sk[0-9a-f]{32}"
+# Discord bot tokens start with the bot's numeric id in base64 and carry no literal: each
+# 4-character group of base64 over ASCII digits is [MNO][DTjz][AEIMQUYcgk][w-z0-5]
+# (lower-cased here), and 17-19 digits give 6 groups before the first dot.
+_DISCORD_ID = r"(?:[mno][dtjz][aeimquycgk][w-z0-5]){5}[a-z0-9_-]{3,6}\.[a-z0-9_-]{6}\."
 # Not provider tokens, but the start of a finding: URL credentials and key blocks.
 _MARKERS = ("://", "-----begin")
 # Words in the names the generic, connection-string and AWS-secret rules look at.
@@ -77,7 +81,7 @@ KEYWORD_RE = re.compile(trie_pattern(KEYWORD_TERMS) + "|pat(?![a-z])")
 # Two RE2 passes: lines with a provider prefix (the provider regexes run on these only) and
 # lines with a keyword or marker.  Provider prefixes are rare, so the first pass costs a DFA
 # scan and little else.
-_PROVIDER_UNION = "|".join((trie_pattern(PROVIDER_TERMS), _TWILIO_SK))
+_PROVIDER_UNION = "|".join((trie_pattern(PROVIDER_TERMS), _TWILIO_SK, _DISCORD_ID))
 _OTHER_UNION = "(?m)" + "|".join((trie_pattern(_MARKERS + KEYWORD_TERMS), _PAT))
 _MAX_MEM = 32 << 20  # each DFA needs well under 1 MiB; RE2 falls back to an NFA past this
 

@@ -166,11 +166,16 @@ _HOSTNAME_RE = re.compile(
 _NUMBERISH_RE = re.compile(r"^[\d.,:\-+eE_ ]+[a-zA-Z]{0,3}$")
 
 
+_C_LOG2_C = tuple(c * math.log2(c) if c else 0.0 for c in range(4097))  # c * log2(c)
+
+
 def shannon_entropy(value: str) -> float:
     n = len(value)
     if n == 0:
         return 0.0
     counts = Counter(value).values()
+    if n < len(_C_LOG2_C):  # a table lookup per symbol: this runs on every candidate value
+        return math.log2(n) - sum(map(_C_LOG2_C.__getitem__, counts)) / n
     return math.log2(n) - sum(c * math.log2(c) for c in counts) / n
 
 
@@ -299,9 +304,42 @@ def is_wordlike(value: str) -> bool:
     so is a long one with too few vowels.
     """
     segments = [s for s in _SEGMENT_SPLIT_RE.split(value) if s]
-    return bool(segments) and all(
-        _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 and _vowelled(s) for s in segments
+    return (
+        bool(segments)
+        and all(
+            _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 and _vowelled(s) for s in segments
+        )
+        and not _rare_pairs(value)
     )
+
+
+# Letter pairs rare inside English words and the abbreviations code is written in (each
+# under 1% of pairs, counted over ~160,000 identifiers of published Python packages),
+# written as a first letter and the letters that follow it.  Random mixed case splits into
+# word-shaped pieces (`zaEIJrp7EY`: za, EI, Jrp) whose pairs are often rare; words' are not.
+_RARE_PAIRS = frozenset(
+    group[0] + second
+    for group in (
+        *("ahjoq", "bhkpqvwxz", "cgjqvwxz", "dhkqvwxz", "ejz", "fghjkpqvwxz", "gdfjkqvwxz"),
+        *("hbcdfghjknpqvwxz", "ihjwy", "jbcdfghijklmnpqrtvwxyz", "kbcdfghjkpqrtvxyz"),
+        *("lhjqwxz", "mghjkqvwxz", "njqwxz", "ohqz", "pbjqwxz", "qabcdefghijkmnopqtvwxyz"),
+        *("rhjqxz", "sbjxz", "tgjkqx", "uhjquvwyz", "vbdfghjklmnqrtuvwxyz", "wbcdfgjkmpqtuvwxyz"),
+        *("xbdfghjklnoqrsuvwz", "ydfghjkqruvxyz", "zbcdfghjklmnpqrstuvwxyz"),
+    )
+    for second in group[1:]
+)
+_PIECE_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+
+
+def _rare_pairs(value: str) -> bool:
+    """At least two rare letter pairs, and a third or more of all pairs inside word pieces."""
+    rare = total = 0
+    for piece in _PIECE_RE.findall(value):
+        low = piece.lower()
+        for i in range(len(low) - 1):
+            total += 1
+            rare += low[i : i + 2] in _RARE_PAIRS
+    return rare >= 2 and rare * 3 >= total
 
 
 _VOWEL_RE = re.compile("[aeiou]")
