@@ -461,21 +461,27 @@ def _shape_error(old: Body, new: Body | None, tokens_at: dict[tuple[int, int], s
         )
     for a, b in zip(old.nodes, new.nodes, strict=True):
         token = tokens_at.get((a.start, a.end)) if a.kind == "scalar" else None
-        tag_ok = a.tag == b.tag or (
-            token is not None and a.tag in document.CORE_SCALAR_TAGS and b.tag is None
-        )
-        if (a.path, a.kind, a.anchor) != (b.path, b.kind, b.anchor) or not tag_ok:
-            return a.line
-        if token is not None:
-            if b.style or b.value != token:
-                return a.line
-            if document.is_keep_block(old.text[a.start : a.end]) and document.blank_line_after(
-                new.text, b.end
-            ):
-                return a.line
-        elif a.kind == "scalar" and old.text[a.start : a.end] != new.text[b.start : b.end]:
+        if not _same_shape(a, b, token, old.text, new.text):
             return a.line
     return None
+
+
+def _same_shape(a: Node, b: Node, token: str | None, old_text: str, new_text: str) -> bool:
+    """Does node B of the spliced text stand for node A: A itself, or A's TOKEN?"""
+    tag_ok = a.tag == b.tag or (
+        token is not None and a.tag in document.CORE_SCALAR_TAGS and b.tag is None
+    )
+    if (a.path, a.kind, a.anchor) != (b.path, b.kind, b.anchor) or not tag_ok:
+        return False
+    if token is None:  # untouched: a scalar keeps its text to the byte
+        return a.kind != "scalar" or old_text[a.start : a.end] == new_text[b.start : b.end]
+    if b.style or b.value != token:
+        return False
+    # a keep block (|+) swallows the blank line after it: the token must not
+    return not (
+        document.is_keep_block(old_text[a.start : a.end])
+        and document.blank_line_after(new_text, b.end)
+    )
 
 
 def reseal(old: Profile, data_key: bytes, new_text: str, rule: Pattern | None) -> tuple[Body, Body]:

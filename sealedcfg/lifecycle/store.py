@@ -221,25 +221,13 @@ def set_value(
 ) -> bool:
     """`sealedcfg set` with lifecycle metadata: `created` on a new value, `rotated`
     when a value changes, given `changes` applied; existing metadata kept."""
-    from sealedcfg.ops import values
-
     target = Path(file)
     now = now or m.today()
     changes = dict(changes or {})
     if not target.exists() and not target.is_symlink():
-        values.set_value(target, dotted, value, keys, vtype=vtype, kdf=kdf)
-        created = sealing.read_profile(target.read_bytes(), str(target))
-        assert created.header is not None
-        node = paths.resolve(created.body, dotted)
-        if _plain_by_rule(sealing.compile_rule(created.header.plain), node.path):
-            if changes:  # nothing half-written: the file this call created goes again
-                target.unlink()
-                raise InputError(
-                    f"{target}: {dotted!r} is plaintext by rule; only sealed values carry metadata"
-                )
-            return True
-        change_meta(target, dotted, {m.CREATED: now.isoformat(), **changes}, keys)
-        return True
+        return _set_in_new_file(target, dotted, value, keys, vtype, kdf, changes, now)
+    from sealedcfg.ops import values
+
     source = scalars.render(value, vtype)
     with opened(target, keys) as (profile, data_key, header):
         body = profile.body
@@ -253,23 +241,16 @@ def set_value(
         else:
             assert parent is not None
             node = parent
-            if node.kind != "scalar":
-                raise InputError(f"{target}: {dotted!r} holds a mapping or list, not a value")
-            if is_history(node.path):
-                raise InputError(f"{target}: {dotted!r} is kept history, not a value")
+            _check_settable(node, target, dotted)
             path = node.path
             if sealing.is_token(node):
                 old_source = _open(data_key, header.file_id, node, str(target))
             else:
                 old_source = body.text[node.start : node.end]
-            old_meta = _meta_of(node)
-            items = m.apply_changes(old_meta, changes)
-            if old_source == source and items == old_meta:
+            changed = _changed_meta(node, old_source, source, changes, now)
+            if changed is None:
                 return False
-            if old_source != source and sealing.is_token(node):
-                items[m.ROTATED] = now.isoformat()
-            elif old_source != source:  # a plaintext value sealed for the first time
-                items.setdefault(m.CREATED, now.isoformat())
+            items = changed
             if node.start < node.end and not _plain_by_rule(rule, path):
                 vtype_now = _source_type(source, node)
                 _replace_one(profile, data_key, node, source, vtype_now, m.normalise(items), target)
@@ -280,14 +261,66 @@ def set_value(
             new_text = document.splice(body.text, [(node.start, node.end, spliced)])
         if _plain_by_rule(rule, path):
             if changes:
-                raise InputError(
-                    f"{target}: {dotted!r} is plaintext by rule; only sealed values carry metadata"
-                )
+                raise _plain_has_no_meta(target, dotted)
             wants = {}
         else:
             wants = {path: _Want(source, None, m.normalise(items))}
         _commit(profile, data_key, new_text, wants, target)
     return True
+
+
+def _set_in_new_file(
+    target: Path,
+    dotted: str,
+    value: str,
+    keys: KeySource,
+    vtype: str | None,
+    kdf: Argon2Params | None,
+    changes: dict[str, str],
+    now: date,
+) -> bool:
+    """`set` that creates the file (rules decide its header); then its metadata."""
+    from sealedcfg.ops import values
+
+    values.set_value(target, dotted, value, keys, vtype=vtype, kdf=kdf)
+    created = sealing.read_profile(target.read_bytes(), str(target))
+    assert created.header is not None
+    node = paths.resolve(created.body, dotted)
+    if _plain_by_rule(sealing.compile_rule(created.header.plain), node.path):
+        if changes:  # nothing half-written: the file this call created goes again
+            target.unlink()
+            raise _plain_has_no_meta(target, dotted)
+        return True
+    change_meta(target, dotted, {m.CREATED: now.isoformat(), **changes}, keys)
+    return True
+
+
+def _plain_has_no_meta(target: Path, dotted: str) -> InputError:
+    return InputError(
+        f"{target}: {dotted!r} is plaintext by rule; only sealed values carry metadata"
+    )
+
+
+def _check_settable(node: Node, target: Path, dotted: str) -> None:
+    if node.kind != "scalar":
+        raise InputError(f"{target}: {dotted!r} holds a mapping or list, not a value")
+    if is_history(node.path):
+        raise InputError(f"{target}: {dotted!r} is kept history, not a value")
+
+
+def _changed_meta(
+    node: Node, old_source: str, source: str, changes: Mapping[str, str], now: date
+) -> dict[str, str] | None:
+    """The metadata a value at NODE gets when set to SOURCE; None when nothing changes."""
+    old_meta = _meta_of(node)
+    items = m.apply_changes(old_meta, changes)
+    if old_source == source and items == old_meta:
+        return None
+    if old_source != source and sealing.is_token(node):
+        items[m.ROTATED] = now.isoformat()
+    elif old_source != source:  # a plaintext value sealed for the first time
+        items.setdefault(m.CREATED, now.isoformat())
+    return items
 
 
 def _plain_by_rule(rule: Pattern | None, path: KeyPath) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sealedcfg import git as gitio
 from sealedcfg.base.encoding import KeyPath
@@ -94,29 +95,33 @@ def key_log(file: str | os.PathLike[str], dotted: str | None = None) -> list[Ent
     commits = gitio.log_follow(rel, top)
     if not commits:
         raise InputError(f"{file}: no committed history")
-    entries = []
     # git log lists newest first; each version is compared with the next older one.
-    for i, commit in enumerate(commits):
-        new = gitio.blob(commit.sha, commit.path, top) or b""
-        older = commits[i + 1] if i + 1 < len(commits) else None
-        old = (gitio.blob(older.sha, older.path, top) or b"") if older else b""
-        name = f"{rel}@{commit.sha[:9]}"
-        a, docs_a = diffing.facts(old, name + "^", None)
-        b, docs_b = diffing.facts(new, name, None)
-        documents = max(docs_a, docs_b, 1)
-        head_a, head_b = _header(old, name + "^"), _header(new, name)
-        folded: list[KeyPath] = []
-        if rotated(head_a, head_b):  # one event, not every value changed
-            folded = [p for p, fa in a.items() if p in b and _reseal_only(fa, b[p])]
-            b = {**b, **{p: a[p] for p in folded}}
-        entry = Entry(commit.sha, commit.author, commit.date, header=events(head_a, head_b))
-        for change in diffing.compare(a, b, documents, show=False):
-            if not _matches(change.path, dotted):
-                continue
-            {"+": entry.added, "~": entry.changed, "-": entry.removed}[change.op].append(
-                change.path
-            )
-        touched = any(_matches(document.format_path(p, documents), dotted) for p in folded)
-        if dotted is None or entry.added or entry.changed or entry.removed or touched:
-            entries.append(entry)
-    return entries
+    olders = [*commits[1:], None]
+    entries = (_entry(c, older, rel, top, dotted) for c, older in zip(commits, olders, strict=True))
+    return [e for e in entries if e is not None]
+
+
+def _entry(
+    commit: gitio.Commit, older: gitio.Commit | None, rel: str, top: Path, dotted: str | None
+) -> Entry | None:
+    """What COMMIT changed against OLDER (under DOTTED); None when it touched nothing there."""
+    new = gitio.blob(commit.sha, commit.path, top) or b""
+    old = (gitio.blob(older.sha, older.path, top) or b"") if older else b""
+    name = f"{rel}@{commit.sha[:9]}"
+    a, docs_a = diffing.facts(old, name + "^", None)
+    b, docs_b = diffing.facts(new, name, None)
+    documents = max(docs_a, docs_b, 1)
+    head_a, head_b = _header(old, name + "^"), _header(new, name)
+    folded: list[KeyPath] = []
+    if rotated(head_a, head_b):  # one event, not every value changed
+        folded = [p for p, fa in a.items() if p in b and _reseal_only(fa, b[p])]
+        b = {**b, **{p: a[p] for p in folded}}
+    entry = Entry(commit.sha, commit.author, commit.date, header=events(head_a, head_b))
+    lists = {"+": entry.added, "~": entry.changed, "-": entry.removed}
+    for change in diffing.compare(a, b, documents, show=False):
+        if _matches(change.path, dotted):
+            lists[change.op].append(change.path)
+    if dotted is None or entry.added or entry.changed or entry.removed:
+        return entry
+    touched = any(_matches(document.format_path(p, documents), dotted) for p in folded)
+    return entry if touched else None
