@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +46,7 @@ def pass_keys() -> KeySource:
 
 
 @pytest.fixture
-def work(tmp_path: Path) -> Iterator[Path]:
+def work(tmp_path: Path) -> Path:
     return tmp_path
 
 
@@ -59,6 +59,14 @@ def copy_fixture(rel: str, dest: Path) -> Path:
 def write(path: Path, text: str | bytes) -> Path:
     path.write_bytes(text.encode() if isinstance(text, str) else text)
     return path
+
+
+def sealed(path: Path, text: str, **options: Any) -> str:
+    """Write `text` to `path` and seal it with a new key (options go to encrypt_file);
+    return the key, as SEALEDCFG_KEY takes it."""
+    key = api.keygen()
+    api.encrypt_file(write(path, text), KeySource(key=key, env={}), **options)
+    return key
 
 
 _TOKEN_OR_B64 = re.compile(r"sealedcfg;v1;[^\s,\[\]{}]*|[A-Za-z0-9_-]{20,}")

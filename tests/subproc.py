@@ -1,10 +1,11 @@
-"""The CLI as a real process, for the hardening tests: its exit code, stdout and stderr."""
+"""The CLI as a real process: its exit code, stdout and stderr; the one-error-line check."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from sealedcfg.errors import ExitCode
@@ -13,18 +14,33 @@ from .conftest import FAST_TEXT
 
 
 def cli(
-    *args: str, env: dict[str, str] | None = None, **kw: Any
+    *args: str,
+    env: dict[str, str] | None = None,
+    home: Path | None = None,
+    **kw: Any,
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    base["SEALEDCFG_ARGON2"] = FAST_TEXT
-    base.update(env or {})
-    kw.setdefault("stdin", subprocess.DEVNULL)
+    """`python -m sealedcfg ARGS` in a clean environment.
+
+    No SEALEDCFG_* variable leaks in from the test run (the KDF is at its floor);
+    `env` adds to the environment.  With `home`, the process sees that directory as
+    the user's home and config dir and no GIT_* variable of ours, so nothing of the
+    real user's keys or git setup takes part.  Other keywords go to subprocess.run
+    (cwd, input, timeout ...); stdin is empty unless `input` is given.
+    """
+    drop: tuple[str, ...] = ("SEALEDCFG_", "GIT_") if home else ("SEALEDCFG_",)
+    full = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    full["SEALEDCFG_ARGON2"] = FAST_TEXT
+    if home is not None:
+        full.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    full.update(env or {})
+    if "input" not in kw:
+        kw.setdefault("stdin", subprocess.DEVNULL)
     kw.setdefault("timeout", 60)
     return subprocess.run(
         [sys.executable, "-m", "sealedcfg", *args],
         capture_output=True,
         text=True,
-        env=base,
+        env=full,
         check=False,
         **kw,
     )
@@ -38,3 +54,18 @@ def one_error_line(proc: subprocess.CompletedProcess[str], code: int = ExitCode.
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("sealedcfg: error: "), proc.stderr
     return lines[0]
+
+
+def assert_one_error(
+    proc: subprocess.CompletedProcess[str], code: int, text: str, *secrets: str
+) -> None:
+    """A refusal: exit `code`, one error line first that says `text`, then only hints,
+    and none of `secrets` anywhere in the output."""
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines, proc.stdout
+    assert lines[0].startswith("sealedcfg: error: "), proc.stderr
+    assert text in lines[0], proc.stderr
+    assert all(ln.startswith("hint: ") for ln in lines[1:]), proc.stderr
+    for secret in secrets:
+        assert secret not in proc.stderr + proc.stdout

@@ -17,7 +17,7 @@ from sealedcfg.errors import ExitCode
 from sealedcfg.lifecycle import audit
 
 from .conftest import FAST_TEXT, write
-from .test_cli import assert_one_error, cli
+from .subproc import assert_one_error, cli
 
 runner = CliRunner()
 SECRETS = ("pw-Alpha-7781", "sk_live_Bravo4410", "Charlie-value-99", "sk_live_Delta-0042")

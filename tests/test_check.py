@@ -17,6 +17,7 @@ from sealedcfg.errors import InputError
 from sealedcfg.ops import check
 
 from .conftest import CORPUS, FIXTURES, ROOT, write
+from .subproc import cli
 
 STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # split: our own hook scans this file
 
@@ -29,10 +30,6 @@ def sh(
     return subprocess.run(
         args, cwd=cwd, capture_output=True, text=True, env=full, check=False, timeout=600
     )
-
-
-def sealedcfg(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return sh([sys.executable, "-m", "sealedcfg", *args], cwd)
 
 
 @pytest.fixture
@@ -55,9 +52,9 @@ def test_sealed_profile_is_clean_and_unsealed_value_is_a_finding(
     repo: Path, keys: KeySource
 ) -> None:
     target = sealed_profile(repo, keys)
-    assert sealedcfg(["check", str(target)], repo).returncode == 0
+    assert cli("check", str(target), cwd=repo).returncode == 0
     target.write_text(target.read_text().replace("db:\n", "db:\n  token: plain-token-value\n"))
-    proc = sealedcfg(["check", str(target)], repo)
+    proc = cli("check", str(target), cwd=repo)
     assert proc.returncode == 1
     assert "unsealed-value" in proc.stdout
     assert "plain-token-value" not in proc.stdout + proc.stderr
@@ -68,14 +65,14 @@ def test_rule_matched_file_without_header_is_a_finding(repo: Path) -> None:
     (repo / ".sealedcfg.yaml").write_text("creation_rules:\n  - path: 'config/*.yaml'\n")
     (repo / "config").mkdir()
     write(repo / "config" / "dev.yaml", "debug: true\n")
-    proc = sealedcfg(["check", "config/dev.yaml"], repo)
+    proc = cli("check", "config/dev.yaml", cwd=repo)
     assert proc.returncode == 1
     assert "config/dev.yaml:1:1: unsealed-profile" in proc.stdout
 
 
 def test_api_key_in_python_file(repo: Path) -> None:
     write(repo / "app.py", f'STRIPE_KEY = "{STRIPE}"\n')
-    proc = sealedcfg(["check", "app.py"], repo)
+    proc = cli("check", "app.py", cwd=repo)
     assert proc.returncode == 1
     assert proc.stdout.startswith("app.py:1:")
     assert "stripe-secret-key" in proc.stdout
@@ -84,9 +81,9 @@ def test_api_key_in_python_file(repo: Path) -> None:
 
 def test_formats_json_and_sarif(repo: Path) -> None:
     write(repo / "app.py", f'STRIPE_KEY = "{STRIPE}"\n')
-    data = json.loads(sealedcfg(["check", "app.py", "--format", "json"], repo).stdout)
+    data = json.loads(cli("check", "app.py", "--format", "json", cwd=repo).stdout)
     assert data["findings"][0]["rule_id"] == "stripe-secret-key"
-    sarif = json.loads(sealedcfg(["check", "app.py", "--format", "sarif"], repo).stdout)
+    sarif = json.loads(cli("check", "app.py", "--format", "sarif", cwd=repo).stdout)
     result = sarif["runs"][0]["results"][0]
     assert result["ruleId"] == "stripe-secret-key"
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
@@ -94,12 +91,12 @@ def test_formats_json_and_sarif(repo: Path) -> None:
 
 def test_allowlists_survive_line_moves(repo: Path) -> None:
     write(repo / "a.py", f'KEY = "{STRIPE}"  # sealedcfg: allow\n')
-    assert sealedcfg(["check", "a.py"], repo).returncode == 0
+    assert cli("check", "a.py", cwd=repo).returncode == 0
     write(repo / "b.py", f'KEY = "{STRIPE}"\n')
-    assert sealedcfg(["check", "b.py", "--write-allow"], repo).returncode == 1
-    assert sealedcfg(["check", "b.py"], repo).returncode == 0
+    assert cli("check", "b.py", "--write-allow", cwd=repo).returncode == 1
+    assert cli("check", "b.py", cwd=repo).returncode == 0
     write(repo / "b.py", f'import os\n\nKEY = "{STRIPE}"\n')  # moved down: still allowed
-    assert sealedcfg(["check", "b.py"], repo).returncode == 0
+    assert cli("check", "b.py", cwd=repo).returncode == 0
     assert ":" not in (repo / ".sealedcfg-allow").read_text().split()[0]  # no line numbers
 
 
@@ -107,7 +104,7 @@ def test_staged_reads_the_index(repo: Path) -> None:
     write(repo / "app.py", f'KEY = "{STRIPE}"\n')
     sh(["git", "add", "app.py"], repo)
     write(repo / "app.py", "KEY = os.environ['KEY']\n")  # fixed in the tree, not in the index
-    proc = sealedcfg(["check", "--staged"], repo)
+    proc = cli("check", "--staged", cwd=repo)
     assert proc.returncode == 1
     assert proc.stdout.startswith("app.py:1:")
 
@@ -116,7 +113,7 @@ def test_all_scans_tracked_files(repo: Path) -> None:
     write(repo / "ok.txt", "nothing here\n")
     write(repo / "app.py", f'KEY = "{STRIPE}"\n')
     sh(["git", "add", "."], repo)
-    proc = sealedcfg(["check", "--all"], repo)
+    proc = cli("check", "--all", cwd=repo)
     assert proc.returncode == 1
     assert "2 file(s) scanned" in proc.stderr
 
@@ -125,16 +122,16 @@ def test_binary_oversize_and_bad_input(repo: Path) -> None:
     write(repo / "blob.bin", b"\x00\x01" * 100)
     write(repo / "big.txt", b"a" * (check.MAX_BYTES + 1))
     write(repo / "latin1.env", b"NAME=caf\xe9\nSECRET_TOKEN=" + STRIPE.encode() + b"\n")
-    proc = sealedcfg(["check", "blob.bin", "big.txt", "latin1.env"], repo)
+    proc = cli("check", "blob.bin", "big.txt", "latin1.env", cwd=repo)
     assert proc.returncode == 1
     assert "blob.bin: skipped (binary file)" in proc.stderr
     assert "big.txt: skipped" in proc.stderr
     assert "latin1.env:2:" in proc.stdout
     (repo / "dir").mkdir()
-    assert sealedcfg(["check", "dir"], repo).returncode == 2
-    assert sealedcfg(["check", "missing.py"], repo).returncode == 2
-    assert sealedcfg(["check"], repo).returncode == 2
-    outside = sealedcfg(["check", "--staged"], Path("/"))
+    assert cli("check", "dir", cwd=repo).returncode == 2
+    assert cli("check", "missing.py", cwd=repo).returncode == 2
+    assert cli("check", cwd=repo).returncode == 2
+    outside = cli("check", "--staged", cwd=Path("/"))
     assert outside.returncode == 2
     assert "not inside a git repository" in outside.stderr
 

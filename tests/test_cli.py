@@ -17,37 +17,11 @@ from sealedcfg import api
 from sealedcfg.cli.main import app
 from sealedcfg.errors import ExitCode
 
-from .conftest import FAST_TEXT, FIXTURES, visible, write
+from .conftest import FIXTURES, visible, write
+from .subproc import assert_one_error, cli
 
 runner = CliRunner()
 SECRET = "Sup3r-Secret-Value-9"
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, **kw: object
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    full_env["SEALEDCFG_ARGON2"] = FAST_TEXT
-    full_env.update(env or {})
-    return subprocess.run(  # type: ignore[call-overload, no-any-return]
-        [sys.executable, "-m", "sealedcfg", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=60,
-        check=False,
-        **kw,
-    )
-
-
-def assert_one_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:
-    assert proc.returncode == code, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert lines[0].startswith("sealedcfg: error: "), proc.stderr
-    assert text in lines[0]
-    assert all(ln.startswith("hint: ") for ln in lines[1:]), proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert SECRET not in proc.stderr + proc.stdout
 
 
 def test_runner_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,7 +90,7 @@ def test_keygen_writes_0600_and_refuses_overwrite(tmp_path: Path) -> None:
     path = tmp_path / "k.key"
     assert cli("keygen", "-o", str(path)).returncode == 0
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert_one_error(cli("keygen", "-o", str(path)), ExitCode.INPUT, "already exists")
+    assert_one_error(cli("keygen", "-o", str(path)), ExitCode.INPUT, "already exists", SECRET)
 
 
 @pytest.mark.parametrize(
@@ -139,7 +113,7 @@ def test_bad_input_exit_codes(
     elif isinstance(content, bytes):
         target.write_bytes(content)
     proc = cli("encrypt", str(target), env={"SEALEDCFG_KEY": api.keygen()})
-    assert_one_error(proc, code, text)
+    assert_one_error(proc, code, text, SECRET)
     if isinstance(content, bytes):
         assert target.read_bytes() == content
 
@@ -153,15 +127,17 @@ def test_wrong_key_tampered_and_no_key(tmp_path: Path) -> None:
         cli("decrypt", str(target), env={"SEALEDCFG_KEY": api.keygen()}),
         ExitCode.OPEN,
         "wrong key, or the file was modified",
+        SECRET,
     )
     proc = cli("decrypt", str(target))
-    assert_one_error(proc, ExitCode.NO_KEY, "no key")
+    assert_one_error(proc, ExitCode.NO_KEY, "no key", SECRET)
     assert "SEALEDCFG_KEY" in proc.stderr
     target.write_bytes(sealed.replace(b"b: sealedcfg", b"c: sealedcfg"))
     assert_one_error(
         cli("decrypt", str(target), env={"SEALEDCFG_KEY": key}),
         ExitCode.OPEN,
         "wrong key, or the file was modified",
+        SECRET,
     )
     proc = cli("verify", str(target), env={"SEALEDCFG_KEY": key})
     assert proc.returncode == ExitCode.FINDINGS
@@ -170,6 +146,7 @@ def test_wrong_key_tampered_and_no_key(tmp_path: Path) -> None:
         cli("decrypt", str(target), env={"SEALEDCFG_KEY": key}),
         ExitCode.INPUT,
         "malformed sealedcfg header",
+        SECRET,
     )
 
 
@@ -196,7 +173,7 @@ def test_locked_file_and_ctrl_c(tmp_path: Path) -> None:
         proc = cli(
             "encrypt", str(target), env={"SEALEDCFG_KEY": key, "SEALEDCFG_LOCK_TIMEOUT": "0.3"}
         )
-        assert_one_error(proc, ExitCode.LOCKED, "locked by another sealedcfg process")
+        assert_one_error(proc, ExitCode.LOCKED, "locked by another sealedcfg process", SECRET)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
         env.update({"SEALEDCFG_KEY": key, "SEALEDCFG_LOCK_TIMEOUT": "30"})
         waiting = subprocess.Popen(
@@ -229,6 +206,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             cli("decrypt", str(target), env={"SEALEDCFG_KEY": api.keygen()}),
             ExitCode.INPUT,
             "permission denied",
+            SECRET,
         )
         return
 

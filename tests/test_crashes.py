@@ -15,15 +15,8 @@ from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
 from sealedcfg.yamltext import document, model, scalars
 
-from .conftest import write
+from .conftest import sealed, write
 from .subproc import cli, one_error_line
-
-
-def sealed(path: Path, text: str) -> str:
-    key = api.keygen()
-    api.encrypt_file(write(path, text), KeySource(key=key, env={}))
-    return key
-
 
 # ---------------------------------------------------------------- %YAML versions
 

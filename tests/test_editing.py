@@ -18,7 +18,8 @@ from sealedcfg.errors import InputError, OpenError
 from sealedcfg.ops import editor, rotation
 from sealedcfg.recipients.key import key_id
 
-from .conftest import FAST, FAST_TEXT, visible, write
+from .conftest import FAST, visible, write
+from .subproc import cli
 
 SECRET = "hunter2-Very-Secret"
 
@@ -363,35 +364,11 @@ def test_add_passphrase_recipient(tmp_path: Path, keys: KeySource) -> None:
 # ---------------------------------------------------------------- init and rules, via the CLI
 
 
-def run(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None, home: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    home = home or cwd / "home"
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    base.update(
-        {
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "SEALEDCFG_ARGON2": FAST_TEXT,
-        }
-    )
-    base.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=base,
-        check=False,
-        timeout=60,
-    )
-
-
 def test_init_then_set_new_file_needs_no_flags(tmp_path: Path) -> None:
     home = tmp_path / "home"
     tmp_path = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    proc = run(["init", "--plain", r"(^|\.)host$"], tmp_path, home=home)
+    proc = cli("init", "--plain", r"(^|\.)host$", cwd=tmp_path, home=home)
     assert proc.returncode == 0, proc.stderr
     assert "next steps" in proc.stdout
     assert "*.key" in (tmp_path / ".gitignore").read_text()
@@ -403,22 +380,17 @@ def test_init_then_set_new_file_needs_no_flags(tmp_path: Path) -> None:
     assert "key_file" not in rules
     assert str(home) not in rules
     (tmp_path / "config" / "sub").mkdir(parents=True)
-    assert (
-        run(["set", "config/prod.yaml", "db.password", SECRET], tmp_path, home=home).returncode == 0
-    )
+    proc = cli("set", "config/prod.yaml", "db.password", SECRET, cwd=tmp_path, home=home)
+    assert proc.returncode == 0, proc.stderr
     # the rules file is found from a subdirectory too
-    sub = run(
-        ["set", "../prod.yaml", "db.host", "h1"],
-        tmp_path / "config" / "sub",
-        home=home,
-    )
+    sub = cli("set", "../prod.yaml", "db.host", "h1", cwd=tmp_path / "config" / "sub", home=home)
     assert sub.returncode == 0, sub.stderr
     text = (tmp_path / "config" / "prod.yaml").read_text()
     assert SECRET not in visible(text)
     assert "host: h1" in text
-    got = run(["get", "config/prod.yaml", "db.password"], tmp_path, home=home)
+    got = cli("get", "config/prod.yaml", "db.password", cwd=tmp_path, home=home)
     assert got.stdout == SECRET + "\n"
-    assert run(["init"], tmp_path, home=home).returncode == 3  # exists: refuses
+    assert cli("init", cwd=tmp_path, home=home).returncode == 3  # exists: refuses
 
 
 @pytest.mark.parametrize(
@@ -433,7 +405,15 @@ def test_init_then_set_new_file_needs_no_flags(tmp_path: Path) -> None:
 def test_bad_rules_file(tmp_path: Path, rules: str, message: str) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".sealedcfg.yaml").write_text(rules)
-    proc = run(["set", "new.yaml", "a", "1"], tmp_path, {"SEALEDCFG_KEY": api.keygen()})
+    proc = cli(
+        "set",
+        "new.yaml",
+        "a",
+        "1",
+        cwd=tmp_path,
+        home=tmp_path / "home",
+        env={"SEALEDCFG_KEY": api.keygen()},
+    )
     assert proc.returncode == 3
     assert message in proc.stderr
     assert not (tmp_path / "new.yaml").exists()

@@ -21,7 +21,7 @@ from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode, InputError, UsageError
 from sealedcfg.ops import export
 
-from .conftest import FAST_TEXT, write
+from .conftest import FAST_TEXT, sealed, write
 
 runner = CliRunner()
 SECRET = "Sup3r-Secret-Value-9"
@@ -50,12 +50,6 @@ def app() -> Any:
     cli_run.register(made)
     cli_run.register(made)  # idempotent
     return made
-
-
-def sealed(path: Path, text: str) -> tuple[Path, str]:
-    key = api.keygen()
-    api.encrypt_file(write(path, text), KeySource(key=key, env={}))
-    return path, key
 
 
 def run(*args: str, key: str | None, **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -207,7 +201,8 @@ enabled: true
 
 
 def test_export_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path, key = sealed(tmp_path / "p.yaml", PROFILE)
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     monkeypatch.setenv("SEALEDCFG_KEY", key)
     result = runner.invoke(app(), ["export", str(path)])
     assert result.exit_code == 0, result.output
@@ -231,7 +226,8 @@ def test_export_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_multi_document_needs_doc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path, key = sealed(tmp_path / "m.yaml", "a: one\n---\na: two\n")
+    path = tmp_path / "m.yaml"
+    key = sealed(path, "a: one\n---\na: two\n")
     monkeypatch.setenv("SEALEDCFG_KEY", key)
     result = runner.invoke(app(), ["export", str(path)])
     assert result.exit_code == ExitCode.INPUT
@@ -247,7 +243,8 @@ def test_multi_document_needs_doc(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_no_key_and_tampered_file(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml", PROFILE)
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     proc = run("export", str(path), key=None)
     assert proc.returncode == ExitCode.NO_KEY, proc.stderr
     assert proc.stderr.startswith("sealedcfg: error: no key")
@@ -273,7 +270,8 @@ def test_every_command_has_help_with_examples() -> None:
 
 
 def test_exec_environment_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    base, key = sealed(tmp_path / "base.yaml", "db:\n  host: base\n  user: app\nhome: h\n")
+    base = tmp_path / "base.yaml"
+    key = sealed(base, "db:\n  host: base\n  user: app\nhome: h\n")
     prod = tmp_path / "prod.yaml"
     api.encrypt_file(write(prod, "db:\n  host: prod\n"), KeySource(key=key, env={}))
     monkeypatch.setenv("SEALEDCFG_KEY", key)
@@ -298,7 +296,8 @@ def test_exec_environment_and_override(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_exec_passes_values_and_exit_code(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml", PROFILE)
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     script = 'printf "%s|%s" "$DATABASE_PASSWORD" "$SERVERS_0_TOKEN"; exit 7'
     proc = run("exec", str(path), "--", "sh", "-c", script, key=key)
     assert proc.returncode == 7, proc.stderr
@@ -308,7 +307,8 @@ def test_exec_passes_values_and_exit_code(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 def test_exec_restores_default_sigpipe(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml", "a: b\n")
+    path = tmp_path / "p.yaml"
+    key = sealed(path, "a: b\n")
     proc = run("exec", str(path), "--", "grep", "SigIgn", "/proc/self/status", key=key)
     assert proc.returncode == 0, proc.stderr
     ignored = int(proc.stdout.split()[1], 16)
@@ -316,7 +316,8 @@ def test_exec_restores_default_sigpipe(tmp_path: Path) -> None:
 
 
 def test_exec_missing_command(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml", PROFILE)
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     proc = run("exec", str(path), "--", "no-such-command-xyz", SECRET, key=key)
     assert proc.returncode == 127  # as a shell says
     assert proc.stderr == "sealedcfg: error: no-such-command-xyz: command not found\n"

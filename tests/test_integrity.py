@@ -8,11 +8,8 @@ now covers the meaning of the opened text (FORMAT.md §5.5).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from sealedcfg.ops import rotation, values
 from sealedcfg.yamltext import document
 
 from .conftest import write
+from .subproc import cli
 
 TOKEN = re.compile(r"sealedcfg;v1;[^\s,\]}]+")
 
@@ -210,7 +208,7 @@ def test_layout_that_keeps_the_meaning_still_opens(
 # ---------------------------------------------------------------- binding
 
 
-def test_a_profile_copied_over_another_is_refused(work: Path, keys: KeySource) -> None:
+def test_a_profile_copied_over_another_is_refused(work: Path, keys: KeySource, key: str) -> None:
     (work / ".git").mkdir()
     (work / "config").mkdir()
     staging = seal(work, keys, "db: staging-pw\n", name="config/staging.yaml")
@@ -219,7 +217,7 @@ def test_a_profile_copied_over_another_is_refused(work: Path, keys: KeySource) -
     with pytest.raises(InputError, match=r"sealed for 'config/staging\.yaml'"):
         api.load(prod, keys=keys)
     assert not api.verify_file(prod, keys).ok
-    proc = cli(["export", str(prod)], env={"SEALEDCFG_KEY": keys.key})  # type: ignore[dict-item]
+    proc = cli("export", str(prod), env={"SEALEDCFG_KEY": key})
     assert proc.returncode == 3
     assert proc.stderr.startswith("sealedcfg: error: ")
     assert "sealedcfg rebind" in proc.stderr
@@ -267,7 +265,7 @@ def test_everything_that_seals_opens(work: Path, keys: KeySource, key: str) -> N
             api.encrypt_file(target, keys)
         except InputError:
             continue  # refused before sealing is fine; sealed-but-unopenable is not
-        proc = cli(["decrypt", str(target)], env={"SEALEDCFG_KEY": key})
+        proc = cli("decrypt", str(target), env={"SEALEDCFG_KEY": key})
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == text
         assert not TOKEN.search(proc.stdout)
@@ -347,7 +345,12 @@ class _RefLoader(yaml.SafeLoader):
     pass
 
 
-_RefLoader.add_constructor("!Ref", lambda loader, node: loader.construct_scalar(node))
+def _ref(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+    assert isinstance(node, yaml.ScalarNode)
+    return loader.construct_scalar(node)
+
+
+_RefLoader.add_constructor("!Ref", _ref)
 
 
 # ---------------------------------------------------------------- metadata
@@ -402,10 +405,6 @@ def test_sealing_checks_metadata_against_the_grammar(work: Path, keys: KeySource
 # ---------------------------------------------------------------- helpers
 
 
-def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return cli_in(None, args, env)
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
@@ -456,17 +455,17 @@ def test_encrypt_does_not_adopt_values_it_did_not_seal(
     target = seal(work, keys, "admins: [alice, bob]\n", plain=r"^admins")
     planted = target.read_text().replace("[alice, bob]", "[alice, bob, eve]")
     target.write_text(planted)
-    proc = cli(["encrypt", str(target)], env={"SEALEDCFG_KEY": key})
+    proc = cli("encrypt", str(target), env={"SEALEDCFG_KEY": key})
     assert proc.returncode == 4  # plain by rule: nothing to seal, and not authentic
     with pytest.raises(OpenError):
         api.load(target, keys=keys)
     target = seal(work, keys, "admins:\n  alice: a\n", name="q.yaml")
     target.write_text(target.read_text().replace("admins:\n", "admins:\n  eve: e\n"))
-    proc = cli(["encrypt", str(target)], env={"SEALEDCFG_KEY": key})
+    proc = cli("encrypt", str(target), env={"SEALEDCFG_KEY": key})
     assert proc.returncode == 3
     assert "admins.eve" in proc.stderr
     assert "--adopt" in proc.stderr
-    proc = cli(["encrypt", "--adopt", str(target)], env={"SEALEDCFG_KEY": key})
+    proc = cli("encrypt", "--adopt", str(target), env={"SEALEDCFG_KEY": key})
     assert proc.returncode == 0, proc.stderr
     assert "adopted: admins.eve" in proc.stderr
     assert api.load(target, keys=keys) == {"admins": {"eve": "e", "alice": "a"}}
@@ -501,32 +500,15 @@ def test_a_plaintext_rule_from_the_repository_needs_approval(
     rules_file = repo / ".sealedcfg.yaml"
     rules_file.write_text("creation_rules:\n  - path: 'config/*.yaml'\n    plain: 'host$'\n")
     env = {"SEALEDCFG_KEY": key, "XDG_CONFIG_HOME": str(home)}
-    ok = cli_in(repo, ["approve", "--yes"], env)
+    ok = cli("approve", "--yes", env=env, cwd=repo)
     assert ok.returncode == 0, ok.stderr
-    assert cli_in(repo, ["set", "config/a.yaml", "db.host", "h1"], env).returncode == 0
+    assert cli("set", "config/a.yaml", "db.host", "h1", env=env, cwd=repo).returncode == 0
     rules_file.write_text("creation_rules:\n  - path: 'config/*.yaml'\n    plain: '.*'\n")
-    leak = cli_in(repo, ["set", "config/new.yaml", "stripe.api_key", "sk_live_123"], env)
+    leak = cli("set", "config/new.yaml", "stripe.api_key", "sk_live_123", env=env, cwd=repo)
     assert leak.returncode == 3
     assert "not approved" in leak.stderr
     assert not (repo / "config" / "new.yaml").exists()
     assert "sk_live_123" not in leak.stderr
-
-
-def cli_in(
-    cwd: Path | None, args: list[str], env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    full.update(env)
-    full["SEALEDCFG_ARGON2"] = os.environ["SEALEDCFG_ARGON2"]
-    return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
-        capture_output=True,
-        text=True,
-        env=full,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_a_committed_directory_link_cannot_serve_another_file(work: Path, keys: KeySource) -> None:
@@ -566,9 +548,9 @@ def test_an_approval_covers_only_the_rule_approved(
         "creation_rules:\n  - path: 'config/.*'\n    plain: '.*'\n"
     )
     env = {"SEALEDCFG_KEY": key, "XDG_CONFIG_HOME": str(home)}
-    assert cli_in(repo, ["approve", "--yes"], env).returncode == 0
+    assert cli("approve", "--yes", env=env, cwd=repo).returncode == 0
     change(repo)
-    leak = cli_in(repo, ["set", "config/new.yaml", "pw", "sk_live_123"], env)
+    leak = cli("set", "config/new.yaml", "pw", "sk_live_123", env=env, cwd=repo)
     assert leak.returncode == 3, leak.stderr
     assert "not approved" in leak.stderr
 

@@ -21,7 +21,7 @@ from sealedcfg.lifecycle import status as st
 from sealedcfg.lifecycle import store
 
 from .conftest import write
-from .test_cli import assert_one_error, cli
+from .subproc import assert_one_error, cli
 
 runner = CliRunner()
 TODAY = "2026-11-30"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from sealedcfg.errors import ExitCode
 from sealedcfg.lifecycle import store
 
 from .conftest import write
-from .test_cli import assert_one_error, cli
+from .subproc import assert_one_error, cli
 
 OLD = "sk_live_OLDsecret0001"
 TODAY = "2026-11-30"
@@ -73,7 +74,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> Path:
     return root
 
 
-def run(repo: Path, key: str, *args: str, **env: str):  # type: ignore[no-untyped-def]
+def run(repo: Path, key: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return cli(*args, env={"SEALEDCFG_KEY": key, "SEALEDCFG_TODAY": TODAY, **env}, cwd=repo)
 
 

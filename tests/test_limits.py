@@ -15,7 +15,7 @@ from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.format import kdf
 from sealedcfg.ops import rotation
 
-from .conftest import FAST, write
+from .conftest import FAST, sealed, write
 from .subproc import cli, one_error_line
 
 # ---------------------------------------------------------------- header budget
@@ -62,9 +62,8 @@ EVIL = "^(.+)+#$"  # exponential for a backtracking engine on a long path withou
 
 
 def _sealed_with_rule(tmp_path: Path, rule: str) -> tuple[Path, str]:
-    key = api.keygen()
-    path = write(tmp_path / "p.yaml", "a" * 40 + ": x\n")
-    api.encrypt_file(path, KeySource(key=key, env={}), plain="^zzz$")
+    path = tmp_path / "p.yaml"
+    key = sealed(path, "a" * 40 + ": x\n", plain="^zzz$")
     text = path.read_text().replace('  plain: "^zzz$"', f"  plain: {json.dumps(rule)}")
     # A plaintext value at a new path: the rule runs on it before any key is used.
     path.write_text("b" * 40 + ": y\n" + text)

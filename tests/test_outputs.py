@@ -7,27 +7,21 @@ import stat
 import subprocess
 from pathlib import Path
 
-from sealedcfg import api
-from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
 
-from .conftest import write
+from .conftest import sealed, write
 from .subproc import cli, one_error_line
 
 SECRET = "Sup3r-Secret-Value-9"
-
-
-def sealed(path: Path, text: str = f"db:\n  password: {SECRET}\n") -> tuple[Path, str]:
-    key = api.keygen()
-    api.encrypt_file(write(path, text), KeySource(key=key, env={}))
-    return path, key
+PROFILE = f"db:\n  password: {SECRET}\n"
 
 
 # ---------------------------------------------------------------- exec environment
 
 
 def test_exec_passes_no_sealedcfg_variable(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml")
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     key_file = tmp_path / "k.key"
     key_file.write_text(key + "\n")
     pass_file = tmp_path / "pass"
@@ -48,7 +42,8 @@ def test_exec_passes_no_sealedcfg_variable(tmp_path: Path) -> None:
 
 
 def test_exec_refuses_a_value_named_like_a_key_variable(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml", "sealedcfg_key: abc\n")
+    path = tmp_path / "p.yaml"
+    key = sealed(path, "sealedcfg_key: abc\n")
     proc = cli("exec", str(path), "--", "env", env={"SEALEDCFG_KEY": key})
     assert proc.returncode == ExitCode.INPUT
     assert proc.stderr.startswith("sealedcfg: error: a value would be exported as SEALEDCFG_KEY")
@@ -61,7 +56,8 @@ def test_exec_refuses_a_value_named_like_a_key_variable(tmp_path: Path) -> None:
 
 
 def test_decrypt_in_place_and_output_are_0600_whatever_existed(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml")
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     os.chmod(path, 0o644)
     out = write(tmp_path / "out.yaml", "old\n")
     os.chmod(out, 0o644)
@@ -77,7 +73,8 @@ def test_decrypt_in_place_and_output_are_0600_whatever_existed(tmp_path: Path) -
 
 
 def test_output_refuses_every_kind_of_symlink(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml")
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     env = {"SEALEDCFG_KEY": key}
     target = write(tmp_path / "target.txt", "keep\n")
     fifo = tmp_path / "fifo"
@@ -103,7 +100,8 @@ def test_output_refuses_every_kind_of_symlink(tmp_path: Path) -> None:
 
 
 def test_output_to_stdout_names_and_a_fifo_named_directly(tmp_path: Path) -> None:
-    path, key = sealed(tmp_path / "p.yaml")
+    path = tmp_path / "p.yaml"
+    key = sealed(path, PROFILE)
     env = {"SEALEDCFG_KEY": key}
     for name in ("-", "/dev/stdout"):
         proc = cli("decrypt", str(path), "-o", name, env=env)

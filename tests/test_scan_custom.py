@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,22 +15,11 @@ from sealedcfg.errors import InputError
 from sealedcfg.scan import custom, fix_hint, scan_text
 from sealedcfg.scan.gitleaks_import import convert
 
+from .subproc import cli
+
 KEY = "Vq8mZ2xR4tLw9bN3cJ7kP1sD6fH0gY5e"
 ACME = "acme_" + "k3v9x2m7q1z8w4r6t0y5u3i2o9p1a7s4"
 runner = CliRunner()
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
@@ -139,13 +126,13 @@ def test_rules_file_section_through_the_cli(tmp_path: Path) -> None:
     (repo / "docs").mkdir()
     (repo / "app.txt").write_text(f"key {ACME}\n", encoding="utf-8")
     (repo / "docs" / "a.txt").write_text(f"key {ACME}\n", encoding="utf-8")
-    proc = run(["check", "app.txt", "docs/a.txt"], repo)
+    proc = cli("check", "app.txt", "docs/a.txt", cwd=repo, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.startswith("app.txt:1:5: acme-api-key:")
     assert "docs/a.txt" not in proc.stdout
     assert "    fix: " in proc.stdout
     assert ACME not in proc.stdout + proc.stderr
-    data = json.loads(run(["check", "app.txt", "--format", "json"], repo).stdout)
+    data = json.loads(cli("check", "app.txt", "--format", "json", cwd=repo, timeout=120).stdout)
     assert "sealed profile" in data["findings"][0]["fix"]
     assert rules.load(repo / ".sealedcfg.yaml") is not None
 
@@ -153,7 +140,7 @@ def test_rules_file_section_through_the_cli(tmp_path: Path) -> None:
 def test_bad_scan_section_is_exit_2(tmp_path: Path) -> None:
     repo = _repo(tmp_path, "scan:\n  rules:\n    - id: x\n      regex: '(?<=a)'\n")
     (repo / "a.txt").write_text("x\n", encoding="utf-8")
-    proc = run(["check", "a.txt"], repo)
+    proc = cli("check", "a.txt", cwd=repo, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("sealedcfg: error: ")
     assert "Traceback" not in proc.stderr
@@ -214,13 +201,15 @@ def test_import_gitleaks_converts_and_notes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (tmp_path / "r").mkdir()
     repo = _repo(tmp_path / "r", "")
-    proc = run(["check", "--import-gitleaks", str(tmp_path / ".gitleaks.toml")], repo)
+    proc = cli(
+        "check", "--import-gitleaks", str(tmp_path / ".gitleaks.toml"), cwd=repo, timeout=120
+    )
     assert proc.returncode == 0
     (repo / ".sealedcfg.yaml").write_text(proc.stdout, encoding="utf-8")
     (repo / "a.txt").write_text(f"{ACME}\nacme_{'z' * 32}\n", encoding="utf-8")
     other = "acme_" + "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6"
     (repo / "b.txt").write_text(other + "\n", encoding="utf-8")
-    out = run(["check", "a.txt", "b.txt"], repo)
+    out = cli("check", "a.txt", "b.txt", cwd=repo, timeout=120)
     assert out.returncode == 1, out.stderr
     found = [ln for ln in out.stdout.splitlines() if not ln.startswith(" ")]
     assert [ln.split(":")[0] for ln in found if "acme-api-key" in ln] == [
@@ -231,6 +220,6 @@ def test_import_gitleaks_converts_and_notes(tmp_path: Path) -> None:
 def test_import_gitleaks_bad_toml(tmp_path: Path) -> None:
     bad = tmp_path / "g.toml"
     bad.write_text("[[rules]\n", encoding="utf-8")
-    proc = run(["check", "--import-gitleaks", str(bad)], tmp_path)
+    proc = cli("check", "--import-gitleaks", str(bad), cwd=tmp_path, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("sealedcfg: error: ")

@@ -8,9 +8,7 @@ runner and as a subprocess.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,8 @@ from sealedcfg.engine.keys import KeySource, parse_key
 from sealedcfg.errors import ExitCode, NoKeyError
 from sealedcfg.recipients.key import key_id
 
-from .conftest import FAST_TEXT, write
+from .conftest import write
+from .subproc import cli
 
 runner = CliRunner()
 EVIL_VALUE = "attacker-chosen-value"
@@ -39,23 +38,6 @@ def git(cwd: Path, *args: str) -> None:
         cwd=cwd,
         check=True,
         capture_output=True,
-        timeout=60,
-    )
-
-
-def sc(
-    cwd: Path, home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SEALEDCFG_", "GIT_"))}
-    base.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), SEALEDCFG_ARGON2=FAST_TEXT)
-    base.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
-        cwd=cwd,
-        env=base,
-        capture_output=True,
-        text=True,
-        check=False,
         timeout=60,
     )
 
@@ -87,17 +69,17 @@ def test_repository_key_is_never_read_subprocess(attacked: tuple[Path, Path, str
     victim, home, evil = attacked
     assert (victim / "evil.key").read_text().strip() == evil  # the key sits right there
     for command in (["verify", "config/prod.yaml"], ["decrypt", "config/prod.yaml"]):
-        proc = sc(victim, home, *command)
+        proc = cli(*command, cwd=victim, home=home)
         assert proc.returncode == ExitCode.NO_KEY, proc.stderr
         assert EVIL_VALUE not in proc.stdout + proc.stderr
         assert f"it opens with: key {kid(evil)}" in proc.stderr
     for command in (["get", "config/prod.yaml", "db.password"], ["export", "config/prod.yaml"]):
-        proc = sc(victim, home, *command)
+        proc = cli(*command, cwd=victim, home=home)
         assert proc.returncode == ExitCode.NO_KEY
         assert EVIL_VALUE not in proc.stdout
     # the victim's own key does not open it either: one generic error, naming the ids
     mine = api.keygen()
-    proc = sc(victim, home, "decrypt", "config/prod.yaml", env={"SEALEDCFG_KEY": mine})
+    proc = cli("decrypt", "config/prod.yaml", env={"SEALEDCFG_KEY": mine}, cwd=victim, home=home)
     assert proc.returncode == ExitCode.OPEN
     assert f"hint: it opens with: key {kid(evil)}" in proc.stderr
     assert f"the keys tried have the ids: {kid(mine)}" in proc.stderr
@@ -126,8 +108,14 @@ def test_rules_file_naming_a_key_file_is_refused(attacked: tuple[Path, Path, str
     """A new file from that rule would have been sealed to the attacker's key."""
     victim, home, _ = attacked
     mine = api.keygen()
-    proc = sc(
-        victim, home, "set", "config/new.yaml", "db.password", "s3cret", env={"SEALEDCFG_KEY": mine}
+    proc = cli(
+        "set",
+        "config/new.yaml",
+        "db.password",
+        "s3cret",
+        env={"SEALEDCFG_KEY": mine},
+        cwd=victim,
+        home=home,
     )
     assert proc.returncode == ExitCode.INPUT
     assert "'key_file' is not allowed (line 4)" in proc.stderr
@@ -142,12 +130,14 @@ def test_rule_naming_an_unavailable_key_id_seals_nothing(attacked: tuple[Path, P
         f"    recipients:\n      - key_id: {kid(evil)}\n"
     )
     mine = api.keygen()
-    proc = sc(victim, home, "set", "config/new.yaml", "a", "s3cret", env={"SEALEDCFG_KEY": mine})
+    proc = cli(
+        "set", "config/new.yaml", "a", "s3cret", env={"SEALEDCFG_KEY": mine}, cwd=victim, home=home
+    )
     assert proc.returncode == ExitCode.NO_KEY
     assert f"needs key {kid(evil)}, which is not available" in proc.stderr
     assert not (victim / "config" / "new.yaml").exists()
     # the same key, in the repository and named by the victim, is refused outright
-    proc = sc(victim, home, "decrypt", "config/prod.yaml", "--key-file", "evil.key")
+    proc = cli("decrypt", "config/prod.yaml", "--key-file", "evil.key", cwd=victim, home=home)
     assert proc.returncode == ExitCode.INPUT
     assert "inside the git working tree" in proc.stderr
     assert EVIL_VALUE not in proc.stdout
@@ -171,29 +161,35 @@ def test_key_or_passphrase_file_inside_a_repo_is_refused(
     inside = write(repo / "sub" / "k.txt", secret + "\n")
     outside = write(tmp_path / "k.txt", secret + "\n")
     prof = write(repo / "p.yaml", "a: value-one\n")
-    assert sc(repo, home, "encrypt", "p.yaml", option, str(outside)).returncode == 0
+    assert cli("encrypt", "p.yaml", option, str(outside), cwd=repo, home=home).returncode == 0
     before = prof.read_bytes()
     for args, env in (
         ([option, "sub/k.txt"], {}),
         ([], {variable: str(inside)}),
         ([], {variable: "sub/k.txt"}),
     ):
-        proc = sc(repo, home, "decrypt", "p.yaml", *args, env=env)
+        proc = cli("decrypt", "p.yaml", *args, env=env, cwd=repo, home=home)
         assert proc.returncode == ExitCode.INPUT, proc.stderr
         assert proc.stderr.startswith("sealedcfg: error: ")
         assert f"is inside the git working tree {str(repo)!r}" in proc.stderr
         assert secret not in proc.stderr
         assert "value-one" not in proc.stdout
-    assert sc(repo, home, "set", "p.yaml", "a", "x", option, "sub/k.txt").returncode == 3
+    assert cli("set", "p.yaml", "a", "x", option, "sub/k.txt", cwd=repo, home=home).returncode == 3
     assert prof.read_bytes() == before
     # a symlink in the repository is as replaceable as a file there, wherever it points
     (repo / "link.txt").symlink_to(outside)
-    assert sc(repo, home, "decrypt", "p.yaml", option, "link.txt").returncode == 3
+    assert cli("decrypt", "p.yaml", option, "link.txt", cwd=repo, home=home).returncode == 3
     # and a symlink outside pointing into the repository too
     (tmp_path / "in.txt").symlink_to(inside)
-    assert sc(repo, home, "decrypt", "p.yaml", option, str(tmp_path / "in.txt")).returncode == 3
+    assert (
+        cli("decrypt", "p.yaml", option, str(tmp_path / "in.txt"), cwd=repo, home=home).returncode
+        == 3
+    )
     # from outside the repository, the file outside still works
-    assert sc(tmp_path, home, "decrypt", "repo/p.yaml", option, "k.txt").stdout == "a: value-one\n"
+    assert (
+        cli("decrypt", "repo/p.yaml", option, "k.txt", cwd=tmp_path, home=home).stdout
+        == "a: value-one\n"
+    )
 
 
 def test_linked_worktree_counts_as_a_working_tree(tmp_path: Path) -> None:
@@ -208,11 +204,11 @@ def test_linked_worktree_counts_as_a_working_tree(tmp_path: Path) -> None:
     assert (tmp_path / "wt" / ".git").is_file()
     key = api.keygen()
     write(tmp_path / "wt" / "k.key", key)
-    proc = sc(tmp_path, home, "keygen", "-o", str(tmp_path / "wt" / "new.key"))
+    proc = cli("keygen", "-o", str(tmp_path / "wt" / "new.key"), cwd=tmp_path, home=home)
     assert proc.returncode == ExitCode.INPUT
     assert not (tmp_path / "wt" / "new.key").exists()
     prof = write(tmp_path / "p.yaml", "a: 1\n")
-    proc = sc(tmp_path, home, "encrypt", str(prof), "--key-file", "wt/k.key")
+    proc = cli("encrypt", str(prof), "--key-file", "wt/k.key", cwd=tmp_path, home=home)
     assert proc.returncode == ExitCode.INPUT
     assert "inside the git working tree" in proc.stderr
     assert prof.read_text() == "a: 1\n"
@@ -230,14 +226,14 @@ def test_key_directory_inside_a_repo_is_refused(tmp_path: Path) -> None:
     work.mkdir()
     prof = write(work / "p.yaml", "a: value-one\n")
     api.encrypt_file(prof, KeySource(key=key, env={}))
-    proc = sc(work, home, "decrypt", "p.yaml")
+    proc = cli("decrypt", "p.yaml", cwd=work, home=home)
     assert proc.returncode == ExitCode.INPUT
     assert "the key directory" in proc.stderr
     assert "inside the git working tree" in proc.stderr
     assert "hint: set XDG_CONFIG_HOME" in proc.stderr
     assert "value-one" not in proc.stdout
     # given explicitly, the key still works: the key directory is only refused when used
-    assert sc(work, home, "decrypt", "p.yaml", env={"SEALEDCFG_KEY": key}).returncode == 0
+    assert cli("decrypt", "p.yaml", env={"SEALEDCFG_KEY": key}, cwd=work, home=home).returncode == 0
 
 
 def test_keys_found_by_id_in_the_key_directory(tmp_path: Path) -> None:
@@ -245,7 +241,7 @@ def test_keys_found_by_id_in_the_key_directory(tmp_path: Path) -> None:
     work.mkdir()
     directory = home / ".config" / "sealedcfg" / "keys"
     # keygen -o into the key directory names the file by id (creating the directory, 0700)
-    proc = sc(work, home, "keygen", "-o", str(directory))
+    proc = cli("keygen", "-o", str(directory), cwd=work, home=home)
     assert proc.returncode == 0, proc.stderr
     (written,) = directory.glob("*.key")
     key = parse_key(written.read_text(), "k")
@@ -254,16 +250,16 @@ def test_keys_found_by_id_in_the_key_directory(tmp_path: Path) -> None:
     assert str(written) in proc.stderr
     prof = write(work / "p.yaml", "a: value-one\n")
     api.encrypt_file(prof, KeySource(key=key.reveal(), env={}))
-    assert sc(work, home, "decrypt", "p.yaml").stdout == "a: value-one\n"
+    assert cli("decrypt", "p.yaml", cwd=work, home=home).stdout == "a: value-one\n"
     # under another name it is found too (by the id of what it holds)
     other = api.keygen()
     write(directory / "prod.key", other + "\n")
     prof2 = write(work / "q.yaml", "b: value-two\n")
     api.encrypt_file(prof2, KeySource(key=other, env={}))
-    assert sc(work, home, "decrypt", "q.yaml").stdout == "b: value-two\n"
+    assert cli("decrypt", "q.yaml", cwd=work, home=home).stdout == "b: value-two\n"
     # a file named after one id that holds another key is an error, not a silent skip
     write(directory / f"{kid(other)}.key", api.keygen() + "\n")
-    proc = sc(work, home, "decrypt", "q.yaml")
+    proc = cli("decrypt", "q.yaml", cwd=work, home=home)
     assert proc.returncode == ExitCode.INPUT
     assert "does not hold the key it is named after" in proc.stderr
     # a key-directory entry that is a symlink into a repository is refused like the file
@@ -274,7 +270,7 @@ def test_keys_found_by_id_in_the_key_directory(tmp_path: Path) -> None:
     (directory / f"{kid(other)}.key").unlink()
     (directory / f"{kid(other)}.key").symlink_to(repo / "k.key")
     (directory / "prod.key").unlink()
-    proc = sc(work, home, "decrypt", "q.yaml")
+    proc = cli("decrypt", "q.yaml", cwd=work, home=home)
     assert proc.returncode == ExitCode.INPUT
     assert "inside the git working tree" in proc.stderr
 
@@ -283,13 +279,13 @@ def test_init_writes_key_ids_and_refuses_a_key_in_the_repo(tmp_path: Path) -> No
     repo, home = tmp_path / "repo", tmp_path / "home"
     repo.mkdir()
     git(repo, "init", "-q")
-    proc = sc(repo, home, "init", "--key-file", "team.key")
+    proc = cli("init", "--key-file", "team.key", cwd=repo, home=home)
     assert proc.returncode == ExitCode.INPUT
     assert "inside the git working tree" in proc.stderr
     assert not (repo / "team.key").exists()
     assert not (repo / ".sealedcfg.yaml").exists()
     outside = tmp_path / "team.key"
-    proc = sc(repo, home, "init", "--key-file", str(outside))
+    proc = cli("init", "--key-file", str(outside), cwd=repo, home=home)
     assert proc.returncode == 0, proc.stderr
     key = parse_key(outside.read_text(), "k")
     rules = (repo / ".sealedcfg.yaml").read_text()
@@ -308,9 +304,9 @@ def test_add_recipient_key_file_inside_repo_is_refused(tmp_path: Path) -> None:
     api.encrypt_file(prof, KeySource(key=key, env={}))
     write(repo / "new.key", api.keygen())
     before = prof.read_bytes()
-    proc = sc(
-        repo, home, "recipients", "add", "p.yaml", "--add-key-file", "new.key",
-        env={"SEALEDCFG_KEY": key},
+    proc = cli(
+        "recipients", "add", "p.yaml", "--add-key-file", "new.key",
+        env={"SEALEDCFG_KEY": key}, cwd=repo, home=home,
     )  # fmt: skip
     assert proc.returncode == ExitCode.INPUT
     assert "inside the git working tree" in proc.stderr
@@ -334,7 +330,9 @@ def test_bad_rule_recipients(tmp_path: Path, recipient: str, message: str) -> No
     (repo / ".sealedcfg.yaml").write_text(
         f"creation_rules:\n  - path: '*.yaml'\n    recipients:\n      - {recipient}\n"
     )
-    proc = sc(repo, home, "set", "new.yaml", "a", "1", env={"SEALEDCFG_KEY": api.keygen()})
+    proc = cli(
+        "set", "new.yaml", "a", "1", env={"SEALEDCFG_KEY": api.keygen()}, cwd=repo, home=home
+    )
     assert proc.returncode == ExitCode.INPUT
     assert message in proc.stderr
     first, *rest = proc.stderr.splitlines()
@@ -353,10 +351,12 @@ def test_set_new_file_from_rule_finds_the_key_by_id(tmp_path: Path) -> None:
     (repo / ".sealedcfg.yaml").write_text(
         f"creation_rules:\n  - path: 'config/*.yaml'\n    recipients:\n      - key_id: {kid(key)}\n"
     )
-    proc = sc(repo, home, "set", "config/new.yaml", "db.password", "s3cret-value")
+    proc = cli("set", "config/new.yaml", "db.password", "s3cret-value", cwd=repo, home=home)
     assert proc.returncode == 0, proc.stderr
     assert "s3cret-value" not in (repo / "config" / "new.yaml").read_text()
-    assert sc(repo, home, "get", "config/new.yaml", "db.password").stdout == "s3cret-value\n"
+    assert (
+        cli("get", "config/new.yaml", "db.password", cwd=repo, home=home).stdout == "s3cret-value\n"
+    )
     assert api.decrypt_file(repo / "config" / "new.yaml", KeySource(key=key, env={})).startswith(
         b"db:"
     )
