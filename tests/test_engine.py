@@ -194,7 +194,12 @@ def test_passphrase_prompt_asks_twice_when_creating(work: Path) -> None:
 
     def prompt(answers: list[str]) -> KeySource:
         replies = iter(answers)
-        return KeySource(env={}, prompt=lambda text: asked.append(text) or next(replies))
+
+        def ask(text: str) -> str:
+            asked.append(text)
+            return next(replies)
+
+        return KeySource(env={}, prompt=ask)
 
     target = write(work / "p.yaml", "a: secret\n")
     with pytest.raises(InputError, match="differ"):

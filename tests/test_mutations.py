@@ -41,7 +41,7 @@ def _sources() -> list[Path]:
     return files
 
 
-def _readers(text: str) -> tuple[str, str] | None:
+def _readers(text: str) -> tuple[str, str]:
     """What a 1.1 and a 1.2 reader make of `text`, as comparable reprs."""
     try:
         old = repr(list(yaml.safe_load_all(text)))
