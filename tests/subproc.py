@@ -46,6 +46,20 @@ def cli(
     )
 
 
+def git(cwd: Path, *args: str) -> str:
+    """`git ARGS` in CWD as a test user, outside any git setup of the caller's; its stdout."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return subprocess.run(
+        ["git", "-c", "user.name=Tess Ter", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+
 def one_error_line(proc: subprocess.CompletedProcess[str], code: int = ExitCode.INPUT) -> str:
     """The one `sealedcfg: error:` line of a refusal (hint lines aside), after checking
     the exit code and that nothing else (a traceback) was printed."""

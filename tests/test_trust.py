@@ -8,7 +8,6 @@ runner and as a subprocess.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from sealedcfg.errors import ExitCode, NoKeyError
 from sealedcfg.recipients.key import key_id
 
 from .conftest import write
-from .subproc import cli
+from .subproc import cli, git
 
 runner = CliRunner()
 EVIL_VALUE = "attacker-chosen-value"
@@ -30,16 +29,6 @@ EVIL_VALUE = "attacker-chosen-value"
 
 def kid(key: str) -> str:
     return b64e(key_id(parse_key(key, "k")))
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture

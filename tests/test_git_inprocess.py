@@ -1,0 +1,459 @@
+"""git.py, per-key history, diffing and the hook's checks, called in-process on real repositories.
+
+The CLI tests drive these through subprocesses; here the library functions run in
+the test's own process (so coverage sees them), against real git repositories in
+temporary directories, with real keys.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from sealedcfg import api
+from sealedcfg import git as gitio
+from sealedcfg.engine import rules
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.errors import InputError, NoKeyError, OpenError
+from sealedcfg.ops import check, diffing, history, rotation, values
+
+from .conftest import write
+from .subproc import git
+
+PROFILE = "db:\n  host: db.internal\n  password: pw-one\n  user: app\nlist:\n  - a\n  - b\n"
+NO_KEY = KeySource(env={}, prompt=diffing.no_prompt)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in [n for n in os.environ if n.startswith("GIT_")]:
+        monkeypatch.delenv(name)
+    # git run by the library reads no config of the user's
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Tess Ter")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "t@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Tess Ter")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "t@example.com")
+    git(root, "init", "-q", "-b", "main")
+    return root
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def no_git_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", str(empty))
+
+
+# ---------------------------------------------------------------- git.py
+
+
+def test_run_and_its_failures(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert gitio.run(["rev-parse", "--is-inside-work-tree"], repo).strip() == "true"
+    with pytest.raises(InputError, match=r"^git cat-file failed: fatal: "):
+        gitio.run(["cat-file", "-p", "nonexistent-rev"], repo)
+    assert gitio.run(["config", "--local", "--get", "no.such"], repo, check=False) == ""
+    sha = gitio.run_bytes(["hash-object", "--stdin"], repo, b"hello\n").decode().strip()
+    assert sha == "ce013625030ba8dba906f756967f9e9ca394464a"  # git's id of a blob "hello\n"
+    with pytest.raises(InputError, match=r"^git hash-object failed: "):
+        gitio.run_bytes(["hash-object", "--no-such-option"], repo)
+    no_git_on_path(monkeypatch, tmp_path)
+    for call in (
+        lambda: gitio.run(["status"], repo),
+        lambda: gitio.run_bytes(["status"], repo),
+        lambda: gitio.toplevel(repo),
+    ):
+        with pytest.raises(InputError, match="git is not installed"):
+            call()
+
+
+def test_toplevel_and_repo_path(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "config").mkdir()
+    target = write(repo / "config" / "prod.yaml", "a: 1\n")
+    assert gitio.toplevel(repo / "config").resolve() == repo.resolve()
+    top, rel = gitio.repo_path(target)
+    assert (top.resolve(), rel) == (repo.resolve(), "config/prod.yaml")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    with pytest.raises(InputError, match=gitio.NOT_A_REPO):
+        gitio.toplevel(outside)
+    # a file whose directory does not exist is placed from the working directory
+    monkeypatch.chdir(repo)
+    with pytest.raises(InputError, match="outside the git repository"):
+        gitio.repo_path(outside / "missing" / "x.yaml")
+
+
+def test_revisions_blobs_and_files(repo: Path) -> None:
+    write(repo / "a.yaml", "a: 1\n")
+    commit(repo, "one")
+    head = gitio.resolve_rev("HEAD", repo)
+    assert len(head) == 40
+    assert gitio.resolve_rev("main", repo) == head
+    for bad in ("--all", "no-such-branch"):
+        with pytest.raises(InputError, match="unknown revision"):
+            gitio.resolve_rev(bad, repo)
+    assert gitio.blob(head, "a.yaml", repo) == b"a: 1\n"
+    assert gitio.blob(head, "b.yaml", repo) is None
+    assert gitio.ls_files(repo) == ["a.yaml"]
+    assert gitio.config_get("sealedcfg.test", repo) is None
+    gitio.config_set("sealedcfg.test", "v 1", repo)
+    assert gitio.config_get("sealedcfg.test", repo) == "v 1"
+
+
+def test_log_follows_renames_and_merges(repo: Path) -> None:
+    write(repo / "old.yaml", "a: 1\n")
+    commit(repo, "create")
+    git(repo, "mv", "old.yaml", "new.yaml")
+    commit(repo, "rename")
+    git(repo, "checkout", "-q", "-b", "side")
+    write(repo / "other.txt", "x\n")
+    commit(repo, "side change")
+    git(repo, "checkout", "-q", "main")
+    write(repo / "new.yaml", "a: 2\n")
+    commit(repo, "edit")
+    git(repo, "merge", "-q", "--no-edit", "--no-ff", "side")
+    commits = gitio.log_follow("new.yaml", repo)
+    assert [c.path for c in commits] == ["new.yaml", "new.yaml", "old.yaml"]
+    assert all(c.author == "Tess Ter" and "T" in c.date for c in commits)
+
+
+def test_command_is_the_program_on_path_or_this_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = write(bin_dir / "sealedcfg", "#!/bin/sh\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert gitio.command() == "sealedcfg"
+    program.unlink()
+    assert gitio.command() == f"{shlex.quote(sys.executable)} -m sealedcfg"
+    assert gitio.wanted_config("x")["diff.sealedcfg.textconv"] == "x git textconv"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("config/*.yaml", "config/a.yaml", True),
+        ("config/*.yaml", "config/sub/a.yaml", False),
+        ("*.yaml", "deep/down/a.yaml", True),  # no slash: any directory
+        ("/top.yaml", "top.yaml", True),
+        ("/top.yaml", "sub/top.yaml", False),
+        ("secrets/**/*.yaml", "secrets/a/b/c.yaml", True),
+        ("secrets/**/*.yaml", "secrets/c.yaml", True),
+        ("a?.yml", "ab.yml", True),
+        ("a?.yml", "a/.yml", False),
+    ],
+)
+def test_attribute_globs(pattern: str, path: str, matches: bool) -> None:
+    assert bool(gitio._glob_regex(pattern).fullmatch(path)) is matches
+
+
+def test_setup_writes_once_and_checks(repo: Path, keys: KeySource) -> None:
+    (repo / "deploy").mkdir()
+    api.encrypt_file(write(repo / "deploy" / "app.yaml", "token: abc\n"), keys)
+    write(repo / "deploy" / "we ird.yaml", "a: 1\n")
+    api.encrypt_file(repo / "deploy" / "we ird.yaml", keys)
+    write(repo / "plain.yaml", "a: 1\n")
+    write(repo / ".gitattributes", "*.png binary")  # no newline at its end
+    commit(repo, "files")
+    missing = gitio.setup(repo, None, check=True)
+    assert "git config diff.sealedcfg.textconv" in missing
+    assert ".gitattributes: deploy/app.yaml diff=sealedcfg merge=sealedcfg" in missing
+    assert not any("we ird" in m or "plain.yaml" in m for m in missing)  # names with spaces: no
+    assert (repo / ".gitattributes").read_text() == "*.png binary"  # --check writes nothing
+    assert gitio.setup(repo, None, check=False) == missing
+    lines = (repo / ".gitattributes").read_text().splitlines()
+    assert lines[0] == "*.png binary"
+    assert "config/*.yaml diff=sealedcfg merge=sealedcfg" in lines
+    assert gitio.setup(repo, None, check=True) == []
+    assert gitio.setup(repo, ["x/*.yaml"], check=False) == [
+        ".gitattributes: x/*.yaml diff=sealedcfg merge=sealedcfg"
+    ]
+
+
+def test_setup_follows_the_rules_file_and_refuses_an_unreadable_attributes_file(
+    repo: Path,
+) -> None:
+    write(
+        repo / rules.RULES_NAME,
+        "creation_rules:\n  - path: 'secrets/**/*.yaml'\n  - path: 'top.yaml'\n"
+        "  - path_regex: '^regex/.*'\n",
+    )
+    assert gitio.rule_patterns(repo) == ["secrets/**/*.yaml", "/top.yaml"]
+    assert gitio.attribute_lines(repo, None) == [
+        "secrets/**/*.yaml diff=sealedcfg merge=sealedcfg",
+        "/top.yaml diff=sealedcfg merge=sealedcfg",
+    ]
+    (repo / ".gitattributes").mkdir()
+    with pytest.raises(InputError, match="cannot read"):
+        gitio.setup(repo, None, check=True)
+
+
+def test_sealed_files_passes_over_what_it_cannot_read(repo: Path, keys: KeySource) -> None:
+    api.encrypt_file(write(repo / "a.yaml", "a: 1\n"), keys)
+    write(repo / "gone.yaml", "b: 1\n")
+    write(repo / "b.yml", "b: 1\n")
+    commit(repo, "files")
+    (repo / "gone.yaml").unlink()  # tracked, but not in the working tree
+    assert gitio.sealed_files(repo) == ["a.yaml"]
+
+
+# ---------------------------------------------------------------- history
+
+
+def test_key_log_lists_adds_changes_removals_per_commit(repo: Path, keys: KeySource) -> None:
+    target = write(repo / "prod.yaml", PROFILE)
+    api.encrypt_file(target, keys, plain=r"(^|\.)host$")
+    commit(repo, "create")
+    values.set_value(target, "db.password", "pw-two", keys)
+    values.set_value(target, "db.port", "5432", keys)
+    commit(repo, "change password, add port")
+    values.unset(target, "db.user", keys)
+    commit(repo, "remove user")
+    entries = history.key_log(target)
+    assert [(e.added, e.changed, e.removed) for e in entries] == [
+        ([], [], ["db.user"]),
+        (["db.port"], ["db.password"], []),
+        (["db.host", "db.password", "db.user", "list.0", "list.1"], [], []),
+    ]
+    assert [e.header for e in entries[:2]] == [[], []]
+    assert "sealed: format version 1" in [ev.line() for ev in entries[2].header]
+    only = history.key_log(target, "db.password")
+    assert [e.changed for e in only] == [["db.password"], []]
+    assert [(e.commit, e.added) for e in history.key_log(target, "list")] == [
+        (entries[2].commit, ["list.0", "list.1"])
+    ]
+    first = entries[2]
+    assert first.lines()[0] == f"{first.commit[:9]} {first.date} Tess Ter"
+    assert "  + db.host" in first.lines()
+    assert first.as_dict()["added"] == first.added
+
+
+def test_key_log_folds_a_rotation_into_one_event(repo: Path, keys: KeySource) -> None:
+    target = write(repo / "prod.yaml", PROFILE)
+    api.encrypt_file(target, keys)
+    commit(repo, "create")
+    rotation.rotate(target, keys)
+    commit(repo, "rotate the data key")
+    newest = history.key_log(target)[0]
+    assert (newest.added, newest.changed, newest.removed) == ([], [], [])
+    assert any("data key" in ev.line() for ev in newest.header)
+    # a path filter keeps the rotation: every sealed value under it was re-sealed
+    assert history.key_log(target, "db.password")[0] == newest
+
+
+def test_key_log_refuses_no_history_and_a_bad_path(repo: Path, keys: KeySource) -> None:
+    target = write(repo / "prod.yaml", PROFILE)
+    with pytest.raises(InputError, match=r"git log failed: .* does not have any commits"):
+        history.key_log(target)
+    write(repo / "other.txt", "x\n")
+    git(repo, "add", "other.txt")
+    git(repo, "commit", "-q", "-m", "another file")
+    with pytest.raises(InputError, match="no committed history"):
+        history.key_log(target)
+    with pytest.raises(InputError):
+        history.key_log(target, "db..password")
+    commit(repo, "plain, no header yet")
+    [entry] = history.key_log(target)
+    assert entry.header == []  # no header in this version or before it
+    assert entry.added == ["db.host", "db.password", "db.user", "list.0", "list.1"]
+    write(target, "a: [broken\n")
+    commit(repo, "a version that is not YAML")
+    with pytest.raises(InputError, match=r"prod\.yaml@[0-9a-f]{9}: not valid YAML"):
+        history.key_log(target)
+
+
+# ---------------------------------------------------------------- diffing
+
+
+def sealed_pair(tmp_path: Path, keys: KeySource) -> tuple[bytes, bytes]:
+    target = write(tmp_path / "p.yaml", PROFILE + "block: |\n  two\n  lines\nref: &r x\nal: *r\n")
+    api.encrypt_file(target, keys)
+    old = target.read_bytes()
+    values.set_value(target, "db.password", "pw-two", keys)
+    values.set_value(target, "extra", "new", keys)
+    values.unset(target, "list", keys)
+    return old, target.read_bytes()
+
+
+def test_diff_with_and_without_a_key(tmp_path: Path, keys: KeySource) -> None:
+    old, new = sealed_pair(tmp_path, keys)
+    names = ("a/p.yaml", "b/p.yaml")
+    shown = diffing.diff_bytes(old, new, names, keys, show=True)
+    # a removed list shows as its removed items; values only with `show`
+    assert [c.line() for c in shown] == [
+        "~ db.password: pw-one -> pw-two",
+        "+ extra: new",
+        "- list.0: a",
+        "- list.1: b",
+    ]
+    masked = diffing.diff_bytes(old, new, names, keys, show=False)
+    assert [c.line() for c in masked] == [
+        "~ db.password: *** -> ***",
+        "+ extra: ***",
+        "- list.0: ***",
+        "- list.1: ***",
+    ]
+    # without a key: by token, and unchanged values keep their tokens
+    assert diffing.diff_bytes(old, new, names, NO_KEY, show=False) == masked
+    with pytest.raises(NoKeyError):
+        diffing.diff_bytes(old, new, names, NO_KEY, show=True)
+    assert masked[0].as_dict()["op"] in diffing.OPS.values()
+
+
+def test_shown_values_of_every_kind(tmp_path: Path, keys: KeySource) -> None:
+    text = "a: |\n  one\n  two\nr: &r v\nal: *r\nm: {}\ns: []\n"
+    target = write(tmp_path / "q.yaml", text)
+    api.encrypt_file(target, keys)
+    opened, documents = diffing.facts(target.read_bytes(), "q.yaml", keys)
+    gone = diffing.compare(opened, {}, documents, show=True)
+    # a block scalar as its source on one line, an alias as what it names
+    assert [c.line() for c in gone] == [
+        '- a: "|\\n  one\\n  two"',
+        "- al: *r",
+        "- m: {}",
+        "- r: v",
+        "- s: []",
+    ]
+    came = diffing.compare({}, opened, documents, show=False)
+    assert came[0].as_dict() == {"op": "added", "path": "a", "old": None, "new": "***"}
+
+
+def test_a_tampered_side_does_not_open(tmp_path: Path, keys: KeySource) -> None:
+    old, new = sealed_pair(tmp_path, keys)
+    tampered = new.replace(b"user: sealedcfg;v1;", b"usr: sealedcfg;v1;")
+    assert tampered != new
+    with pytest.raises(OpenError):
+        diffing.diff_bytes(old, tampered, ("a", "b"), keys, show=False)
+
+
+def test_textconv(tmp_path: Path, keys: KeySource, capsys: pytest.CaptureFixture[str]) -> None:
+    assert diffing.textconv(b"not: [yaml\n", "x.txt", keys) == b"not: [yaml\n"
+    assert diffing.textconv(b"a: 1\n", "x.yaml", keys) == b"a: 1\n"  # no header
+    target = write(tmp_path / "p.yaml", PROFILE)
+    api.encrypt_file(target, keys)
+    data = target.read_bytes()
+    opened = diffing.textconv(data, "p.yaml", keys)
+    assert opened.startswith(PROFILE.encode())
+    assert b"# sealedcfg header" in opened
+    assert diffing.textconv(data, "p.yaml", NO_KEY).startswith(data)
+    other = KeySource(key=api.keygen(), env={})
+    assert diffing.textconv(data, "p.yaml", other).startswith(data)
+    assert "showing it sealed" in capsys.readouterr().err
+    short = write(tmp_path / "short.yaml", "a: 1")  # no newline at the end
+    api.encrypt_file(short, keys)
+    assert diffing.textconv(short.read_bytes(), "short.yaml", keys).startswith(b"a: 1\n# ")
+    with pytest.raises(NoKeyError):
+        diffing.no_prompt("passphrase: ")
+
+
+# ---------------------------------------------------------------- the hook's checks
+
+
+STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # split: our own hook scans this file
+
+
+def test_check_profiles(keys: KeySource) -> None:
+    [unsealed] = check.check_profile(b"a: 1\n", "p.yaml", has_header=False)
+    assert unsealed.rule_id == "unsealed-profile"
+    [broken] = check.check_profile(b"a: 1\nsealedcfg: [\n", "p.yaml", has_header=True)
+    assert broken.rule_id == "invalid-sealed-file"
+    assert not broken.message.startswith("p.yaml: ")
+
+
+def test_check_files_of_every_kind(tmp_path: Path, keys: KeySource) -> None:
+    target = write(tmp_path / "p.yaml", PROFILE)
+    api.encrypt_file(target, keys)
+    write(target, target.read_text().replace("db:\n", "db:\n  token: plain-token-value\n"))
+    leaky = write(tmp_path / "app.py", f'KEY = "{STRIPE}"\n')
+    big = write(tmp_path / "big.txt", "x" * (check.MAX_BYTES + 1))
+    binary = write(tmp_path / "blob.bin", b"\0" * 100)
+    report = check.check_files([target, leaky, big, binary], None)
+    assert report.profiles == 1
+    assert {f.rule_id for f in report.findings if f.path == str(target)} == {"unsealed-value"}
+    assert any(f.path == str(leaky) for f in report.findings)
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (str(big), "larger than 1 MiB"),
+        (str(binary), "binary file"),
+    ]
+    with pytest.raises(InputError, match="is a directory"):
+        check.check_files([tmp_path], None)
+    with pytest.raises(InputError, match="no such file"):
+        check.check_files([tmp_path / "missing.py"], None)
+    through = check.check_files([leaky / "x"], None)  # a path through a file: unreadable
+    assert [s.reason for s in through.skipped] == ["unreadable: Not a directory"]
+
+
+def test_a_large_sealed_profile_is_read_whole(tmp_path: Path, keys: KeySource) -> None:
+    # over the scanner's limit, its header past the first chunk: still a profile
+    lines = "".join(f"k{i}: {'v' * 40}\n" for i in range(check.MAX_BYTES // 40))
+    target = write(tmp_path / "big.yaml", lines)
+    api.encrypt_file(target, keys, plain=".")
+    assert target.stat().st_size > check.MAX_BYTES
+    assert check.read_for_check(target, None) == target.read_bytes()
+    big = write(tmp_path / "big.txt", "x" * (check.MAX_BYTES + 1))
+    assert check.read_for_check(big, None) is None
+    ruleset = rules.parse("creation_rules:\n  - path: '*.txt'\n", rules.RULES_NAME, tmp_path)
+    assert check.read_for_check(big, ruleset) == big.read_bytes()  # a profile by rule
+
+
+def test_check_staged_and_all(repo: Path, keys: KeySource) -> None:
+    with pytest.raises(InputError, match="not inside a git repository"):
+        check.repo_top(repo.parent)
+    assert check.check_staged(repo, None).scanned == 0  # nothing staged: nothing scanned
+    target = write(repo / "prod.yaml", PROFILE)
+    api.encrypt_file(target, keys)
+    write(repo / "app.py", f'KEY = "{STRIPE}"\n')
+    write(repo / "big.txt", "x" * (check.MAX_BYTES + 1))
+    (repo / "link.py").symlink_to("app.py")
+    git(repo, "add", "-A")
+    # a submodule entry in the index: nothing to read
+    tree = gitio.run_bytes(["mktree"], repo, b"").decode().strip()
+    sub = gitio.run(["commit-tree", tree, "-m", "sub"], repo).strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{sub},sub")
+    staged = check.check_staged(repo, None)
+    assert staged.profiles == 1
+    # the staged link is its target's name, which leaks nothing
+    assert [f.path for f in staged.findings] == ["app.py"]
+    assert [s.path for s in staged.skipped] == ["big.txt"]
+    git(repo, "rm", "-q", "--cached", "sub")
+    git(repo, "commit", "-q", "-m", "files")
+    everything = check.check_all(repo, None)
+    assert everything.profiles == 1
+    assert {f.path for f in everything.findings} == {"app.py"}  # the link is not followed
+    assert [s.path for s in everything.skipped] == ["big.txt"]
+
+
+def test_rules_and_allowlist_come_from_the_top(repo: Path, tmp_path: Path) -> None:
+    (repo / "sub").mkdir()
+    write(repo / "sub" / rules.RULES_NAME, "creation_rules:\n  - path: '*.txt'\n")
+    assert check.config_root(repo / "sub").resolve() == repo.resolve()
+    assert check.load_rules(repo / "sub") is None  # a subdirectory's rules file: ignored
+    outside = tmp_path / "outside" / "deep"
+    outside.mkdir(parents=True)
+    write(tmp_path / "outside" / rules.RULES_NAME, "creation_rules:\n  - path: '*.txt'\n")
+    assert check.config_root(outside) == tmp_path / "outside"
+    assert check.load_rules(outside) is not None
+    assert check.config_root(tmp_path) == tmp_path
+    leaky = write(repo / "app.py", f'KEY = "{STRIPE}"\n')
+    report = check.check_files([leaky], None)
+    [finding] = report.findings
+    check.apply_allowlist(report, repo)
+    assert report.findings == [finding]  # no allow file: nothing allowed
+    write(repo / ".sealedcfg-allow", f"{finding.fingerprint}\n")
+    check.apply_allowlist(report, repo)
+    assert report.findings == []
