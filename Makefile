@@ -30,8 +30,10 @@ $(DEMO): pyproject.toml | $(BIN)/python
 demo: $(DEMO)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash .ci/demo.sh
 
+# In-process coverage: the per-module table, then every module against its floor.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --cov --cov-report=term
+	$(BIN)/python tests/coverage_floor.py
 	$(MAKE) lint
 
 lint: $(STAMP)
@@ -44,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
