@@ -247,13 +247,9 @@ def test_stale_temp_dirs_are_swept(tmp_path: Path) -> None:
     assert live.exists()
 
 
-def test_sigterm_during_edit_cleans_up(tmp_path: Path, key: str) -> None:
-    keys = KeySource(key=key, env={})
-    target = sealed(tmp_path, keys)
-    before = target.read_bytes()
-    ready = tmp_path / "ready"
-    ed = fake_editor(tmp_path, f'echo "$1" > {ready}; sleep 30')
-    env = {**os.environ, "SEALEDCFG_KEY": key, "EDITOR": ed}
+def edit_in_background(target: Path, key: str, editor: str, ready: Path) -> subprocess.Popen[str]:
+    """`sealedcfg edit TARGET` as a process, once EDITOR has written its file's path to READY."""
+    env = {**os.environ, "SEALEDCFG_KEY": key, "EDITOR": editor}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sealedcfg", "edit", str(target)],
         env=env,
@@ -263,6 +259,16 @@ def test_sigterm_during_edit_cleans_up(tmp_path: Path, key: str) -> None:
     deadline = time.monotonic() + 30
     while not ready.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    return proc
+
+
+def test_sigterm_during_edit_cleans_up(tmp_path: Path, key: str) -> None:
+    keys = KeySource(key=key, env={})
+    target = sealed(tmp_path, keys)
+    before = target.read_bytes()
+    ready = tmp_path / "ready"
+    ed = fake_editor(tmp_path, f'echo "$1" > {ready}; sleep 30')
+    proc = edit_in_background(target, key, ed, ready)
     temp_file = Path(ready.read_text().strip())
     assert temp_file.exists()
     proc.send_signal(signal.SIGTERM)
@@ -426,16 +432,7 @@ def test_ctrl_c_while_editing_belongs_to_the_editor(tmp_path: Path, key: str) ->
     ed = fake_editor(
         tmp_path, f'echo "$1" > {ready}; sleep 1; sed -i "s/{SECRET}/after-ctrl-c/" "$1"'
     )
-    env = {**os.environ, "SEALEDCFG_KEY": key, "EDITOR": ed}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sealedcfg", "edit", str(target)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = edit_in_background(target, key, ed, ready)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)  # as a terminal would, to sealedcfg
     _, err = proc.communicate(timeout=30)

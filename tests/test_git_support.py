@@ -56,22 +56,17 @@ class Repo:
     def git(
         self, *args: str, env: dict[str, str] | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=self.root,
-            env=env or self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        proc = self._run(["git", *args], env)
         if check and proc.returncode != 0:
             raise AssertionError(f"git {args} failed: {proc.stdout}{proc.stderr}")
         return proc
 
     def sc(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return self._run(["sealedcfg", *args], env)
+
+    def _run(self, argv: list[str], env: dict[str, str] | None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["sealedcfg", *args],
+            argv,
             cwd=self.root,
             env=env or self.env,
             capture_output=True,
