@@ -10,16 +10,21 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sealedcfg import api
 from sealedcfg import git as gitio
-from sealedcfg.engine import rules
+from sealedcfg.base import limits
+from sealedcfg.base.pattern import compile_pattern
+from sealedcfg.engine import rules, sealing
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError
-from sealedcfg.ops import check, diffing, history, rotation, values
+from sealedcfg.format.envelope import Header
+from sealedcfg.ops import check, diffing, headerview, history, rotation, values
 
 from .conftest import write
 from .subproc import git
@@ -457,3 +462,58 @@ def test_rules_and_allowlist_come_from_the_top(repo: Path, tmp_path: Path) -> No
     write(repo / ".sealedcfg-allow", f"{finding.fingerprint}\n")
     check.apply_allowlist(report, repo)
     assert report.findings == []
+
+
+# ---------------------------------------------------------------- header events
+
+
+def header_of(path: Path, text: str, keys: KeySource, **options: Any) -> Header:
+    api.encrypt_file(write(path, text), keys, **options)
+    header = sealing.read_profile(path.read_bytes(), path.name).header
+    assert header is not None
+    return header
+
+
+def test_header_events(tmp_path: Path, keys: KeySource) -> None:
+    first = header_of(tmp_path / "a.yaml", "host: h\n", keys, plain="host$")
+    other = header_of(tmp_path / "b.yaml", "a: 1\n", KeySource(key=api.keygen(), env={}))
+    assert headerview.events(None, None) == []
+    assert headerview.events(first, None) == [
+        headerview.Event("header removed", "the file is no longer sealed")
+    ]
+    two = replace(first, recipients=(*first.recipients, *other.recipients))
+    [added] = headerview.events(first, two)
+    assert added.line() == f"recipient added: {headerview.recipient(other.recipients[0])}"
+    [removed] = headerview.events(two, first)
+    assert removed.event == "recipient removed"
+    changed = replace(first, plain="x$", bind="elsewhere.yaml", version=first.version + 1)
+    assert [e.line() for e in headerview.events(first, changed)] == [
+        f"format version changed: {first.version} -> {first.version + 1}",
+        'plain rule changed: "host$" -> "x$"',
+        'bind changed: "a.yaml" -> "elsewhere.yaml"',
+    ]
+    assert headerview.events(first, replace(first, commit=other.commit)) == [
+        headerview.Event("data key rotated", "every sealed value re-sealed")
+    ]
+    rewrapped = replace(first, recipients=(replace(first.recipients[0], wrapped=b"x" * 48),))
+    assert [e.as_dict() for e in headerview.events(first, rewrapped)] == [
+        {"event": "recipients re-wrapped", "detail": "same data key"}
+    ]
+
+
+# ---------------------------------------------------------------- RE2 patterns
+
+
+def test_patterns_from_the_repository(tmp_path: Path) -> None:
+    rule = compile_pattern(r"(^|\.)host$", "the rule")
+    assert rule.search("db.host")
+    assert not rule.search("db.hostname")
+    assert rule.fullmatch("host")
+    assert not rule.fullmatch("db.host")
+    assert compile_pattern("a", "x").search("\ud800a")  # a lone surrogate: matched, no error
+    with pytest.raises(InputError, match="over the limit"):
+        compile_pattern("a" * (limits.MAX_RULE_CHARS + 1), "the rule")
+    for bad in ("(a", r"(a)\1", "(?=a)"):
+        with pytest.raises(InputError, match="not a valid RE2 regular expression") as err:
+            compile_pattern(bad, "the rule")
+        assert err.value.hints
