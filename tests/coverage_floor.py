@@ -23,8 +23,45 @@ import coverage
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "sealedcfg"
 FLOOR = 85.0
-# Not yet at the floor (issue 9): module -> its in-process figure when listed.
-BELOW: dict[str, int] = {}
+# Not yet at the floor (issue 9): module -> its in-process figure when listed (a lower
+# bound: measured over a subset of the suite; `--print-below` rewrites it from full data).
+BELOW: dict[str, int] = {
+    "sealedcfg/__init__.py": 77,
+    "sealedcfg/__main__.py": 0,
+    "sealedcfg/api.py": 84,
+    "sealedcfg/base/fileio.py": 69,
+    "sealedcfg/cli/check.py": 83,
+    "sealedcfg/cli/edit.py": 40,
+    "sealedcfg/cli/git.py": 50,
+    "sealedcfg/cli/lifecycle.py": 30,
+    "sealedcfg/cli/main.py": 65,
+    "sealedcfg/cli/util.py": 61,
+    "sealedcfg/engine/access.py": 80,
+    "sealedcfg/engine/approvals.py": 0,
+    "sealedcfg/engine/keys.py": 67,
+    "sealedcfg/engine/rules.py": 68,
+    "sealedcfg/lifecycle/audit.py": 75,
+    "sealedcfg/lifecycle/commands.py": 0,
+    "sealedcfg/lifecycle/meta.py": 78,
+    "sealedcfg/lifecycle/providers.py": 0,
+    "sealedcfg/lifecycle/rotate_secret.py": 0,
+    "sealedcfg/lifecycle/status.py": 79,
+    "sealedcfg/lifecycle/store.py": 84,
+    "sealedcfg/ops/editor.py": 0,
+    "sealedcfg/ops/initrepo.py": 0,
+    "sealedcfg/ops/merge.py": 27,
+    "sealedcfg/ops/rotation.py": 56,
+    "sealedcfg/ops/values.py": 80,
+    "sealedcfg/scan/assign.py": 57,
+    "sealedcfg/scan/checks.py": 28,
+    "sealedcfg/scan/engine.py": 75,
+    "sealedcfg/scan/files.py": 54,
+    "sealedcfg/scan/kube.py": 40,
+    "sealedcfg/scan/names.py": 82,
+    "sealedcfg/scan/pem.py": 36,
+    "sealedcfg/yamltext/textops.py": 62,
+    "sealedcfg/yamltext/yamlparse.py": 83,
+}
 SLACK = 1.0  # tests that skip where a tool is missing (vim, tmux) move figures a little
 
 
@@ -43,10 +80,19 @@ def percents(data_file: Path) -> dict[str, tuple[int, int]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / ".coverage", help="coverage data")
+    parser.add_argument("--print-below", action="store_true", help="print BELOW from the data")
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"coverage floor: no data at {args.data} (run pytest with --cov)", file=sys.stderr)
         return 2
+    if args.print_below:
+        print("BELOW: dict[str, int] = {")
+        for name, (statements, missed) in percents(args.data).items():
+            percent = 100.0 * (statements - missed) / statements
+            if percent < FLOOR:
+                print(f'    "{name}": {int(percent)},')
+        print("}")
+        return 0
     failed, done = [], []
     for name, (statements, missed) in percents(args.data).items():
         percent = 100.0 * (statements - missed) / statements
