@@ -24,23 +24,30 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "sealedcfg"
 FLOOR = 85.0
 # Not yet at the floor (issue 9): module -> its in-process figure when listed (a lower
-# bound: measured over a subset of the suite; `--print-below` rewrites it from full data).
+# bound: measured over subsets of the suite, the modules main changed since then over a
+# smaller one; `--print-below` rewrites it from a full run's data).
 BELOW: dict[str, int] = {
     "sealedcfg/__init__.py": 77,
     "sealedcfg/__main__.py": 0,
-    "sealedcfg/api.py": 84,
+    "sealedcfg/api.py": 47,
+    "sealedcfg/base/fileformat.py": 64,
     "sealedcfg/base/fileio.py": 69,
     "sealedcfg/cli/check.py": 83,
-    "sealedcfg/cli/edit.py": 40,
-    "sealedcfg/cli/git.py": 50,
+    "sealedcfg/cli/edit.py": 27,
+    "sealedcfg/cli/git.py": 47,
     "sealedcfg/cli/lifecycle.py": 30,
-    "sealedcfg/cli/main.py": 65,
+    "sealedcfg/cli/main.py": 41,
+    "sealedcfg/cli/run.py": 41,
     "sealedcfg/cli/util.py": 61,
-    "sealedcfg/engine/access.py": 80,
+    "sealedcfg/engine/access.py": 79,
     "sealedcfg/engine/approvals.py": 0,
     "sealedcfg/engine/keys.py": 67,
-    "sealedcfg/engine/rules.py": 68,
-    "sealedcfg/lifecycle/audit.py": 75,
+    "sealedcfg/engine/rules.py": 63,
+    "sealedcfg/engine/sealing.py": 81,
+    "sealedcfg/format/envelope.py": 80,
+    "sealedcfg/format/kdf.py": 46,
+    "sealedcfg/git.py": 74,
+    "sealedcfg/lifecycle/audit.py": 63,
     "sealedcfg/lifecycle/commands.py": 0,
     "sealedcfg/lifecycle/meta.py": 78,
     "sealedcfg/lifecycle/providers.py": 0,
@@ -48,10 +55,19 @@ BELOW: dict[str, int] = {
     "sealedcfg/lifecycle/status.py": 79,
     "sealedcfg/lifecycle/store.py": 84,
     "sealedcfg/ops/editor.py": 0,
+    "sealedcfg/ops/export.py": 0,
+    "sealedcfg/ops/gitsetup.py": 25,
+    "sealedcfg/ops/importing/__init__.py": 0,
+    "sealedcfg/ops/importing/sops.py": 78,
+    "sealedcfg/ops/importing/sopscrypt.py": 78,
+    "sealedcfg/ops/importing/sopsfile.py": 64,
+    "sealedcfg/ops/importing/sopskeys.py": 57,
+    "sealedcfg/ops/importing/source.py": 79,
     "sealedcfg/ops/initrepo.py": 0,
     "sealedcfg/ops/merge.py": 27,
+    "sealedcfg/ops/remac.py": 0,
     "sealedcfg/ops/rotation.py": 56,
-    "sealedcfg/ops/values.py": 80,
+    "sealedcfg/ops/values.py": 62,
     "sealedcfg/scan/assign.py": 57,
     "sealedcfg/scan/checks.py": 28,
     "sealedcfg/scan/engine.py": 75,
@@ -60,7 +76,7 @@ BELOW: dict[str, int] = {
     "sealedcfg/scan/names.py": 82,
     "sealedcfg/scan/pem.py": 36,
     "sealedcfg/yamltext/textops.py": 62,
-    "sealedcfg/yamltext/yamlparse.py": 83,
+    "sealedcfg/yamltext/yamlparse.py": 71,
 }
 SLACK = 1.0  # tests that skip where a tool is missing (vim, tmux) move figures a little
 

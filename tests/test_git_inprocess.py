@@ -8,8 +8,6 @@ temporary directories, with real keys.
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -133,88 +131,6 @@ def test_log_follows_renames_and_merges(repo: Path) -> None:
     commits = gitio.log_follow("new.yaml", repo)
     assert [c.path for c in commits] == ["new.yaml", "new.yaml", "old.yaml"]
     assert all(c.author == "Tess Ter" and "T" in c.date for c in commits)
-
-
-def test_command_is_the_program_on_path_or_this_interpreter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    program = write(bin_dir / "sealedcfg", "#!/bin/sh\n")
-    program.chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir))
-    assert gitio.command() == "sealedcfg"
-    program.unlink()
-    assert gitio.command() == f"{shlex.quote(sys.executable)} -m sealedcfg"
-    assert gitio.wanted_config("x")["diff.sealedcfg.textconv"] == "x git textconv"
-
-
-@pytest.mark.parametrize(
-    ("pattern", "path", "matches"),
-    [
-        ("config/*.yaml", "config/a.yaml", True),
-        ("config/*.yaml", "config/sub/a.yaml", False),
-        ("*.yaml", "deep/down/a.yaml", True),  # no slash: any directory
-        ("/top.yaml", "top.yaml", True),
-        ("/top.yaml", "sub/top.yaml", False),
-        ("secrets/**/*.yaml", "secrets/a/b/c.yaml", True),
-        ("secrets/**/*.yaml", "secrets/c.yaml", True),
-        ("a?.yml", "ab.yml", True),
-        ("a?.yml", "a/.yml", False),
-    ],
-)
-def test_attribute_globs(pattern: str, path: str, matches: bool) -> None:
-    assert bool(gitio._glob_regex(pattern).fullmatch(path)) is matches
-
-
-def test_setup_writes_once_and_checks(repo: Path, keys: KeySource) -> None:
-    (repo / "deploy").mkdir()
-    api.encrypt_file(write(repo / "deploy" / "app.yaml", "token: abc\n"), keys)
-    write(repo / "deploy" / "we ird.yaml", "a: 1\n")
-    api.encrypt_file(repo / "deploy" / "we ird.yaml", keys)
-    write(repo / "plain.yaml", "a: 1\n")
-    write(repo / ".gitattributes", "*.png binary")  # no newline at its end
-    commit(repo, "files")
-    missing = gitio.setup(repo, None, check=True)
-    assert "git config diff.sealedcfg.textconv" in missing
-    assert ".gitattributes: deploy/app.yaml diff=sealedcfg merge=sealedcfg" in missing
-    assert not any("we ird" in m or "plain.yaml" in m for m in missing)  # names with spaces: no
-    assert (repo / ".gitattributes").read_text() == "*.png binary"  # --check writes nothing
-    assert gitio.setup(repo, None, check=False) == missing
-    lines = (repo / ".gitattributes").read_text().splitlines()
-    assert lines[0] == "*.png binary"
-    assert "config/*.yaml diff=sealedcfg merge=sealedcfg" in lines
-    assert gitio.setup(repo, None, check=True) == []
-    assert gitio.setup(repo, ["x/*.yaml"], check=False) == [
-        ".gitattributes: x/*.yaml diff=sealedcfg merge=sealedcfg"
-    ]
-
-
-def test_setup_follows_the_rules_file_and_refuses_an_unreadable_attributes_file(
-    repo: Path,
-) -> None:
-    write(
-        repo / rules.RULES_NAME,
-        "creation_rules:\n  - path: 'secrets/**/*.yaml'\n  - path: 'top.yaml'\n"
-        "  - path_regex: '^regex/.*'\n",
-    )
-    assert gitio.rule_patterns(repo) == ["secrets/**/*.yaml", "/top.yaml"]
-    assert gitio.attribute_lines(repo, None) == [
-        "secrets/**/*.yaml diff=sealedcfg merge=sealedcfg",
-        "/top.yaml diff=sealedcfg merge=sealedcfg",
-    ]
-    (repo / ".gitattributes").mkdir()
-    with pytest.raises(InputError, match="cannot read"):
-        gitio.setup(repo, None, check=True)
-
-
-def test_sealed_files_passes_over_what_it_cannot_read(repo: Path, keys: KeySource) -> None:
-    api.encrypt_file(write(repo / "a.yaml", "a: 1\n"), keys)
-    write(repo / "gone.yaml", "b: 1\n")
-    write(repo / "b.yml", "b: 1\n")
-    commit(repo, "files")
-    (repo / "gone.yaml").unlink()  # tracked, but not in the working tree
-    assert gitio.sealed_files(repo) == ["a.yaml"]
 
 
 # ---------------------------------------------------------------- history
