@@ -30,7 +30,7 @@ def profile(tmp_path: Path, key: str) -> Path:
 def start(*args: str, key: str, **kw: object) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
     env.update({"SEALEDCFG_KEY": key, "SEALEDCFG_ARGON2": FAST_TEXT, "KEEP_ME": "k"})
-    return subprocess.Popen(
+    proc: subprocess.Popen[str] = subprocess.Popen(
         [sys.executable, "-m", "sealedcfg", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -39,6 +39,7 @@ def start(*args: str, key: str, **kw: object) -> subprocess.Popen[str]:
         env=env,
         **kw,  # type: ignore[call-overload]
     )
+    return proc
 
 
 def run(*args: str, key: str) -> tuple[int, str, str]:
