@@ -215,6 +215,16 @@ def setup(cwd: str | os.PathLike[str], patterns: list[str] | None, *, check: boo
     """Make (or with CHECK, only inspect) the per-clone config and .gitattributes."""
     top = gitio.toplevel(cwd)
     report = Report()
+    _setup_config(top, report, check=check)
+    attributes = top / ".gitattributes"
+    have_lines = {line.strip() for line in _read_attributes(attributes).splitlines()}
+    _setup_patterns(top, attributes, have_lines, patterns, report, check=check)
+    _setup_sealed(top, attributes, have_lines, report, check=check)
+    return report
+
+
+def _setup_config(top: Path, report: Report, *, check: bool) -> None:
+    """The drivers in per-clone git config."""
     for key, value in wanted_config(command()).items():
         have = gitio.config_get(key, top)
         if have != value:
@@ -222,8 +232,17 @@ def setup(cwd: str | os.PathLike[str], patterns: list[str] | None, *, check: boo
             if not check:
                 gitio.config_set(key, value, top)
 
-    attributes = top / ".gitattributes"
-    have_lines = {line.strip() for line in _read_attributes(attributes).splitlines()}
+
+def _setup_patterns(
+    top: Path,
+    attributes: Path,
+    have_lines: set[str],
+    patterns: list[str] | None,
+    report: Report,
+    *,
+    check: bool,
+) -> None:
+    """The given patterns and the creation rules' globs (or the defaults) in .gitattributes."""
     # A --pattern is a glob as the user means it: quoted as git reads it, so a
     # space or a line break cannot cut it or add attributes.
     wanted = [_quote(p) for p in patterns or []]
@@ -235,20 +254,24 @@ def setup(cwd: str | os.PathLike[str], patterns: list[str] | None, *, check: boo
     if new and not check:
         _append(attributes, new)
 
+
+def _setup_sealed(
+    top: Path, attributes: Path, have_lines: set[str], report: Report, *, check: bool
+) -> None:
+    """Every sealed file git would not give the drivers: an exact pattern of its own."""
     sealed = sealed_files(top)
     missing = _uncovered(top, sealed)
-    if missing and not check:
-        exact = [f"{exact_pattern(rel)} {ATTRIBUTES}" for rel in missing]
-        exact = [line for line in exact if line not in have_lines]
-        if exact:
-            _append(attributes, exact)
-            report.changed += [f".gitattributes: {line}" for line in exact]
-        missing = _uncovered(top, sealed)
-        report.problems += [
-            f"{rel}: still not diff=sealedcfg merge=sealedcfg "
-            "(another .gitattributes, e.g. in its directory, overrides the top one)"
-            for rel in missing
-        ]
-    else:
+    if not missing or check:
         report.changed += [f"{rel}: a tracked sealed file without the drivers" for rel in missing]
-    return report
+        return
+    exact = [f"{exact_pattern(rel)} {ATTRIBUTES}" for rel in missing]
+    exact = [line for line in exact if line not in have_lines]
+    if exact:
+        _append(attributes, exact)
+        report.changed += [f".gitattributes: {line}" for line in exact]
+    missing = _uncovered(top, sealed)
+    report.problems += [
+        f"{rel}: still not diff=sealedcfg merge=sealedcfg "
+        "(another .gitattributes, e.g. in its directory, overrides the top one)"
+        for rel in missing
+    ]

@@ -295,40 +295,61 @@ def building(
         del containers[depth - 1 :]
         if depth == 1 and not index:
             anchored = {}  # anchors do not cross documents
-        if hold >= depth:
-            hold = 0
         kind = node.kind
-        if kind == "map" or kind == "seq":
-            value: Any = {} if kind == "map" else []
-        elif kind == "alias":
-            value = anchored[node.target]
-        else:
-            where = f"{name}: line {node.line}"
-            value = scalar(node.value, node.plain, node.tag, version_of(node), where)
+        value = _construct(node, anchored, name)
         merge = depth > 1 and is_merge_key(node)
-        if not hold and not index and (node.anchor is not None or merge):
-            hold = depth
+        if not index:
+            hold = _held(hold, node, depth, merge)
         if index or node.anchor is not None:
             anchored[node.epath] = value
         if depth == 1:
             if docs is not None:
                 docs[int(path[0])] = value
+        elif merge and not isinstance(containers[-1], list):
+            open_maps[-1][2].append(value)
         else:
-            parent = containers[-1]
-            kept = value if index or hold else None
-            if isinstance(parent, list):
-                parent.append(kept)
-            elif merge:
-                open_maps[-1][2].append(value)
-            else:
-                _put(parent, node, kept, name, text_keys)
+            _attach(containers[-1], node, value if index or hold else None, name, text_keys)
         if kind == "map":
             open_maps.append((path, value, []))
-        if kind == "map" or kind == "seq":
+        if kind in _COLLECTIONS:
             containers.append(value)
         yield node
     while open_maps:
         _finish(open_maps.pop(), name)
+
+
+_COLLECTIONS = ("map", "seq")
+
+
+def _held(hold: int, node: Node, depth: int, merge: bool) -> int:
+    """The depth of the subtree whose values are kept (0: none) once NODE is in:
+    a subtree is kept from an anchored node or a merge value to its end."""
+    if hold >= depth:
+        hold = 0
+    if not hold and (node.anchor is not None or merge):
+        hold = depth
+    return hold
+
+
+def _construct(node: Node, anchored: dict[bytes, Any], name: str) -> Any:
+    """The value NODE stands for: an empty collection to fill, an alias's target, a scalar."""
+    kind = node.kind
+    if kind == "map":
+        return {}
+    if kind == "seq":
+        return []
+    if kind == "alias":
+        return anchored[node.target]
+    where = f"{name}: line {node.line}"
+    return scalar(node.value, node.plain, node.tag, version_of(node), where)
+
+
+def _attach(parent: Any, node: Node, value: Any, name: str, text_keys: bool) -> None:
+    """VALUE into its PARENT: appended to a sequence, under its key in a mapping."""
+    if isinstance(parent, list):
+        parent.append(value)
+    else:
+        _put(parent, node, value, name, text_keys)
 
 
 def _put(parent: dict[Any, Any], node: Node, value: Any, name: str, text_keys: bool) -> None:

@@ -106,6 +106,20 @@ class Rules:
         return rules
 
     def encrypted(self, path: list[str], stack: list[list[str]], is_comment: bool) -> bool:
+        """Does sops encrypt the value at PATH, under the comments in STACK?
+
+        The rules are applied in sops' order, each later one overriding: the
+        path rules, then a comment that leaves it in plaintext, then (deciding
+        alone) a comment that encrypts it."""
+        if self.encrypted_comment_regex is not None:
+            return _comment_marks(self.encrypted_comment_regex, stack, is_comment)
+        if self.unencrypted_comment_regex is not None and any(
+            self.unencrypted_comment_regex.search(c) for cs in stack for c in cs
+        ):
+            return False
+        return self._by_path(path)
+
+    def _by_path(self, path: list[str]) -> bool:
         result = True
         if self.unencrypted_suffix and any(p.endswith(self.unencrypted_suffix) for p in path):
             result = False
@@ -117,21 +131,20 @@ class Rules:
             result = False
         if self.encrypted_regex is not None:
             result = any(self.encrypted_regex.search(p) for p in path)
-        if self.unencrypted_comment_regex is not None and any(
-            self.unencrypted_comment_regex.search(c) for cs in stack for c in cs
-        ):
-            result = False
-        if self.encrypted_comment_regex is not None:
-            result = False
-            last = len(stack) - 1
-            for i, cs in enumerate(stack):
-                for j, c in enumerate(cs):
-                    # the comment line that matches is itself left in plaintext
-                    if is_comment and i == last and j == len(stack[last]) - 1:
-                        continue
-                    if self.encrypted_comment_regex.search(c):
-                        return True
         return result
+
+
+def _comment_marks(regex: Pattern, stack: list[list[str]], is_comment: bool) -> bool:
+    """Does a comment above the value match REGEX (encrypted_comment_regex)?"""
+    last = len(stack) - 1
+    for i, cs in enumerate(stack):
+        for j, c in enumerate(cs):
+            # the comment line that matches is itself left in plaintext
+            if is_comment and i == last and j == len(stack[last]) - 1:
+                continue
+            if regex.search(c):
+                return True
+    return False
 
 
 @dataclass
