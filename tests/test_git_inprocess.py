@@ -23,6 +23,7 @@ from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError
 from sealedcfg.format.envelope import Header
 from sealedcfg.ops import check, diffing, headerview, history, rotation, values
+from sealedcfg.recipients.key import KeyRecipient
 
 from .conftest import write
 from .subproc import git
@@ -411,7 +412,9 @@ def test_header_events(tmp_path: Path, keys: KeySource) -> None:
     assert headerview.events(first, replace(first, commit=other.commit)) == [
         headerview.Event("data key rotated", "every sealed value re-sealed")
     ]
-    rewrapped = replace(first, recipients=(replace(first.recipients[0], wrapped=b"x" * 48),))
+    stanza = first.recipients[0]
+    assert isinstance(stanza, KeyRecipient)
+    rewrapped = replace(first, recipients=(replace(stanza, wrapped=b"x" * 48),))
     assert [e.as_dict() for e in headerview.events(first, rewrapped)] == [
         {"event": "recipients re-wrapped", "detail": "same data key"}
     ]
