@@ -28,7 +28,7 @@ FLOOR = 85.0
 # are lower bounds a few points under that run's figure: gitsetup, sopscrypt and model
 # were split into smaller functions after it (their lines moved).
 BELOW: dict[str, int] = {
-    "sealedcfg/__main__.py": 0,
+    "sealedcfg/__main__.py": 73,
     "sealedcfg/api.py": 72,
     "sealedcfg/base/display.py": 75,
     "sealedcfg/base/fileio.py": 80,
