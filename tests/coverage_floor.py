@@ -53,7 +53,6 @@ BELOW: dict[str, int] = {
     "sealedcfg/ops/importing/sopsfile.py": 64,
     "sealedcfg/ops/importing/sopskeys.py": 47,
     "sealedcfg/ops/importing/source.py": 79,
-    "sealedcfg/recipients/age.py": 41,
     "sealedcfg/recipients/kms.py": 71,
     "sealedcfg/scan/checks.py": 82,
     "sealedcfg/yamltext/model.py": 77,
