@@ -17,8 +17,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from sealedcfg.cli.util import error
-from sealedcfg.errors import ExitCode, SealedcfgError, UsageError
+from sealedcfg.cli.util import bug, error
+from sealedcfg.errors import SealedcfgError, UsageError
 
 OPTION = "--profile"
 FILE_PARAMS = ("file", "files", "args")  # args: rotate-secret's FILE PATH / FILE...
@@ -43,11 +43,7 @@ class ProfileGroup(TyperGroup):
         except Exception as exc:  # outside handle_errors: a bug, said as it says it
             if os.environ.get("SEALEDCFG_DEBUG"):
                 raise
-            error(
-                f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
-                ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
-            )
-            raise typer.Exit(int(ExitCode.BUG)) from None
+            raise bug(exc) from None
         return name, cmd, rest
 
 

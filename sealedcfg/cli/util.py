@@ -109,14 +109,20 @@ def handle_errors(func: F) -> F:
         except Exception as exc:  # a bug: say so, without the message (it may hold data)
             if os.environ.get("SEALEDCFG_DEBUG"):
                 raise
-            error(
-                f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
-                ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
-            )
-            raise typer.Exit(int(ExitCode.BUG)) from None
+            raise bug(exc) from None
         raise typer.Exit(int(code or 0))
 
     return wrapper  # type: ignore[return-value]
+
+
+def bug(exc: BaseException) -> typer.Exit:
+    """Report an unexpected exception as the bug it is (its type only: the message may
+    hold data); the exit to raise (70)."""
+    error(
+        f"internal error ({type(exc).__name__}); this is a bug in sealedcfg",
+        ("rerun with SEALEDCFG_DEBUG=1 to see the traceback",),
+    )
+    return typer.Exit(int(ExitCode.BUG))
 
 
 KeyFile = Annotated[

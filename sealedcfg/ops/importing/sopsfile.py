@@ -251,26 +251,18 @@ class _YamlTree:
     def _owner(self, at: int, col: int, budget: int) -> tuple[tuple[Any, ...], int]:
         """The collection a comment line belongs to: that of the nearest item at its column."""
         index = bisect.bisect_right(self.positions, at)
-        for i in range(index, len(self.items)):  # the next item at this column
-            budget -= 1
-            pos, node = self.items[i]
-            c = _col(self.text, pos)
-            if c <= col:
-                if c == col:
-                    return node.path[:-1], budget
-                break
-            if budget <= 0:
-                raise InputError(f"{self.name}: too many comments to place")
-        for i in range(index - 1, -1, -1):  # else the previous one
-            budget -= 1
-            pos, node = self.items[i]
-            c = _col(self.text, pos)
-            if c <= col:
-                if c == col:
-                    return node.path[:-1], budget
-                break
-            if budget <= 0:
-                raise InputError(f"{self.name}: too many comments to place")
+        # the next item at this column, else the previous one
+        for order in (range(index, len(self.items)), range(index - 1, -1, -1)):
+            for i in order:
+                budget -= 1
+                pos, node = self.items[i]
+                c = _col(self.text, pos)
+                if c <= col:
+                    if c == col:
+                        return node.path[:-1], budget
+                    break
+                if budget <= 0:
+                    raise InputError(f"{self.name}: too many comments to place")
         return (0,), budget
 
     def build(self, node: Node) -> Any:
