@@ -17,6 +17,7 @@ def cli(
     *args: str,
     env: dict[str, str] | None = None,
     home: Path | None = None,
+    drop: tuple[str, ...] = (),
     **kw: Any,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m sealedcfg ARGS` in a clean environment.
@@ -24,10 +25,11 @@ def cli(
     No SEALEDCFG_* variable leaks in from the test run (the KDF is at its floor);
     `env` adds to the environment.  With `home`, the process sees that directory as
     the user's home and config dir and no GIT_* variable of ours, so nothing of the
-    real user's keys or git setup takes part.  Other keywords go to subprocess.run
+    real user's keys or git setup takes part; `drop` names more variable prefixes to
+    leave out (AWS_ for the KMS tests).  Other keywords go to subprocess.run
     (cwd, input, timeout ...); stdin is empty unless `input` is given.
     """
-    drop: tuple[str, ...] = ("SEALEDCFG_", "GIT_") if home else ("SEALEDCFG_",)
+    drop = ("SEALEDCFG_", *(("GIT_",) if home else ()), *drop)
     full = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     full["SEALEDCFG_ARGON2"] = FAST_TEXT
     if home is not None:

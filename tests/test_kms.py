@@ -24,7 +24,7 @@ from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
 from sealedcfg.recipients import kms
 
-from .conftest import FAST_TEXT
+from .subproc import cli, one_error_line
 
 pytest.importorskip("boto3", reason="the KMS tests need the test extra (boto3, moto[server])")
 pytest.importorskip("moto.server", reason="the KMS tests need moto[server] (the test extra)")
@@ -123,27 +123,11 @@ def new_key(server: Server, alias: str | None = None) -> str:
 def sc(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SEALEDCFG_", "GIT_", "AWS_"))}
-    base.update(HOME=str(cwd), XDG_CONFIG_HOME=str(cwd / ".config"), SEALEDCFG_ARGON2=FAST_TEXT)
-    base.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sealedcfg", *args],
-        cwd=cwd,
-        env=base,
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
+    """The CLI in CWD as its home; no AWS_* setting of the caller's takes part."""
+    return cli(*args, cwd=cwd, home=cwd, env=env, drop=("AWS_",), timeout=120)
 
 
-def one_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    assert proc.returncode == code, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("hint: ")]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("sealedcfg: error: ")
-    return lines[0]
+one_error = one_error_line
 
 
 def sealed_for_kms(tmp_path: Path, server: Server, key: str, name: str = "prod.yaml") -> Path:

@@ -24,6 +24,7 @@ from sealedcfg.errors import ExitCode
 from sealedcfg.format import crypto
 
 from .conftest import FAST_TEXT
+from .subproc import one_error_line
 
 SECRET = "pw-Zq9!x"  # '!' cannot occur in base64: absent from sealed text by construction
 
@@ -58,13 +59,7 @@ def sc(
     )
 
 
-def one_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    assert proc.returncode == code, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("hint: ")]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("sealedcfg: error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    return lines[0]
+one_error = one_error_line
 
 
 @pytest.fixture
