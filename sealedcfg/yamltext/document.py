@@ -161,34 +161,27 @@ def walk(
 def _nodes(text: str, name: str, body: Body, next_event: Callable[[], Any]) -> Iterator[Node]:
     """The nodes of one parse, checked against the structure limits as they come.
 
-    One loop over the events with every check inline: this runs once per node
-    of every file every command reads (hostile ones included).
+    One loop over the events with the limits inline; each node is built by a
+    helper of its kind.  This runs once per node of every file every command
+    reads (hostile ones included).
     """
     stack: list[_Frame] = []
-    doc = -1
-    version: tuple[int, int] | None = None
-    root_block_map = False
+    cur = _Doc()
     keys_enc: dict[str, bytes] = {}  # keys repeat: encode each once
-    anchors: dict[str, Node] = {}  # the latest node of each anchor in this document
     path_bytes = 0  # memory held by paths: bounded (limits.MAX_PATH_BYTES)
     depth = count = 0
-    max_depth, max_nodes, max_chars = limits.MAX_DEPTH, limits.MAX_NODES, limits.MAX_SCALAR_CHARS
-    max_path = limits.MAX_PATH_BYTES
-    u32 = _U32
+    max_depth, max_nodes, max_path = limits.MAX_DEPTH, limits.MAX_NODES, limits.MAX_PATH_BYTES
+    max_chars = limits.MAX_SCALAR_CHARS
     body.versions = []
     while (ev := next_event()) is not None:
         cls = type(ev)
         if cls is ScalarEvent:
             count += 1
-            value = ev.value
-            if len(value) > max_chars:
+            if len(ev.value) > max_chars:
                 line = ev.start_mark.line + 1
                 raise limits.exceeded(name, "a scalar's length in characters", max_chars, line)
-            if ev.style == '"' and _SURROGATE.search(value):  # only escapes make one
-                raise InputError(
-                    f"{name}: a lone surrogate escape (\\ud800-\\udfff) at line "
-                    f"{ev.start_mark.line + 1} is not a Unicode character"
-                )
+            if ev.style == '"' and _SURROGATE.search(ev.value):  # only escapes make one
+                raise _surrogate(name, ev)
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             count += 1
             depth += 1
@@ -202,160 +195,216 @@ def _nodes(text: str, name: str, body: Body, next_event: Callable[[], Any]) -> I
             continue
         elif cls is AliasEvent:
             count += 1
-        elif cls is DocumentStartEvent:
-            doc += 1
-            anchors = {}  # anchors do not cross documents
-            version = (ev.version[0], ev.version[1]) if ev.version else None
-            body.versions.append(version)
-            root_block_map = False
-            continue
-        elif cls is DocumentEndEvent:
-            body.open_block_mapping = root_block_map and not ev.explicit
-            continue
-        else:
+        else:  # document and stream events
+            _document_event(ev, cls, cur, body)
             continue
         if count > max_nodes:
             raise limits.exceeded(
                 name, "the number of YAML nodes", max_nodes, ev.start_mark.line + 1
             )
-        # The node's path: (doc,) at the root; a mapping's key is no node of its own.
-        start_mark = ev.start_mark
         if not stack:
-            path: KeyPath = (doc,)
-            eseg = _doc_segment(doc)
-            key_start, key_plain, key_tag, key_anchor = -1, True, None, None
+            place: _Place = ((cur.index,), _doc_segment(cur.index), -1, True, None, None)
+        elif stack[-1].is_map and stack[-1].key is None:  # this event is a key
+            _take_key(stack[-1], ev, cls, name, len(stack) == 1)
+            continue
         else:
-            top = stack[-1]
-            if top.is_map:
-                if top.key is None:  # this event is a key
-                    _take_key(top, ev, cls, name, len(stack) == 1)
-                    continue
-                key = top.key
-                top.key = None
-                path = (*top.path, key)
-                enc = keys_enc.get(key)
-                if enc is None:
-                    raw = b"k" + key.encode("utf-8", "surrogatepass")
-                    enc = keys_enc[key] = u32(len(raw)) + raw
-                eseg = top.eseg + enc
-                key_start, key_plain, key_tag, key_anchor = (
-                    top.key_start,
-                    top.key_plain,
-                    top.key_tag,
-                    top.key_anchor,
-                )
-            else:
-                index = top.index
-                top.index = index + 1
-                path = (*top.path, index)
-                raw = b"i%d" % index
-                eseg = top.eseg + u32(len(raw)) + raw
-                key_start, key_plain, key_tag, key_anchor = -1, True, None, None
-        path_bytes += len(eseg) + 8 * len(path)
+            place = _child_place(stack[-1], keys_enc)
+        path_bytes += len(place[1]) + 8 * len(place[0])
         if path_bytes > max_path:
             raise _paths_too_long(name, ev)
-        line = start_mark.line + 1
         if cls is ScalarEvent:
-            if not stack:  # an empty document: its root is the empty plain scalar
-                if ev.value == "" and not ev.style and ev.tag is None and ev.anchor is None:
-                    continue
-                raise InputError(
-                    f"{name}: the top level of a profile must be a mapping "
-                    f"(document {doc + 1}, line {line})"
-                )
-            end = ev.end_mark.index
-            style = ev.style or None
-            if ev.anchor is None and ev.tag is None and style not in ("|", ">"):
-                start, span_end = start_mark.index, end
-            else:
-                try:
-                    start, span_end = _content_span(text, ev)
-                except _TagAfterAnchor:
-                    raise InputError(
-                        f"{name}: line {line}: write the anchor before the tag (&a !!int 1): "
-                        "a core tag is sealed with its value, the anchor stays outside"
-                    ) from None
-            node = Node(
-                path,
-                "scalar",
-                start,
-                span_end,
-                line,
-                ev.tag,
-                ev.anchor,
-                style,
-                ev.value,
-                version,
-                key_start,
-                end,
-                False,
-                -1,
-                eseg,
-                key_plain,
-                key_tag,
-                key_anchor,
-            )
-            if ev.anchor is not None:
-                anchors[ev.anchor] = node
-            yield node
+            node = _scalar_node(text, name, ev, place, cur, at_root=not stack)
+            if node is None:  # the empty root of an empty document
+                continue
         elif cls is AliasEvent:
-            node = Node(
-                path,
-                "alias",
-                start_mark.index,
-                ev.end_mark.index,
-                line,
-                None,
-                None,
-                None,
-                ev.anchor,
-                None,
-                key_start,
-                ev.end_mark.index,
-                False,
-                -1,
-                eseg,
-                key_plain,
-                key_tag,
-                key_anchor,
-            )
-            node.target = _alias_target(anchors, node, name)
-            yield node
+            node = _alias_node(ev, place, cur.anchors, name)
         else:
-            is_map = cls is MappingStartEvent
-            if not stack:
-                if not is_map:
-                    raise InputError(
-                        f"{name}: the top level of a profile must be a mapping "
-                        f"(document {doc + 1}, line {line})"
-                    )
-                root_block_map = not ev.flow_style and start_mark.column == 0
-            index = start_mark.index
-            node = Node(
-                path,
-                "map" if is_map else "seq",
-                index,
-                index,
-                line,
-                ev.tag,
-                ev.anchor,
-                None,
-                "",
-                version,
-                key_start,
-                0,
-                bool(ev.flow_style),
-                -1,
-                eseg,
-                key_plain,
-                key_tag,
-                key_anchor,
-            )
-            if ev.anchor is not None:
-                anchors[ev.anchor] = node
-            stack.append(_Frame(path, is_map, node, eseg))
-            yield node
-    body.documents = doc + 1
+            node = _collection_node(ev, cls, place, cur, name, at_root=not stack)
+            stack.append(_Frame(node.path, node.kind == "map", node, node.eseg))
+        yield node
+    body.documents = cur.index + 1
+
+
+@dataclass(slots=True)
+class _Doc:
+    """The document being walked."""
+
+    index: int = -1
+    version: tuple[int, int] | None = None  # its %YAML directive
+    anchors: dict[str, Node] = field(default_factory=dict)  # the latest node of each anchor
+    root_block_map: bool = False  # its root is a block mapping at column 0
+
+
+def _document_event(ev: Any, cls: type, cur: _Doc, body: Body) -> None:
+    if cls is DocumentStartEvent:
+        cur.index += 1
+        cur.anchors = {}  # anchors do not cross documents
+        cur.version = (ev.version[0], ev.version[1]) if ev.version else None
+        body.versions.append(cur.version)
+        cur.root_block_map = False
+    elif cls is DocumentEndEvent:
+        body.open_block_mapping = cur.root_block_map and not ev.explicit
+
+
+# Where a node stands: (path, encoded segments, and its mapping key as written:
+# key_start, key_plain, key_tag, key_anchor).  A plain tuple: one per node.
+_Place = tuple[KeyPath, bytes, int, bool, str | None, str | None]
+
+
+def _child_place(top: _Frame, keys_enc: dict[str, bytes]) -> _Place:
+    """The place of the next node inside `top` (its key's value, or the next item)."""
+    if top.is_map:
+        key = top.key
+        assert key is not None
+        top.key = None
+        enc = keys_enc.get(key)
+        if enc is None:
+            raw = b"k" + key.encode("utf-8", "surrogatepass")
+            enc = keys_enc[key] = _U32(len(raw)) + raw
+        return (
+            (*top.path, key),
+            top.eseg + enc,
+            top.key_start,
+            top.key_plain,
+            top.key_tag,
+            top.key_anchor,
+        )
+    index = top.index
+    top.index = index + 1
+    raw = b"i%d" % index
+    return ((*top.path, index), top.eseg + _U32(len(raw)) + raw, -1, True, None, None)
+
+
+def _surrogate(name: str, ev: Any) -> InputError:
+    return InputError(
+        f"{name}: a lone surrogate escape (\\ud800-\\udfff) at line "
+        f"{ev.start_mark.line + 1} is not a Unicode character"
+    )
+
+
+def _not_a_mapping(name: str, doc: int, ev: Any) -> InputError:
+    return InputError(
+        f"{name}: the top level of a profile must be a mapping "
+        f"(document {doc + 1}, line {ev.start_mark.line + 1})"
+    )
+
+
+def _scalar_node(
+    text: str,
+    name: str,
+    ev: Any,
+    place: _Place,
+    cur: _Doc,
+    *,
+    at_root: bool,
+) -> Node | None:
+    """A scalar's node, spanning its content (after any anchor and tag); None for
+    the empty root of an empty document."""
+    if at_root:
+        if ev.value == "" and not ev.style and ev.tag is None and ev.anchor is None:
+            return None
+        raise _not_a_mapping(name, cur.index, ev)
+    end = ev.end_mark.index
+    style = ev.style or None
+    if ev.anchor is None and ev.tag is None and style not in ("|", ">"):
+        start, span_end = ev.start_mark.index, end
+    else:
+        try:
+            start, span_end = _content_span(text, ev)
+        except _TagAfterAnchor:
+            raise InputError(
+                f"{name}: line {ev.start_mark.line + 1}: write the anchor before the tag "
+                "(&a !!int 1): a core tag is sealed with its value, the anchor stays outside"
+            ) from None
+    node = Node(
+        place[0],
+        "scalar",
+        start,
+        span_end,
+        ev.start_mark.line + 1,
+        ev.tag,
+        ev.anchor,
+        style,
+        ev.value,
+        cur.version,
+        place[2],
+        end,
+        False,
+        -1,
+        place[1],
+        place[3],
+        place[4],
+        place[5],
+    )
+    if ev.anchor is not None:
+        cur.anchors[ev.anchor] = node
+    return node
+
+
+def _alias_node(ev: Any, place: _Place, anchors: dict[str, Node], name: str) -> Node:
+    end = ev.end_mark.index
+    node = Node(
+        place[0],
+        "alias",
+        ev.start_mark.index,
+        end,
+        ev.start_mark.line + 1,
+        None,
+        None,
+        None,
+        ev.anchor,
+        None,
+        place[2],
+        end,
+        False,
+        -1,
+        place[1],
+        place[3],
+        place[4],
+        place[5],
+    )
+    node.target = _alias_target(anchors, node, name)
+    return node
+
+
+def _collection_node(
+    ev: Any,
+    cls: type,
+    place: _Place,
+    cur: _Doc,
+    name: str,
+    *,
+    at_root: bool,
+) -> Node:
+    is_map = cls is MappingStartEvent
+    if at_root:
+        if not is_map:
+            raise _not_a_mapping(name, cur.index, ev)
+        cur.root_block_map = not ev.flow_style and ev.start_mark.column == 0
+    index = ev.start_mark.index
+    node = Node(
+        place[0],
+        "map" if is_map else "seq",
+        index,
+        index,
+        ev.start_mark.line + 1,
+        ev.tag,
+        ev.anchor,
+        None,
+        "",
+        cur.version,
+        place[2],
+        0,
+        bool(ev.flow_style),
+        -1,
+        place[1],
+        place[3],
+        place[4],
+        place[5],
+    )
+    if ev.anchor is not None:
+        cur.anchors[ev.anchor] = node
+    return node
 
 
 def _doc_segment(doc: int) -> bytes:
