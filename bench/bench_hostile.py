@@ -40,8 +40,10 @@ class Case:
     env: dict[str, str]
 
 
-def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MB, exit code) of one whole process."""
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds (user+sys), peak RSS in MB, exit code) of one whole process.
+
+    The CPU time is what to judge on a shared box: wall time grows with the load."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv,
@@ -53,7 +55,8 @@ def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, 
     )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
-    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
 class Builder:
@@ -181,6 +184,10 @@ COMMANDS: list[tuple[str, Callable[[str], list[str]]]] = [
 ]
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -196,37 +203,41 @@ def main(argv: list[str] | None = None) -> int:
         if args.cases:
             wanted = args.cases.split(",")
             cases = [c for c in cases if any(c.name.startswith(w) for w in wanted)]
+        print(f"load average at start: {_load()}")
         print(
-            f"{'case':34} {'size':>9} {'command':20} {'median s':>9} {'max s':>7} "
-            f"{'peak MB':>8} {'exit':>5}"
+            f"{'case':34} {'size':>9} {'command':20} {'CPU s':>6} {'max CPU':>7} "
+            f"{'wall s':>7} {'peak MB':>8} {'exit':>5}"
         )
-        worst_s = worst_mb = 0.0
+        worst_s = worst_mb = worst_wall = 0.0
         for case in cases:
             for label, make in COMMANDS:
-                times, rss, codes = [], [], set()
+                times, cpus, rss, codes = [], [], [], set()
                 for _ in range(args.repeat):
                     target = work / "p.yaml"
                     target.write_bytes(case.data)
-                    s, mb, code = run(
+                    s, cpu, mb, code = run(
                         [sys.executable, "-m", "sealedcfg", *make(str(target))],
                         base_env | case.env,
                         work,
                     )
                     times.append(s)
+                    cpus.append(cpu)
                     rss.append(mb)
                     codes.add(code)
-                worst_s, worst_mb = max(worst_s, max(times)), max(worst_mb, max(rss))
+                worst_s, worst_mb = max(worst_s, max(cpus)), max(worst_mb, max(rss))
+                worst_wall = max(worst_wall, max(times))
                 print(
                     f"{case.name[:34]:34} {len(case.data):>9,} {label:20} "
-                    f"{statistics.median(times):>9.2f} {max(times):>7.2f} {max(rss):>8.0f} "
+                    f"{statistics.median(cpus):>6.2f} {max(cpus):>7.2f} "
+                    f"{statistics.median(times):>7.2f} {max(rss):>8.0f} "
                     f"{'/'.join(map(str, sorted(codes))):>5}",
                     flush=True,
                 )
         ok = worst_s <= TARGET_SECONDS and worst_mb <= TARGET_MB
         print(
-            f"\nworst: {worst_s:.2f} s (target {TARGET_SECONDS:.0f} s), {worst_mb:.0f} MB "
-            f"(target {TARGET_MB:.0f} MB): {'met' if ok else 'NOT met'}; "
-            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+            f"\nworst: {worst_s:.2f} s CPU (target {TARGET_SECONDS:.0f} s), {worst_mb:.0f} MB "
+            f"(target {TARGET_MB:.0f} MB): {'met' if ok else 'NOT met'}; worst wall "
+            f"{worst_wall:.2f} s; {os.cpu_count()} CPUs, load average at end {_load()}"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
