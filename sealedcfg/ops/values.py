@@ -14,14 +14,14 @@ from typing import Any
 
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.engine import sealing
-from sealedcfg.engine.access import open_model, opened, seal_new_text
+from sealedcfg.engine.access import model_of, opened, read_header, seal_new_text
 from sealedcfg.engine.keys import KeySource
+from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, OpenError
-from sealedcfg.format import crypto, envelope
+from sealedcfg.format import crypto
 from sealedcfg.format import token as tokens
 from sealedcfg.format.envelope import Header
 from sealedcfg.format.kdf import Argon2Params
-from sealedcfg.recipients import table
 from sealedcfg.yamltext import document, paths, scalars, textops
 from sealedcfg.yamltext.document import Body, Node
 
@@ -151,7 +151,9 @@ def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
     in the merged view (ops/layering.py)."""
     from sealedcfg.ops import layering
 
-    profile = sealing.read_profile(read_bytes(path), str(path))
+    # Read and parsed once, for the key-less path check and for opening: a
+    # hostile file of 250,000 nodes costs a second or more per parse.
+    profile = sealing.read_profile(read_bytes(path), str(path), place_of(path))
     if extends_declared(profile.body):
         doc, parts = paths.split(dotted)
         if doc:
@@ -161,7 +163,7 @@ def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
     node = paths.resolve(profile.body, dotted)  # fails early, with suggestions, key-less
     if len(node.path) > 1 and node.path[1] == sealing.HISTORY_KEY:
         raise InputError(f"{path}: {dotted!r} is kept history; see: sealedcfg history")
-    _, built = open_model(path, keys)
+    built = model_of(profile, keys)
     # The node's own value, found by its path in the authenticated parse: keys
     # are matched as written (`true`, `0x10`, `""`), whatever their type.
     return built.by_path[node.epath]
@@ -176,12 +178,7 @@ def extends_declared(body: Body) -> bool:
 
 def header_of(path: str | os.PathLike[str]) -> Header | None:
     """The file's header alone (who can open it), its body not parsed; None if unsealed."""
-    name = str(path)
-    _, text = sealing.decode(read_bytes(path), name)
-    body_text, header_text = envelope.split(text)
-    if header_text is None:
-        return None
-    return table.parse_header(header_text, name, first_line=body_text.count("\n") + 1)
+    return read_header(read_bytes(path), str(path))
 
 
 def ls(path: str | os.PathLike[str]) -> list[Entry]:
