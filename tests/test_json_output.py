@@ -73,6 +73,13 @@ def test_dumps_json_is_json_dumps_indent_2(data: Any) -> None:
     assert dumps_json(data) == reference(data)
 
 
+def test_dumps_json_dict_subclasses() -> None:
+    from collections import OrderedDict
+
+    for data in (OrderedDict(), {"a": OrderedDict()}, OrderedDict(a=1, b=[OrderedDict()])):
+        assert dumps_json(data) == reference(data)
+
+
 def test_dumps_json_paths_and_errors() -> None:
     assert dumps_json({"p": Path("/a/b"), "e": [{}, [], ()]}) == reference(
         {"p": Path("/a/b"), "e": [{}, [], ()]}

@@ -211,7 +211,17 @@ def dumps_json(data: Any) -> str:
         elif isinstance(obj, str | int | float):  # subclasses, and floats: as json does
             append(json.dumps(obj))
         elif isinstance(obj, dict):
-            pairs(pad, [(key(k), v) for k, v in obj.items()])
+            flat = [scalar(v) for v in obj.values()]
+            if not obj or None in flat:
+                pairs(pad, [(key(k), v) for k, v in obj.items()])
+                return
+            inner = pad + "  "
+            try:  # string keys (encode refuses others): one join for the whole dict
+                members = [f"{encode(k)}: {v}" for k, v in zip(obj, flat, strict=True)]
+            except TypeError:
+                pairs(pad, [(key(k), v) for k, v in obj.items()])
+                return
+            append(f"{{\n{inner}" + f",\n{inner}".join(members) + f"\n{pad}}}")
         elif isinstance(obj, list | tuple):
             if not obj:
                 append("[]")

@@ -1,0 +1,77 @@
+"""Hostile files against commands whose work grew faster than the file: each case
+once took minutes or gigabytes, and now answers like any other input.
+
+Times are measured by bench/bench_hostile.py, never asserted here; these tests
+pin the behaviour that made the work bounded (and that it stays correct).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sealedcfg import api
+from sealedcfg.engine.keys import KeySource
+from sealedcfg.errors import ExitCode, InputError
+from sealedcfg.yamltext import document, paths
+
+from .conftest import write
+from .subproc import cli, one_error_line
+
+
+def test_diff_of_many_empty_collections_lists_each_once(tmp_path: Path) -> None:
+    """Every added or removed collection scanned every path for a child: 120,000
+    empty lists (360 KB) never finished."""
+    n = 30_000
+    write(tmp_path / "old.yaml", "b: 1\n")
+    write(tmp_path / "new.yaml", "a: [" + ",".join(["[]"] * n) + "]\nb: 1\n")
+    proc = cli("diff", "old.yaml", "new.yaml", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == n  # each empty list; `a` itself has children, so not listed
+    assert lines[:3] == ["+ a.0: ***", "+ a.1: ***", "+ a.2: ***"]
+    assert lines[-1] == f"+ a.{n - 1}: ***"
+    back = cli("diff", "new.yaml", "old.yaml", cwd=tmp_path, timeout=120)
+    assert back.stdout.splitlines()[:2] == ["- a.0: ***", "- a.1: ***"]
+
+
+def test_diff_order_is_by_path_with_indices_numeric(tmp_path: Path) -> None:
+    write(tmp_path / "old.yaml", "z: 1\n")
+    write(tmp_path / "new.yaml", "z: 2\nb: [x, y, x, x, x, x, x, x, x, x, x]\na: {c: 1}\n")
+    proc = cli("diff", "old.yaml", "new.yaml", cwd=tmp_path)
+    got = [line.split(":")[0] for line in proc.stdout.splitlines()]
+    assert got == ["+ a.c", *[f"+ b.{i}" for i in range(11)], "~ z"]
+
+
+def test_diff_without_a_key_reads_each_side_once_and_says_the_same(
+    tmp_path: Path, keys: KeySource
+) -> None:
+    """A side no key of ours opens is compared as written, both sides alike."""
+    old = write(tmp_path / "old.yaml", "a: 1\nb: 2\n")
+    api.encrypt_file(old, keys)
+    new = write(tmp_path / "new.yaml", old.read_text().replace("a: ", "c: 3\na: ", 1))
+    proc = cli("diff", "old.yaml", "new.yaml", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == "+ c: ***\n"
+    assert new.read_text().startswith("c: 3\n")
+
+
+def test_missing_path_suggests_from_the_nearest_existing_node(tmp_path: Path) -> None:
+    """`get` of a missing path compares it with at most MAX_SUGGESTIONS paths
+    (difflib over 250,000 took seconds), those under the deepest existing node first."""
+    many = "".join(f"k{i}: {i}\n" for i in range(paths.MAX_SUGGESTIONS + 100))
+    path = write(tmp_path / "p.yaml", "big:\n" + many.replace("k", "  k") + "db:\n  password: x\n")
+    body = document.parse(path.read_text(), str(path))
+    with pytest.raises(InputError) as refused:
+        paths.resolve(body, "db.pasword")
+    hints = refused.value.hints
+    assert hints == ("did you mean: db.password",)
+
+
+def test_get_of_a_missing_path_in_a_big_file_is_one_clean_error(tmp_path: Path, key: str) -> None:
+    path = write(tmp_path / "p.yaml", "a: [" + ",".join(["1"] * 20_000) + "]\n")
+    api.encrypt_file(path, KeySource(key=key, env={}))
+    proc = cli("get", "p.yaml", "b.1", cwd=tmp_path, env={"SEALEDCFG_KEY": key})
+    line = one_error_line(proc, ExitCode.INPUT)
+    assert line == "sealedcfg: error: no such path 'b.1'"
