@@ -75,3 +75,32 @@ def test_get_of_a_missing_path_in_a_big_file_is_one_clean_error(tmp_path: Path, 
     proc = cli("get", "p.yaml", "b.1", cwd=tmp_path, env={"SEALEDCFG_KEY": key})
     line = one_error_line(proc, ExitCode.INPUT)
     assert line == "sealedcfg: error: no such path 'b.1'"
+
+
+def test_word_segments_match_as_before_without_backtracking() -> None:
+    """The possessive word-segment pattern accepts exactly what the backtracking one
+    did (every string over a small alphabet up to length 7), and a run of digits or
+    letters that then fails no longer splits every way (24 digits took seconds)."""
+    import itertools
+    import re
+
+    from sealedcfg.scan import values
+
+    old = re.compile(r"(?:[A-Z]?[a-z]{2,}|[A-Z]{2,}(?![a-z])|\d{1,4})+")
+    for size in range(1, 8):
+        for chars in itertools.product("aAbB1", repeat=size):
+            text = "".join(chars)
+            assert bool(values._is_word(text)) == bool(old.fullmatch(text)), text
+    for text in ("ab" + "1" * 5000 + "x", "a" * 5000 + "B", "1" * 5000 + "x"):
+        assert not values._is_word(text)
+        assert not values.looks_random(text[:64])
+
+
+def test_hook_reads_a_line_of_spaces_after_a_name_line(tmp_path: Path) -> None:
+    """`- name: DB_PASSWORD` makes the scanner look for `value:` on the next lines with
+    a pattern that split whitespace every way: a 400 KB line of spaces hung `check`."""
+    write(tmp_path / "env.yaml", "- name: DB_PASSWORD\n" + " " * 400_000 + "x\n")
+    proc = cli("check", "env.yaml", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    write(tmp_path / "env.yaml", "- name: DB_PASSWORD\n  value: 'q8Vz3LmX7rT2wYp9Kd4N'\n")
+    assert cli("check", "env.yaml", cwd=tmp_path).returncode == 1
