@@ -104,3 +104,31 @@ def test_hook_reads_a_line_of_spaces_after_a_name_line(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     write(tmp_path / "env.yaml", "- name: DB_PASSWORD\n  value: 'q8Vz3LmX7rT2wYp9Kd4N'\n")
     assert cli("check", "env.yaml", cwd=tmp_path).returncode == 1
+
+
+def test_hostile_rules_file_is_one_clean_error(tmp_path: Path, key: str) -> None:
+    """The rules file is attacker-writable and was read with no bound: 16,000 nested
+    lists crashed every command that reads it (exit 70), 1 MiB took 8 s."""
+    import subprocess
+
+    from sealedcfg.base import limits
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    write(tmp_path / "a.py", "x = 1\n")
+    rules = tmp_path / ".sealedcfg.yaml"
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i else "*a"] * 10) + "]\n" for i in range(7)
+    )
+    cases = {
+        "a: " + "[" * 16_000 + "]" * 16_000 + "\n": "the nesting depth at line 1",
+        laughs + "scan: {}\n": "alias",
+        "creation_rules: []\n# " + "x" * limits.MAX_RULES_CHARS + "\n": "the rules file's size",
+    }
+    for text, what in cases.items():
+        rules.write_text(text)
+        check = cli("check", "a.py", cwd=tmp_path)
+        assert what in one_error_line(check, 2)
+        target = tmp_path / "new.yaml"
+        made = cli("set", "new.yaml", "a", "1", cwd=tmp_path, env={"SEALEDCFG_KEY": key})
+        assert what in one_error_line(made, ExitCode.INPUT)
+        assert not target.exists()
