@@ -643,12 +643,13 @@ def recipients_listing(
 
 def recipient_lines(path: str | os.PathLike[str]) -> list[str]:
     """Who can open PATH, one line each with its label (`ls`); [] for an unsealed file."""
+    from sealedcfg.ops.values import header_of
     from sealedcfg.recipients import table
 
-    profile = sealing.read_profile(read_bytes(path), str(path))
-    if profile.header is None:
+    header = header_of(path)
+    if header is None:
         return []
-    return [f"recipient {r.describe()}" for r in table.recipients(profile.header)]
+    return [f"recipient {r.describe()}" for r in table.recipients(header)]
 
 
 def format_recipients(listing: dict[str, list[dict[str, Any]]]) -> str:

@@ -35,6 +35,11 @@ MAX_RULE_CHARS = 1024
 #: Memory RE2 may use to compile one rule (its automaton), bytes.
 RE2_MAX_MEM = 8 << 20
 
+#: Characters in the rules file (`.sealedcfg.yaml`), which is read with a
+#: round-trip loader that takes about 2 s per 256 KiB; a team's file with the
+#: 500 scan rules it may hold is under 100 KiB.
+MAX_RULES_CHARS = 256 << 10
+
 # ---------------------------------------------------------------- YAML structure
 
 #: Nesting depth of collections (a root mapping is depth 1).

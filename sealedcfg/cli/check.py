@@ -71,10 +71,15 @@ def check_command(
                 f"sealedcfg: added {len(report.findings)} fingerprint(s) to {allow}",
                 file=sys.stderr,
             )
+            if report.not_shown:
+                print(
+                    "sealedcfg: note: findings not shown were not added; run again to list them",
+                    file=sys.stderr,
+                )
     except SealedcfgError as exc:
         error(exc.message, exc.hints)
         return ERROR
-    return FINDINGS if report.findings else 0
+    return FINDINGS if report.total else 0
 
 
 def _import_gitleaks(path: Path, other: bool) -> int:

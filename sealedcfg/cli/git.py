@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from sealedcfg import api
-from sealedcfg.cli.util import Json, KeyFile, PassFile, handle_errors, key_source
+from sealedcfg.cli.util import Json, KeyFile, PassFile, emit_json, handle_errors, key_source
 from sealedcfg.errors import ExitCode, InputError
 
 _MARK = "_sealedcfg_git_registered"
@@ -176,10 +176,9 @@ def diff(
     """
     changes = api.diff_files(files, rev, key_source(key_file, passphrase_file), show=show)
     if as_json:
-        print(json.dumps([c.as_dict() for c in changes], indent=2))
+        emit_json([c.as_dict() for c in changes])
     else:
-        for change in changes:
-            print(change.line())
+        sys.stdout.write("".join(change.line() + "\n" for change in changes))
     return int(ExitCode.FINDINGS) if changes else 0
 
 

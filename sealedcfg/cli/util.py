@@ -161,14 +161,100 @@ def each(files: list[Path], label: str) -> Iterator[Path]:
 
 
 def emit_json(data: Any) -> None:
+    print(dumps_json(data))
+
+
+def dumps_json(data: Any) -> str:
+    """`json.dumps(data, indent=2)`, dataclasses as dicts and paths as strings,
+    byte for byte, several times faster: the standard library encodes indented
+    output in pure Python, and `ls --json` of a 250,000-node file took 9 s."""
     import dataclasses
     import json
 
-    def default(obj: Any) -> Any:
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            return dataclasses.asdict(obj)
-        if isinstance(obj, Path):
-            return str(obj)
-        raise TypeError(type(obj).__name__)
+    encode = json.encoder.encode_basestring_ascii
+    out: list[str] = []
+    append = out.append
+    fields: dict[type, tuple[tuple[str, str], ...]] = {}
 
-    print(json.dumps(data, indent=2, default=default))
+    def scalar(v: Any) -> str | None:
+        kind = type(v)
+        if kind is str:
+            return encode(v)
+        if v is None:
+            return "null"
+        if kind is bool:
+            return "true" if v else "false"
+        if kind is int:
+            return int.__repr__(v)
+        if not v and (kind is dict or kind is list or kind is tuple):
+            return "{}" if kind is dict else "[]"
+        return None
+
+    def key(k: Any) -> str:
+        if isinstance(k, str):
+            return encode(k)
+        if k is True or k is False or k is None or isinstance(k, int | float):
+            return encode(json.dumps(k))  # what json.dumps makes of a non-string key
+        raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
+
+    def pairs(pad: str, named: list[tuple[str, Any]]) -> None:
+        inner = pad + "  "
+        sep = "{\n" + inner
+        for name, v in named:
+            shown = scalar(v)
+            if shown is None:
+                append(sep + name + ": ")
+                value(v, inner)
+            else:
+                append(sep + name + ": " + shown)
+            sep = ",\n" + inner
+        append("{}" if sep[0] == "{" else "\n" + pad + "}")
+
+    def value(obj: Any, pad: str) -> None:
+        shown = scalar(obj)
+        if shown is not None:
+            append(shown)
+        elif isinstance(obj, str | int | float):  # subclasses, and floats: as json does
+            append(json.dumps(obj))
+        elif isinstance(obj, dict):
+            flat = [scalar(v) for v in obj.values()]
+            if not obj or None in flat:
+                pairs(pad, [(key(k), v) for k, v in obj.items()])
+                return
+            inner = pad + "  "
+            try:  # string keys (encode refuses others): one join for the whole dict
+                members = [f"{encode(k)}: {v}" for k, v in zip(obj, flat, strict=True)]
+            except TypeError:
+                pairs(pad, [(key(k), v) for k, v in obj.items()])
+                return
+            append(f"{{\n{inner}" + f",\n{inner}".join(members) + f"\n{pad}}}")
+        elif isinstance(obj, list | tuple):
+            if not obj:
+                append("[]")
+                return
+            inner = pad + "  "
+            sep = "[\n" + inner
+            for v in obj:
+                shown = scalar(v)
+                if shown is None:
+                    append(sep)
+                    value(v, inner)
+                else:
+                    append(sep + shown)
+                sep = ",\n" + inner
+            append("\n" + pad + "]")
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            names = fields.get(type(obj))
+            if names is None:
+                names = tuple((encode(f.name), f.name) for f in dataclasses.fields(obj))
+                fields[type(obj)] = names
+            pairs(pad, [(n, getattr(obj, a)) for n, a in names])
+        elif isinstance(obj, Path):
+            append(encode(str(obj)))
+        else:
+            raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    value(data, "")
+    text = "".join(out)
+    out.clear()  # the closures above refer to each other: a cycle, and the collector is off
+    return text

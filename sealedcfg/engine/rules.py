@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sealedcfg.base import limits
 from sealedcfg.base.pattern import Pattern, compile_pattern
 from sealedcfg.errors import InputError
 from sealedcfg.recipients import table
@@ -136,6 +137,16 @@ def parse(text: str, name: str, root: Path) -> Rules:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from sealedcfg.yamltext import document
+    from sealedcfg.yamltext.expansion import check_alias_expansion
+
+    # The rules file is attacker-writable: bounded like any YAML we read
+    # (limits.py) before the round-trip loader (pure Python, and recursive)
+    # builds it: 16,000 nested lists crashed it (RecursionError), and 1 MiB of
+    # rules took it 8 s.
+    if len(text) > limits.MAX_RULES_CHARS:
+        raise limits.exceeded(name, "the rules file's size in characters", limits.MAX_RULES_CHARS)
+    check_alias_expansion(document.parse(text, name), name)
     try:
         data = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +20,17 @@ from sealedcfg.engine import rules, sealing
 from sealedcfg.errors import InputError, SealedcfgError, UsageError
 from sealedcfg.format import envelope
 from sealedcfg.scan import Finding, Skipped
-from sealedcfg.scan.model import fingerprint
+from sealedcfg.scan.model import fingerprint, fingerprints
 from sealedcfg.yamltext import document
 
 MAX_BYTES = 1 << 20  # the secret scanner's limit on files that are not sealed profiles
 _CHUNK = 1 << 20
+
+
+#: Findings listed per file; the rest are counted, and the count is shown in
+#: every format ("N more finding(s) not shown").  One hostile profile can hold a
+#: quarter of a million unsealed values; `verify` lists 100 problems per file too.
+MAX_FINDINGS_PER_FILE = 100
 
 
 @dataclass
@@ -34,6 +40,38 @@ class Report:
     notes: list[Skipped] = field(default_factory=list)  # files scanned, but read in part
     scanned: int = 0
     profiles: int = 0
+    #: path -> findings past MAX_FINDINGS_PER_FILE: counted, not listed
+    not_shown: dict[str, int] = field(default_factory=dict)
+    #: fingerprints accepted in the allow file: dropped before the cap counts
+    allowed: frozenset[str] = frozenset()
+    _listed: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def add(self, path: str, found: Iterable[Finding]) -> None:
+        """One file's findings: accepted ones dropped, at most MAX_FINDINGS_PER_FILE
+        listed, the rest only counted (so a cap never hides that a file has findings)."""
+        for finding in found:
+            if finding.fingerprint not in self.allowed:
+                self.list_or_count(finding)
+
+    def full(self, path: str) -> bool:
+        """Whether `path` has all the findings it may list: a caller may then count
+        one more (`count`) without building it, unless it could be accepted."""
+        return self._listed.get(path, 0) >= MAX_FINDINGS_PER_FILE
+
+    def list_or_count(self, finding: Finding) -> None:
+        if self.full(finding.path):
+            self.count(finding.path)
+        else:
+            self.findings.append(finding)
+            self._listed[finding.path] = self._listed.get(finding.path, 0) + 1
+
+    def count(self, path: str) -> None:
+        self.not_shown[path] = self.not_shown.get(path, 0) + 1
+
+    @property
+    def total(self) -> int:
+        """Every finding, listed or not."""
+        return len(self.findings) + sum(self.not_shown.values())
 
     def render(self, fmt: str, version: str) -> str:
         return render(self, fmt, version)
@@ -45,35 +83,53 @@ class Report:
         return write_allow(self, cwd)
 
 
+def not_shown_message(count: int) -> str:
+    return f"{count:,} more finding(s) not shown (at most {MAX_FINDINGS_PER_FILE} listed per file)"
+
+
 def _finding(path: str, line: int, rule_id: str, message: str, subject: str = "") -> Finding:
     fp = fingerprint(rule_id, path, subject)
     return Finding(path=path, line=line, col=1, rule_id=rule_id, message=message, fingerprint=fp)
 
 
-def check_profile(data: bytes, path: str, has_header: bool) -> list[Finding]:
-    """Key-less checks of a sealed profile, plus the scanner over its plaintext parts."""
+def check_profile(data: bytes, path: str, has_header: bool, report: Report) -> None:
+    """Key-less checks of a sealed profile, plus the scanner over its plaintext parts.
+
+    A hostile profile can hold a quarter of a million unsealed values: past the
+    per-file cap a problem is only counted, and built into a finding only when
+    the allow file could accept it.
+    """
     if not has_header:
-        return [
-            _finding(
-                path,
-                1,
-                "unsealed-profile",
-                "matches a creation rule but is not sealed (run: sealedcfg encrypt)",
-            )
-        ]
+        message = "matches a creation rule but is not sealed (run: sealedcfg encrypt)"
+        report.add(path, [_finding(path, 1, "unsealed-profile", message)])
+        return
     try:
         profile = sealing.read_profile(data, path)
     except SealedcfgError as exc:
-        return [_finding(path, 1, "invalid-sealed-file", exc.message.removeprefix(f"{path}: "))]
-    out = []
+        message = exc.message.removeprefix(f"{path}: ")
+        report.add(path, [_finding(path, 1, "invalid-sealed-file", message)])
+        return
+    documents = profile.body.documents
+    prints: dict[str, Callable[[str], str]] = {}
     for problem in sealing.keyless_problems(profile):
-        shown = document.format_path(problem.node.path, profile.body.documents)
-        hint = "" if problem.rule_id == "malformed-token" else " (run: sealedcfg encrypt)"
+        if not report.allowed and report.full(path):
+            report.count(path)
+            continue
+        node, rule_id = problem.node, problem.rule_id
+        if rule_id not in prints:
+            prints[rule_id] = fingerprints(rule_id, path)
+        shown = document.format_path(node.path, documents)
+        fp = prints[rule_id](shown)
+        if fp in report.allowed:
+            continue
+        if report.full(path):
+            report.count(path)
+            continue
+        hint = "" if rule_id == "malformed-token" else " (run: sealedcfg encrypt)"
         message = f"{shown}: {problem.message}{hint}"
-        out.append(_finding(path, problem.node.line, problem.rule_id, message, shown))
+        report.list_or_count(Finding(path, node.line, 1, rule_id, message, fp))
     # Comments and plain-by-rule values can still leak a pasted key.
-    out += scan.scan_text(profile.body.text, path)
-    return out
+    report.add(path, scan.scan_text(profile.body.text, path))
 
 
 def check_bytes(
@@ -92,7 +148,7 @@ def check_bytes(
     if (has_header or matched) and b"\0" not in data[:8192]:
         report.scanned += 1
         report.profiles += 1
-        report.findings += check_profile(data, path, has_header)
+        check_profile(data, path, has_header, report)
         return
     config = ruleset.scan if ruleset is not None else None
     result = scan.scan_bytes(data, path, max_bytes=MAX_BYTES, config=config)
@@ -100,12 +156,16 @@ def check_bytes(
         report.skipped.append(result)
     else:
         report.scanned += 1
-        report.findings += result
+        report.add(path, result)
         report.notes += [Skipped(path, note) for note in scan.notes(data)]
 
 
-def check_files(files: Iterable[str | os.PathLike[str]], ruleset: rules.Rules | None) -> Report:
-    report = Report()
+def check_files(
+    files: Iterable[str | os.PathLike[str]],
+    ruleset: rules.Rules | None,
+    allowed: frozenset[str] = frozenset(),
+) -> Report:
+    report = Report(allowed=allowed)
     for f in files:
         path = f if isinstance(f, Path) else Path(f)  # the CLI's are Paths already
         name = str(path)
@@ -168,7 +228,9 @@ def repo_top(cwd: Path) -> Path:
         raise InputError("not inside a git repository") from None
 
 
-def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
+def check_staged(
+    cwd: Path, ruleset: rules.Rules | None, allowed: frozenset[str] = frozenset()
+) -> Report:
     """The staged version of every added or modified file, read from the index."""
     top = repo_top(cwd)
     names = [
@@ -178,7 +240,7 @@ def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
         .split("\0")
         if n
     ]
-    report = Report()
+    report = Report(allowed=allowed)
     if not names:
         return report
     listing = git.run_bytes(["ls-files", "-s", "-z", "--", *names], top).decode(
@@ -207,7 +269,9 @@ def check_staged(cwd: Path, ruleset: rules.Rules | None) -> Report:
     return report
 
 
-def check_all(cwd: Path, ruleset: rules.Rules | None) -> Report:
+def check_all(
+    cwd: Path, ruleset: rules.Rules | None, allowed: frozenset[str] = frozenset()
+) -> Report:
     """Every tracked file of the repository, as it is in the working tree."""
     top = repo_top(cwd)
     names = [
@@ -217,7 +281,7 @@ def check_all(cwd: Path, ruleset: rules.Rules | None) -> Report:
         .split("\0")
         if n
     ]
-    report = Report()
+    report = Report(allowed=allowed)
     for name in names:
         path = top / name
         if path.is_symlink() or not path.is_file():
@@ -253,11 +317,9 @@ def load_rules(cwd: Path) -> rules.Rules | None:
     return rules.load(candidate) if candidate.is_file() else None
 
 
-def apply_allowlist(report: Report, cwd: Path) -> None:
-    root = config_root(cwd)
-    allowed = scan.load_allowlist(root / scan.ALLOW_FILE)
-    if allowed:
-        report.findings = scan.filter_allowed(report.findings, allowed)
+def load_allowed(cwd: Path) -> frozenset[str]:
+    """The fingerprints accepted in the allow file at the repository's top."""
+    return scan.load_allowlist(config_root(cwd) / scan.ALLOW_FILE)
 
 
 FORMATS = ("text", "json", "sarif")
@@ -268,14 +330,14 @@ def run(files: list[Path], *, staged: bool, all_files: bool, cwd: Path) -> Repor
     if sum((bool(files), staged, all_files)) != 1:
         raise UsageError("give files, or --staged, or --all (exactly one)")
     ruleset = load_rules(cwd)
+    # Accepted findings are dropped as each file is checked, before the per-file
+    # cap counts: an accepted finding never takes the place of a listed one.
+    allowed = load_allowed(cwd)
     if staged:
-        report = check_staged(cwd, ruleset)
-    elif all_files:
-        report = check_all(cwd, ruleset)
-    else:
-        report = check_files(files, ruleset)
-    apply_allowlist(report, cwd)
-    return report
+        return check_staged(cwd, ruleset, allowed)
+    if all_files:
+        return check_all(cwd, ruleset, allowed)
+    return check_files(files, ruleset, allowed)
 
 
 def render(report: Report, fmt: str, version: str) -> str:
@@ -284,20 +346,37 @@ def render(report: Report, fmt: str, version: str) -> str:
         findings = [{**f.__dict__, "fix": scan.fix_hint(f)} for f in report.findings]
         skipped = [s.__dict__ for s in report.skipped]
         notes = [s.__dict__ for s in report.notes]
-        data = {"findings": findings, "skipped": skipped, "notes": notes, "scanned": report.scanned}
+        not_shown = [
+            {"path": path, "count": count, "message": not_shown_message(count)}
+            for path, count in report.not_shown.items()
+        ]
+        data = {
+            "findings": findings,
+            "not_shown": not_shown,
+            "skipped": skipped,
+            "notes": notes,
+            "scanned": report.scanned,
+        }
         return json.dumps(data, indent=2) + "\n"
     if fmt == "sarif":
         return json.dumps(sarif(report, version), indent=2) + "\n"
-    return "".join(
-        f"{f.path}:{f.line}:{f.col}: {f.rule_id}: {f.message}\n    fix: {scan.fix_hint(f)}\n"
-        for f in report.findings
-    )
+    out = []
+    for i, f in enumerate(report.findings):
+        out.append(
+            f"{f.path}:{f.line}:{f.col}: {f.rule_id}: {f.message}\n    fix: {scan.fix_hint(f)}\n"
+        )
+        last_of_file = i + 1 == len(report.findings) or report.findings[i + 1].path != f.path
+        if last_of_file and f.path in report.not_shown:
+            out.append(f"{f.path}: {not_shown_message(report.not_shown[f.path])}\n")
+    return "".join(out)
 
 
 def summary(report: Report) -> str:
+    hidden = sum(report.not_shown.values())
+    more = f" ({hidden:,} not shown)" if hidden else ""
     return (
         f"sealedcfg check: {report.scanned} file(s) scanned ({report.profiles} sealed "
-        f"profile(s)), {len(report.findings)} finding(s), {len(report.skipped)} skipped"
+        f"profile(s)), {report.total} finding(s){more}, {len(report.skipped)} skipped"
         + (f", {len(report.notes)} read in part" if report.notes else "")
     )
 
@@ -322,6 +401,15 @@ def sarif(report: Report, version: str) -> dict[str, object]:
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": s.path}}}],
         }
         for s in report.notes
+    ]
+    notes += [
+        {
+            "level": "warning",
+            "descriptor": {"id": "findings-not-shown"},
+            "message": {"text": f"{path}: {not_shown_message(count)}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}}}],
+        }
+        for path, count in report.not_shown.items()
     ]
     results = [
         {
@@ -359,7 +447,10 @@ def sarif(report: Report, version: str) -> dict[str, object]:
 
 
 def write_allow(report: Report, cwd: Path) -> Path:
-    """Accept every finding: append its fingerprint line to the allow file."""
+    """Accept every listed finding: append its fingerprint line to the allow file.
+
+    Findings past the per-file cap are not listed, so not accepted either: the
+    next run lists them."""
     allow = cwd / scan.ALLOW_FILE
     with allow.open("a", encoding="utf-8") as fh:
         fh.writelines(scan.allow_line(f) + "\n" for f in report.findings)

@@ -8,6 +8,7 @@ changes show.  Values are masked unless asked for, and then need a key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ MASK = "***"
 OPS = {"+": "added", "-": "removed", "~": "changed"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per changed path, 250,000 for a hostile file
 class Change:
     op: str  # "+" | "-" | "~"
     path: str
@@ -50,10 +51,17 @@ def no_prompt(_: str) -> str:
 
 def facts(data: bytes, name: str, keys: KeySource | None) -> tuple[dict[KeyPath, Fact], int]:
     """Each node's fact; opened (and verified) when KEYS opens the file, else as written."""
+    data_key = None
+    if keys is not None:
+        # Whether a key opens it, from the header alone: a caller that gets
+        # NoKeyError retries without keys, and must not have parsed the body.
+        with contextlib.suppress(InputError):  # read_profile says what is wrong
+            early = access.read_header(data, name)
+            if early is not None:
+                data_key = access.open_data_key(early, keys, name)
     profile = sealing.read_profile(data, name)
     text, header = profile.body.text, profile.header
-    data_key = None
-    if header is not None and keys is not None:
+    if data_key is None and header is not None and keys is not None:
         data_key = access.open_data_key(header, keys, name)
     try:
         if data_key is not None and header is not None:
@@ -78,19 +86,25 @@ def compare(
 ) -> list[Change]:
     """Changed leaves; a collection only when it is empty or its own kind/tag/anchor changed."""
     changes = []
-    for path in sorted({*old, *new}, key=_sort_key):
+    # Paths with a child, each side: one set, not a scan of every path per
+    # added or removed collection (quadratic: 120,000 empty lists never ended).
+    old_parents = {p[:-1] for p in old}
+    new_parents = {p[:-1] for p in new}
+    # Only what differs is sorted, and in document order (new, then what old
+    # alone has): mostly sorted already, which the sort runs through in one pass.
+    differ = [p for p, b in new.items() if len(p) > 1 and old.get(p) != b]
+    differ += [p for p in old if len(p) > 1 and p not in new]
+    for path in sorted(differ, key=_sort_key):
         a, b = old.get(path), new.get(path)
-        if a == b or len(path) == 1:
-            continue
         if a is not None and b is not None:
             op = "~"
         elif b is not None:
             op = "+"
-            if _has_children(path, new):
+            if path in new_parents:
                 continue
         else:
             op = "-"
-            if _has_children(path, old):
+            if path in old_parents:
                 continue
         changes.append(
             Change(op, document.format_path(path, documents), _shown(a, show), _shown(b, show))
@@ -98,12 +112,10 @@ def compare(
     return changes
 
 
-def _has_children(path: KeyPath, facts: dict[KeyPath, Fact]) -> bool:
-    return any(len(p) > len(path) and p[: len(path)] == path for p in facts)
-
-
-def _sort_key(path: KeyPath) -> tuple[tuple[int, str], ...]:
-    return tuple((0, f"{s:020d}") if isinstance(s, int) else (1, s) for s in path)
+def _sort_key(path: KeyPath) -> tuple[tuple[int, int | str], ...]:
+    # Indices (never negative) before keys at each level; an int is only ever
+    # compared with an int, since the tag before it differs from a key's.
+    return tuple([(0, s) if type(s) is int else (1, s) for s in path])
 
 
 def _shown(fact: Fact | None, show: bool) -> str | None:
@@ -123,15 +135,24 @@ def diff_bytes(
     old: bytes, new: bytes, names: tuple[str, str], keys: KeySource, *, show: bool
 ) -> list[Change]:
     """Key-level changes from OLD to NEW.  With `show`, a key is required."""
-    source: KeySource | None = keys
+    # One side at a time, its parse dropped once its facts are built: a hostile
+    # file's parse is a hundred MB or more.  Old is read again, as written, only
+    # if it opened and new does not (both sides are compared the same way).
+    keyed: KeySource | None = keys
     try:
-        a, docs_a = facts(old, names[0], source)
-        b, docs_b = facts(new, names[1], source)
+        a, docs_a = facts(old, names[0], keyed)
     except NoKeyError:
         if show:
             raise
+        keyed = None
         a, docs_a = facts(old, names[0], None)
+    try:
+        b, docs_b = facts(new, names[1], keyed)
+    except NoKeyError:
+        if show:
+            raise
         b, docs_b = facts(new, names[1], None)
+        a, docs_a = facts(old, names[0], None)
     return compare(a, b, max(docs_a, docs_b, 1), show=show)
 
 
@@ -174,7 +195,7 @@ def textconv(data: bytes, name: str, keys: KeySource) -> bytes:
     if profile.header is None:
         return data
     try:
-        shown = access.decrypt_bytes(data, keys, name)
+        shown = profile.to_bytes(access.open_profile(profile, keys).text, None)
     except NoKeyError:
         shown = data
     except (OpenError, InputError) as exc:  # git would abort the whole diff on an error

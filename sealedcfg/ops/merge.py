@@ -14,8 +14,9 @@ only in memory; the one file written is sealed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from typing import NamedTuple
 
 from sealedcfg import git
 from sealedcfg.base.encoding import KeyPath
@@ -33,15 +34,25 @@ class MergeConflict(VerifyFailed):
     """Exit 1, as git expects from a driver that leaves a conflict."""
 
 
-@dataclass(frozen=True)
-class Fact:
+class Fact(NamedTuple):
+    """What a node is, for comparing versions (diff, log, merge).
+
+    A named tuple, not a frozen dataclass: `diff` builds one per node of each
+    side, up to 250,000 each for a hostile file, at a fifth of the cost."""
+
     kind: str
     tag: str
     anchor: str
     sealed: bool = False
     vtype: str = ""
     meta: tuple[tuple[str, str], ...] = ()
-    content: str = field(default="", repr=False)  # plaintext: never shown
+    content: str = ""  # plaintext: never shown
+
+    def __repr__(self) -> str:
+        return (
+            f"Fact(kind={self.kind!r}, tag={self.tag!r}, anchor={self.anchor!r}, "
+            f"sealed={self.sealed!r}, vtype={self.vtype!r}, meta={self.meta!r})"
+        )
 
 
 @dataclass

@@ -14,11 +14,13 @@ from typing import Any
 
 from sealedcfg.base.fileio import read_bytes, write_atomic
 from sealedcfg.engine import sealing
-from sealedcfg.engine.access import open_model, opened, seal_new_text
+from sealedcfg.engine.access import model_of, opened, read_header, seal_new_text
 from sealedcfg.engine.keys import KeySource
+from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, OpenError
 from sealedcfg.format import crypto
 from sealedcfg.format import token as tokens
+from sealedcfg.format.envelope import Header
 from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.yamltext import document, paths, scalars, textops
 from sealedcfg.yamltext.document import Body, Node
@@ -26,9 +28,12 @@ from sealedcfg.yamltext.document import Body, Node
 NEW_FILE_MODE = 0o644  # sealed text is safe to share; it is meant for a repository
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
-    """One line of `ls`: a path and what is known about it without a key."""
+    """One line of `ls`: a path and what is known about it without a key.
+
+    Not frozen: `ls` builds one per node, up to 250,000 of them for a hostile
+    file, and a frozen dataclass costs four times as much to build."""
 
     path: str
     kind: str  # "sealed" | "plain" | "alias" | "empty" | "map" | "seq"
@@ -146,7 +151,9 @@ def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
     in the merged view (ops/layering.py)."""
     from sealedcfg.ops import layering
 
-    profile = sealing.read_profile(read_bytes(path), str(path))
+    # Read and parsed once, for the key-less path check and for opening: a
+    # hostile file of 250,000 nodes costs a second or more per parse.
+    profile = sealing.read_profile(read_bytes(path), str(path), place_of(path))
     if extends_declared(profile.body):
         doc, parts = paths.split(dotted)
         if doc:
@@ -156,7 +163,7 @@ def get(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> Any:
     node = paths.resolve(profile.body, dotted)  # fails early, with suggestions, key-less
     if len(node.path) > 1 and node.path[1] == sealing.HISTORY_KEY:
         raise InputError(f"{path}: {dotted!r} is kept history; see: sealedcfg history")
-    _, built = open_model(path, keys)
+    built = model_of(profile, keys)
     # The node's own value, found by its path in the authenticated parse: keys
     # are matched as written (`true`, `0x10`, `""`), whatever their type.
     return built.by_path[node.epath]
@@ -169,16 +176,22 @@ def extends_declared(body: Body) -> bool:
     return any(len(n.path) == 2 and n.path[1] == EXTENDS for n in body.nodes)
 
 
+def header_of(path: str | os.PathLike[str]) -> Header | None:
+    """The file's header alone (who can open it), its body not parsed; None if unsealed."""
+    return read_header(read_bytes(path), str(path))
+
+
 def ls(path: str | os.PathLike[str]) -> list[Entry]:
     """Every path with sealed/plain marks and metadata, never a value; no key."""
     profile = sealing.read_profile(read_bytes(path), str(path))
     docs = profile.body.documents
-    out = []
+    out: list[Entry] = []
+    append, format_path, is_token = out.append, document.format_path, sealing.is_token
     for node in profile.body.nodes:
         if len(node.path) == 1:
             continue
         vtype, meta = None, {}
-        if sealing.is_token(node):
+        if is_token(node):
             try:
                 tok = tokens.parse(node.value)
                 kind, vtype, meta = "sealed", tok.vtype, dict(tok.meta)
@@ -188,5 +201,5 @@ def ls(path: str | os.PathLike[str]) -> list[Entry]:
             kind = "empty" if not sealing.sealable(node) else "plain"
         else:
             kind = node.kind
-        out.append(Entry(document.format_path(node.path, docs), kind, vtype, node.line, meta))
+        append(Entry(format_path(node.path, docs), kind, vtype, node.line, meta))
     return out

@@ -54,7 +54,9 @@ _PAIR_NAME_RE = re.compile(
 _PAIR_WORDS_RE = re.compile(r"name|key|variable")  # on the lower-cased line: gates the above
 _PAIR_VALUE_NAMES = frozenset({"value", "default", "Value", "ParameterValue", "defaultValue"})
 _NEXT_VALUE_RE = re.compile(
-    r"""^\s*-?\s*["']?(?:value|default|Value|ParameterValue)["']?\s*[:=][ \t]*"""
+    # Possessive: `\s*-?\s*` split a line of spaces every way (quadratic: a 400 KB
+    # line under `- name: DB_PASSWORD` hung the hook).
+    r"""^\s*+(?:-\s*+)?["']?(?:value|default|Value|ParameterValue)["']?\s*[:=][ \t]*"""
 )
 # define('DB_PASSWORD', 'x'), os.environ.setdefault("TOKEN", "x"), props.put("password", "x")
 _CALL_PAIR_RE = re.compile(

@@ -6,6 +6,7 @@ In a multi-document stream a path starts with the document index: `1:spec.passwo
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 
 from sealedcfg.base.encoding import KeyPath
@@ -107,8 +108,23 @@ def resolve(body: Body, dotted: str) -> Node:
     if rest and node is not None and node.kind in ("scalar", "alias"):
         raise not_a_mapping(body, dotted, path)
     if rest or node is None:
-        known = [format_path(n.path, body.documents) for n in body.nodes if len(n.path) > 1]
-        near = difflib.get_close_matches(dotted, known, n=3, cutoff=0.5)
+        near = difflib.get_close_matches(dotted, _candidates(body, path), n=3, cutoff=0.5)
         hints = (f"did you mean: {', '.join(near)}",) if near else ()
         raise InputError(f"no such path {dotted!r}", hints=hints)
     return node
+
+
+#: Paths `resolve` compares with a missing one for its "did you mean" hint:
+#: difflib costs microseconds per path, and a hostile file holds 250,000.
+MAX_SUGGESTIONS = 5_000
+
+
+def _candidates(body: Body, reached: KeyPath) -> list[str]:
+    """Paths to suggest: those under the deepest node that exists first, then the rest."""
+    size = len(reached)
+    under = [n.path for n in body.nodes if len(n.path) > 1 and n.path[:size] == reached]
+    chosen = under[:MAX_SUGGESTIONS]
+    if len(chosen) < MAX_SUGGESTIONS:
+        others = (n.path for n in body.nodes if len(n.path) > 1 and n.path[:size] != reached)
+        chosen += itertools.islice(others, MAX_SUGGESTIONS - len(chosen))
+    return [format_path(p, body.documents) for p in chosen]
