@@ -290,9 +290,13 @@ STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # split: our own hook scans th
 
 
 def test_check_profiles(keys: KeySource) -> None:
-    [unsealed] = check.check_profile(b"a: 1\n", "p.yaml", has_header=False)
+    report = check.Report()
+    check.check_profile(b"a: 1\n", "p.yaml", False, report)
+    [unsealed] = report.findings
     assert unsealed.rule_id == "unsealed-profile"
-    [broken] = check.check_profile(b"a: 1\nsealedcfg: [\n", "p.yaml", has_header=True)
+    report = check.Report()
+    check.check_profile(b"a: 1\nsealedcfg: [\n", "p.yaml", True, report)
+    [broken] = report.findings
     assert broken.rule_id == "invalid-sealed-file"
     assert not broken.message.startswith("p.yaml: ")
 
@@ -372,13 +376,10 @@ def test_rules_and_allowlist_come_from_the_top(repo: Path, tmp_path: Path) -> No
     assert check.load_rules(outside) is not None
     assert check.config_root(tmp_path) == tmp_path
     leaky = write(repo / "app.py", f'KEY = "{STRIPE}"\n')
-    report = check.check_files([leaky], None)
-    [finding] = report.findings
-    check.apply_allowlist(report, repo)
-    assert report.findings == [finding]  # no allow file: nothing allowed
+    report = check.check_files([leaky], None, check.load_allowed(repo))
+    [finding] = report.findings  # no allow file: nothing allowed
     write(repo / ".sealedcfg-allow", f"{finding.fingerprint}\n")
-    check.apply_allowlist(report, repo)
-    assert report.findings == []
+    assert check.check_files([leaky], None, check.load_allowed(repo)).findings == []
 
 
 # ---------------------------------------------------------------- header events

@@ -76,7 +76,8 @@ def test_dumps_json_is_json_dumps_indent_2(data: Any) -> None:
 def test_dumps_json_dict_subclasses() -> None:
     from collections import OrderedDict
 
-    for data in (OrderedDict(), {"a": OrderedDict()}, OrderedDict(a=1, b=[OrderedDict()])):
+    cases: list[Any] = [OrderedDict(), {"a": OrderedDict()}, OrderedDict(a=1, b=[OrderedDict()])]
+    for data in cases:
         assert dumps_json(data) == reference(data)
 
 
