@@ -614,6 +614,14 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
 
     outline = Body(text)
     records = document.walk(text, name, first_pass, outline)
+    # The MAC first, so that its records are gone before the sealed text is
+    # joined and parsed again: they are the largest thing held.
+    records += model.doc_records(outline.versions)
+    records += token_recs
+    count = len(token_recs)
+    token_recs.clear()
+    mac = envelope.compute_mac(data_key, header, records)
+    del records
     sealed_text = "".join(blocks)
     blocks.clear()
     if not _reads_back(name, sealed_text, expected[0].digest(), keep_blocks):
@@ -621,9 +629,7 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
         full = replace(profile, body=document.parse(text, name))
         seal_nodes(full, data_key, file_id, to_seal(full, rule))
         raise InputError(f"{name}: this file cannot be sealed in place")
-    records += model.doc_records(outline.versions) + token_recs
-    mac = envelope.compute_mac(data_key, header, records)
-    return sealed_text, replace(header, mac=mac), len(token_recs)
+    return sealed_text, replace(header, mac=mac), count
 
 
 def _shape_of(node: Node, text: str, token: str | None) -> bytes:
