@@ -7,7 +7,8 @@ encrypt, decrypt with a key, decrypt with a passphrase (default Argon2id
 parameters), verify, setting one value and `--version`.  Two yardsticks parse
 the same plaintext in a whole process with ruamel's C code: (a) bare parser
 events from `_ruamel_yaml.CParser`, (b) a full `YAML(typ="safe", pure=False)`
-load.  Peak RSS comes from each child's rusage (`os.wait4`).
+load.  Peak RSS and CPU seconds (user + system) come from each child's rusage
+(`os.wait4`).
 
     python bench/bench.py                                # all sizes, 5 runs each
     python bench/bench.py --sizes 100,1000,10000 --repeat 5 --json out.json
@@ -231,6 +232,7 @@ def make_profile(size: int) -> Profile:
 class Sample:
     seconds: float
     maxrss_kib: int
+    cpu: float = 0.0  # user + system seconds: steadier than wall time on a busy machine
 
 
 def run_once(
@@ -254,7 +256,7 @@ def run_once(
             raise BenchError(
                 f"{' '.join(argv[:4])} ... exited {proc.returncode}:\n{message[-2000:]}"
             )
-    return Sample(elapsed, int(usage.ru_maxrss))
+    return Sample(elapsed, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
 
 
 def capture(argv: Sequence[str], env: dict[str, str], cwd: Path) -> bytes:
@@ -271,7 +273,9 @@ class Result:
     runs: int
     seconds: list[float]
     maxrss_kib: list[int]
+    cpu_seconds: list[float] = field(default_factory=list)
     median: float | None = None
+    cpu_median: float | None = None
     values_per_s: float | None = None
     ratio_a: float | None = None
     ratio_b: float | None = None
@@ -282,6 +286,8 @@ class Result:
         if self.error is not None or not self.seconds:
             return
         self.median = statistics.median(self.seconds)
+        if self.cpu_seconds:
+            self.cpu_median = statistics.median(self.cpu_seconds)
         self.peak_rss_mib = max(self.maxrss_kib) / 1024
         if self.size is not None and self.median > 0:
             self.values_per_s = self.size / self.median
@@ -321,6 +327,7 @@ def measure(
             sample = run_once(argv, env, cwd)
             result.seconds.append(sample.seconds)
             result.maxrss_kib.append(sample.maxrss_kib)
+            result.cpu_seconds.append(sample.cpu)
     except BenchError as exc:
         result.error = str(exc)
     result.finish()
@@ -480,12 +487,23 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def render_table(report: Report) -> str:
-    header = ["size", "operation", "median s", "values/s", "x (a)", "x (b)", "peak RSS MiB", "n"]
+    header = [
+        "size",
+        "operation",
+        "median s",
+        "CPU s",
+        "values/s",
+        "x (a)",
+        "x (b)",
+        "peak RSS MiB",
+        "n",
+    ]
     rows = [
         [
             "-" if r.size is None else f"{r.size:,}",
             r.op,
             "FAILED" if r.median is None else f"{r.median:.3f}",
+            _fmt(r.cpu_median, ".3f"),
             _fmt(r.values_per_s, ",.0f"),
             _fmt(r.ratio_a, ".2f"),
             _fmt(r.ratio_b, ".2f"),
