@@ -331,8 +331,8 @@ def encrypt_file(
         header = profile.header
         if header is None:
             header, data_key = new_header(profile, keys, plain=plain, kdf=kdf)
-            sealed_text, header, count = sealing.seal_new(profile, header, data_key)
-            write_atomic(path, profile.to_bytes(sealed_text, header))
+            sealed, header, count = sealing.seal_new(profile, header, data_key)
+            write_atomic(path, sealed)
             return EncryptResult(name, count, True, True)
         if plain is not None and plain != header.plain:
             raise InputError(

@@ -255,3 +255,33 @@ def test_value_types_match_ruamel_resolution(version: tuple[int, int]) -> None:
         if value == "2024-02-30":  # no such day: a string, as Go's yaml.v3 reads it
             expected = "tag:yaml.org,2002:str"
         assert _table(version)(value) == expected, value
+
+
+@pytest.mark.parametrize("src", EDGE[:8], ids=lambda p: p.name)
+def test_compact_mac_records_give_the_same_mac(src: Path, work: Path, keys: KeySource) -> None:
+    """seal_new holds each value's node and token records as one compact entry;
+    its MAC must be compute_mac's over the records themselves, in any order."""
+    from sealedcfg.base.encoding import lp_all
+    from sealedcfg.engine import sealing
+    from sealedcfg.format import envelope
+    from sealedcfg.yamltext import document, model
+
+    sealed = write(work / "s.yaml", "a: 1\n")
+    api.encrypt_file(sealed, keys)
+    header = sealing.read_profile(sealed.read_bytes(), "s.yaml").header
+    assert header is not None
+    body = document.parse(src.read_text(encoding="utf-8"), src.name)
+    store = sealing._RecordStore()
+    tokens = []
+    for i, node in enumerate(body.scalars()):  # tokens with and without metadata
+        meta = f"note={i}" if i % 3 else ""
+        store.token(node.epath, model.value_type(node), meta)
+        tokens.append(
+            lp_all((b"token", node.epath, model.value_type(node).encode(), meta.encode()))
+        )
+    records = model.node_records(body.nodes)
+    assert model.node_records(body.nodes, out=store) == []
+    docs = model.doc_records(body.versions)
+    data_key = bytes(range(32))
+    expected = envelope.compute_mac(data_key, header, [*reversed(records), *docs, *tokens])
+    assert store.mac(data_key, header, docs) == expected

@@ -270,5 +270,4 @@ def seal_new_text(
     """A new sealed file from plaintext YAML (recipients and rule from creation rules)."""
     profile = sealing.Profile(name, False, sealing.unsealed_outline(text, name), None, "\n")
     header, data_key = new_header(profile, keys, plain=None, kdf=kdf)
-    sealed_text, final, _ = sealing.seal_new(profile, header, data_key)
-    return profile.to_bytes(sealed_text, final)
+    return sealing.seal_new(profile, header, data_key)[0]

@@ -13,6 +13,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import TypeVar
 
 from sealedcfg.base.encoding import KeyPath, lp, lp_all
@@ -558,9 +559,9 @@ def reseal_plain(
     return splice_tokens(name, body, replacements), body
 
 
-def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, Header, int]:
-    """Seal a file that has no header yet: (sealed body text, header with its
-    MAC, values sealed), without holding the parse of either text.
+def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[bytes, Header, int]:
+    """Seal a file that has no header yet: (the sealed file's bytes, header with
+    its MAC, values sealed), without holding the parse of either text.
 
     One pass over the plaintext's nodes seals each value, builds the typed
     values (so that what seals is what every reader can load; `finish_header`),
@@ -573,15 +574,15 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
     rule = compile_rule(header.plain)
     blocks: list[str] = []  # the sealed text, in pieces
     chunks: list[str] = []  # the latest piece, in pieces
-    token_recs: list[bytes] = []
+    store = _RecordStore()
     keep_blocks: set[str] = set()  # tokens over keep-chomped block scalars
     expected = [hashlib.sha256()]
 
-    def first_pass(nodes: Iterator[Node]) -> list[bytes]:
+    def first_pass(nodes: Iterator[Node]) -> None:
         # Fresh state: a walk may start over (document.walk).
         blocks.clear()
         chunks.clear()
-        token_recs.clear()
+        store.clear()
         keep_blocks.clear()
         expected[0] = hashlib.sha256()
         pos = 0
@@ -600,28 +601,24 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
                     if len(chunks) >= 8192:  # a few large pieces rather than many small ones
                         blocks.append("".join(chunks))
                         chunks.clear()
-                    token_recs.append(lp_all((b"token", node.epath, vtype.encode(), b"")))
+                    store.token(node.epath, vtype, "")
                     if document.is_keep_block(source):
                         keep_blocks.add(token)
                 expected[0].update(_shape_of(node, text, token))
                 yield node
 
-        records = model.node_records(model.building(seal(nodes), name, None, None))
+        model.node_records(model.building(seal(nodes), name, None, None), out=store)
         chunks.append(text[pos:])
         blocks.append("".join(chunks))
         chunks.clear()
-        return records
 
     outline = Body(text)
-    records = document.walk(text, name, first_pass, outline)
+    document.walk(text, name, first_pass, outline)
     # The MAC first, so that its records are gone before the sealed text is
     # joined and parsed again: they are the largest thing held.
-    records += model.doc_records(outline.versions)
-    records += token_recs
-    count = len(token_recs)
-    token_recs.clear()
-    mac = envelope.compute_mac(data_key, header, records)
-    del records
+    count = store.tokens
+    mac = store.mac(data_key, header, model.doc_records(outline.versions))
+    store.clear()
     sealed_text = "".join(blocks)
     blocks.clear()
     if not _reads_back(name, sealed_text, expected[0].digest(), keep_blocks):
@@ -629,7 +626,76 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[str, He
         full = replace(profile, body=document.parse(text, name))
         seal_nodes(full, data_key, file_id, to_seal(full, rule))
         raise InputError(f"{name}: this file cannot be sealed in place")
-    return sealed_text, replace(header, mac=mac), count
+    final = replace(header, mac=mac)
+    # The file's bytes, holding no more than the text and one encoded copy.
+    body = sealed_text.encode("utf-8")
+    del sealed_text
+    tail = (final.join + envelope.render(final, profile.newline)).encode("utf-8")
+    return (codecs.BOM_UTF8 if profile.bom else b"") + body + tail, final, count
+
+
+_NODE_RECORD_HEAD = lp_all((b"node", b"", b"", b"", b"", b"", b""))[: -6 * 4]  # count, b"node"
+_UNPACK_U32 = struct.Struct(">I").unpack_from
+
+
+class _RecordStore:
+    """The MAC records of a file being sealed, held compactly until the MAC.
+
+    A record is lp_all of its fields, so one sorts by its first field ("doc" <
+    "token" < "node", by count: 3 < 4 < 7), then, since a path occurs once per
+    kind, by its lp(encoded path) alone.  So each node's record and its
+    token's (same path) are kept as one bytes without their common heads:
+    lp(path), the rest of the node record, the rest of the token record and
+    that rest's length.  Sorted once, these give the token records in order,
+    then the node records: what `envelope.compute_mac` would feed, without
+    three objects per sealed value.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[bytes] = []
+        self.pending: dict[bytes, bytes] = {}  # path -> its token record's rest
+        self.tokens = 0
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.pending.clear()
+        self.tokens = 0
+
+    def token(self, epath: bytes, vtype: str, meta: str) -> None:
+        """lp_all(("token", epath, vtype, meta)): comes before its node's record."""
+        self.pending[epath] = lp(vtype.encode()) + lp(meta.encode())
+        self.tokens += 1
+
+    def append(self, record: bytes) -> None:  # model.node_records' sink
+        head = len(_NODE_RECORD_HEAD)
+        if not record.startswith(_NODE_RECORD_HEAD):
+            raise ValueError("not a node record")
+        size = _UNPACK_U32(record, head)[0]
+        tail = self.pending.pop(record[head + 4 : head + 4 + size], b"")
+        self.entries.append(record[head:] + tail + _U32(len(tail)))
+
+    def mac(self, data_key: bytes, header: Header, doc_records: list[bytes]) -> bytes:
+        if self.pending:
+            raise ValueError("a token record without its node")
+        self.entries.sort()
+        count = len(doc_records) + self.tokens + len(self.entries)
+        return envelope.compute_mac_ordered(
+            data_key, header, count, chain(sorted(doc_records), self._tokens(), self._nodes())
+        )
+
+    def _tokens(self) -> Iterator[bytes]:
+        head = _TOKEN_RECORD_HEAD
+        for entry in self.entries:
+            tail = _UNPACK_U32(entry, len(entry) - 4)[0]
+            if tail:
+                size = _UNPACK_U32(entry)[0]
+                yield head + entry[: 4 + size] + entry[len(entry) - 4 - tail : -4]
+
+    def _nodes(self) -> Iterator[bytes]:
+        head = _NODE_RECORD_HEAD
+        for entry in self.entries:
+            tail = _UNPACK_U32(entry, len(entry) - 4)[0]
+            yield head + entry[: len(entry) - 4 - tail]
 
 
 def _shape_of(node: Node, text: str, token: str | None) -> bytes:

@@ -23,7 +23,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sealedcfg.base.encoding import KeyPath, lp, lp_all
 from sealedcfg.errors import InputError
@@ -409,14 +409,24 @@ def doc_records(versions: list[tuple[int, int] | None]) -> list[bytes]:
     return [lp_all((b"doc", str(i).encode(), _version_text(v))) for i, v in enumerate(versions)]
 
 
-def node_records(nodes: Iterable[Node], skip: Iterable[KeyPath] = ()) -> list[bytes]:
+class RecordSink(Protocol):
+    def append(self, record: bytes, /) -> None: ...
+
+
+def node_records(
+    nodes: Iterable[Node], skip: Iterable[KeyPath] = (), out: RecordSink | None = None
+) -> list[bytes]:
     """lp_all("node", epath, kind, tag, anchor, keyinfo, content) for each node,
     in one pass over `nodes` in document order (they need not all be held: the
     parse may stream them).  The MAC sorts the records, so a mapping's record,
     whose content is its key order, is written when the mapping ends.
+
+    With `out`, the records go there (one that holds them compactly) and the
+    list returned is empty.
     """
     skipped = set(skip)
-    out: list[bytes] = []
+    records: list[bytes] = []
+    out = records if out is None else out
     u32 = _U32
     seven = u32(7) + lp(b"node")
     kinds = {k: lp(k.encode()) for k in ("scalar", "alias", "map", "seq")}
@@ -468,7 +478,7 @@ def node_records(nodes: Iterable[Node], skip: Iterable[KeyPath] = ()) -> list[by
     for _, head, keys in maps:
         content = lp_all(keys)
         out.append(head + u32(len(content)) + content)
-    return out
+    return records
 
 
 def _version_text(version: tuple[int, int] | None) -> bytes:
