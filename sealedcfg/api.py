@@ -362,13 +362,13 @@ def encrypt_file(
         # Everything but the new plaintext values must be what was sealed.
         new = sealing.new_only_paths(profile.body, {n.path for n in nodes})
         try:
-            plain_body = sealing.open_checked(profile, data_key, new).body
+            sealing.open_checked(profile, data_key, new)
         except crypto.AuthError:
             raise OpenError(name) from None
-        new_body = sealing.seal_nodes(profile, data_key, header.file_id, nodes)
-        header = sealing.finish_header(header, data_key, plain_body, name, sealed=new_body)
-        write_atomic(path, profile.to_bytes(new_body.text, header))
-    return EncryptResult(name, len(nodes), False, True, adopted)
+        count = len(nodes)
+        sealed_text, header = sealing.seal_adopted(profile, data_key, nodes)
+        write_atomic(path, profile.to_bytes(sealed_text, header))
+    return EncryptResult(name, count, False, True, adopted)
 
 
 def decrypt_file(

@@ -495,31 +495,75 @@ def reseal(old: Profile, data_key: bytes, new_text: str, rule: Pattern | None) -
     old file is refused.  A new value at a path that held a token keeps that
     token's metadata.
     """
+    decide = _resealer(old, data_key, new_text, rule)
+    body = document.parse(new_text, old.name)
+    replacements = []
+    plain_edits = []
+    for node in body.nodes:
+        token, source = decide(node)
+        if source is not None:
+            plain_edits.append((node.start, node.end, source))
+        if token is not None:
+            replacements.append((node, token))
+    sealed = splice_tokens(old.name, body, replacements)
+    return sealed, document.parse(document.splice(new_text, plain_edits), old.name)
+
+
+def reseal_text(
+    old: Profile, data_key: bytes, new_text: str, rule: Pattern | None
+) -> tuple[str, Header]:
+    """`reseal`, then `finish_header`, in streams: (sealed body text, header
+    with its MAC), holding no parse of the new, sealed or opened text."""
+    assert old.header is not None
+    decide = _resealer(old, data_key, new_text, rule)
+    splicer = _Splicer(old.name, new_text)
+    plain_edits: list[tuple[int, int, str]] = []
+
+    def consume(nodes: Iterator[Node]) -> None:
+        splicer.reset()  # a walk may start over (document.walk)
+        plain_edits.clear()
+        for node in nodes:
+            token, source = decide(node)
+            if source is not None:
+                plain_edits.append((node.start, node.end, source))
+            splicer.add(node, token)
+
+    document.walk(new_text, old.name, consume)
+    plain_text = document.splice(new_text, plain_edits)
+    plain_edits.clear()
+    return splicer.finish(old.header, data_key, plain_text)
+
+
+def _resealer(
+    old: Profile, data_key: bytes, new_text: str, rule: Pattern | None
+) -> Callable[[Node], tuple[str | None, str | None]]:
+    """For each node of an edited sealed text: (the token to put over it, or
+    None; its plaintext source when it is a token)."""
     header = old.header
     assert header is not None
     assert old.opened is not None
     opened = old.opened
     origin = {tok: path for path, (tok, _, _) in opened.by_path.items()}
-    body = document.parse(new_text, old.name)
-    replacements = []
-    plain_edits = []
-    for node in body.nodes:
+
+    def decide(node: Node) -> tuple[str | None, str | None]:
         if is_token(node):
             path = origin.get(node.value)
             if path is None:
                 raise crypto.AuthError
             source = opened.sources[node.value]
-            plain_edits.append((node.start, node.end, source))
             if path != node.path:
                 tok = tokens.parse(node.value)
-                new = seal_node(data_key, header.file_id, node, source, tok.meta, tok.vtype)
-                replacements.append((node, new))
-        elif sealable(node) and not rule_matches(rule, node):
+                return seal_node(
+                    data_key, header.file_id, node, source, tok.meta, tok.vtype
+                ), source
+            return None, source
+        if sealable(node) and not rule_matches(rule, node):
             source = new_text[node.start : node.end]
             meta = _meta_at(opened.by_path.get(node.path))
-            replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
-    sealed = splice_tokens(old.name, body, replacements)
-    return sealed, document.parse(document.splice(new_text, plain_edits), old.name)
+            return seal_node(data_key, header.file_id, node, source, meta), None
+        return None, None
+
+    return decide
 
 
 def _meta_at(entry: tuple[str, str, str] | None) -> tuple[tuple[str, str], ...]:
@@ -543,20 +587,186 @@ def reseal_plain(
     for byte (unless `keep_tokens` is off: a new data key), and any value
     sealed at a path that held a token keeps its metadata.
     """
-    rule = compile_rule(header.plain)
+    decide = _plain_resealer(header, data_key, plain_text, previous, keep_tokens)
     body = document.parse(plain_text, name)
     replacements = []
     for node in body.nodes:
+        token = decide(node)
+        if token is not None:
+            replacements.append((node, token))
+    return splice_tokens(name, body, replacements), body
+
+
+def reseal_plain_text(
+    name: str,
+    header: Header,
+    data_key: bytes,
+    plain_text: str,
+    previous: dict[KeyPath, tuple[str, str, str]],
+) -> tuple[str, Header]:
+    """`reseal_plain`, then `finish_header`, in streams: (sealed body text,
+    header with its MAC), holding no parse of either text."""
+    decide = _plain_resealer(header, data_key, plain_text, previous, True)
+    splicer = _Splicer(name, plain_text)
+
+    def consume(nodes: Iterator[Node]) -> None:
+        splicer.reset()  # a walk may start over (document.walk)
+        for node in nodes:
+            splicer.add(node, decide(node))
+
+    document.walk(plain_text, name, consume)
+    return splicer.finish(header, data_key, plain_text)
+
+
+def _plain_resealer(
+    header: Header,
+    data_key: bytes,
+    plain_text: str,
+    previous: dict[KeyPath, tuple[str, str, str]],
+    keep_tokens: bool,
+) -> Callable[[Node], str | None]:
+    """For each node of a plaintext body: the token to put over it, or None."""
+    rule = compile_rule(header.plain)
+
+    def decide(node: Node) -> str | None:
         if not sealable(node) or rule_matches(rule, node):
-            continue
+            return None
         source = plain_text[node.start : node.end]
         old = previous.get(node.path)
         if keep_tokens and old is not None and old[1] == source and old[2] == value_type(node):
-            replacements.append((node, old[0]))
-        else:
-            meta = _meta_at(old)
-            replacements.append((node, seal_node(data_key, header.file_id, node, source, meta)))
-    return splice_tokens(name, body, replacements), body
+            return old[0]
+        return seal_node(data_key, header.file_id, node, source, _meta_at(old))
+
+    return decide
+
+
+def seal_adopted(profile: Profile, data_key: bytes, nodes: list[Node]) -> tuple[str, Header]:
+    """Seal the new plaintext `nodes` of an authenticated sealed profile
+    (`encrypt --adopt`): (sealed body text, header with its MAC over the
+    opened text).  The profile's parse is released once read."""
+    header, opened = profile.header, profile.opened
+    assert header is not None
+    assert opened is not None
+    text = profile.body.text
+    splicer = _Splicer(profile.name, text)
+    new = {(n.start, n.end) for n in nodes if n.kind == "scalar"}
+    nodes.clear()
+    for node in profile.body.nodes:
+        token = None
+        if node.kind == "scalar" and (node.start, node.end) in new:
+            token = seal_node(data_key, header.file_id, node, text[node.start : node.end])
+        splicer.add(node, token)
+    profile.body.nodes = []
+    release(profile)
+    return splicer.finish(header, data_key, opened.text)
+
+
+def seal_one(
+    profile: Profile, data_key: bytes, node: Node, token: str, source: str
+) -> tuple[str, Header]:
+    """Put `token` (sealing `source`) over one scalar `node` of an authenticated
+    profile: (sealed body text, header with its MAC).  Nothing moves, so the
+    opened text changes only at that value's place, found from the tokens
+    before it; the profile's parse is released once read."""
+    header, opened = profile.header, profile.opened
+    assert header is not None
+    assert opened is not None
+    text = profile.body.text
+    splicer = _Splicer(profile.name, text)
+    shift = 0  # opened text minus sealed text, before `node`
+    for n in profile.body.nodes:
+        if n is node:
+            splicer.add(n, token)
+            continue
+        if n.start < node.start and n.kind == "scalar" and n.path in opened.by_path:
+            shift += len(opened.by_path[n.path][1]) - (n.end - n.start)
+        splicer.add(n, None)
+    start = node.start + shift
+    entry = opened.by_path.get(node.path)
+    old = entry[1] if entry is not None else text[node.start : node.end]
+    end = start + len(old)
+    if opened.text[start:end] != old:  # never, but the parse is exact
+        spot = next(n for n in opened.body.nodes if n.path == node.path)
+        start, end = spot.start, spot.end
+    plain_text = document.splice(opened.text, [(start, end, source)])
+    profile.body.nodes = []
+    release(profile)
+    return splicer.finish(header, data_key, plain_text)
+
+
+def release(profile: Profile) -> None:
+    """Drop what authenticating `profile` needed and a rewrite of it does not:
+    the token records of its MAC and the opened text's parse."""
+    if profile.opened is not None:
+        profile.opened.token_records = []
+        profile.opened.parsed = None
+
+
+class _Splicer:
+    """`splice_tokens` and `finish_header` in streams, node by node.
+
+    `add` is given every node of `text` in order, with the token to put over
+    it (None to leave it: a token already there stays); `finish` splices, proves
+    that the sealed text reads back (as `seal_new` does: a hash of what each
+    node must parse to, compared with the sealed text's), and computes the MAC
+    over the meaning of the opened text in one streamed pass, so that neither
+    text's parse is held.
+    """
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name, self.text = name, text
+        self.reset()
+
+    def reset(self) -> None:
+        self.spans: list[tuple[int, int, str]] = []
+        self.expected = hashlib.sha256()
+        self.keep_blocks: set[str] = set()  # tokens over keep-chomped block scalars
+        self.token_recs: list[bytes] = []
+
+    def add(self, node: Node, token: str | None) -> None:
+        if token is not None:
+            self.spans.append((node.start, node.end, token))
+            if document.is_keep_block(self.text[node.start : node.end]):
+                self.keep_blocks.add(token)
+            self.token_recs.append(_token_record(node.epath, token))
+        elif node.kind == "scalar" and not node.style and node.value.startswith(_PREFIX):
+            token = node.value  # a token that stays (and what reads as one: compared so)
+            if is_token(node):
+                self.token_recs.append(_token_record(node.epath, token))
+        self.expected.update(_shape_of(node, self.text, token))
+
+    def finish(self, header: Header, data_key: bytes, plain_text: str) -> tuple[str, Header]:
+        name, text = self.name, self.text
+        sealed_text = document.splice(text, self.spans)
+        if not _reads_back(name, sealed_text, self.expected.digest(), self.keep_blocks):
+            # Slow, but only for a text that cannot be sealed: name the line.
+            body = document.parse(text, name)
+            at = {(s, e): t for s, e, t in self.spans}
+            spots = [(n, at[n.start, n.end]) for n in body.scalars() if (n.start, n.end) in at]
+            splice_tokens(name, body, spots)
+            raise InputError(f"{name}: this file cannot be sealed in place")
+        self.spans = []
+        records = plain_records(plain_text, name)
+        records += self.token_recs
+        self.token_recs = []
+        return sealed_text, replace(header, mac=envelope.compute_mac(data_key, header, records))
+
+
+def _token_record(epath: bytes, token: str) -> bytes:
+    """lp_all(("token", epath, type, metadata)), as `token_records` builds it."""
+    fields = token.split(";", 4)
+    return _TOKEN_RECORD_HEAD + lp(epath) + lp(fields[2].encode()) + lp(fields[3].encode())
+
+
+def plain_records(text: str, name: str) -> list[bytes]:
+    """`finish_header`'s checks and meaning records of a plaintext body, from
+    one streamed pass over its parse: built as typed values (what seals is what
+    every reader can load), then `model.meaning_records`."""
+    meta = Body(text)
+    records = document.walk(
+        text, name, lambda nodes: model.node_records(model.building(nodes, name, None, None)), meta
+    )
+    return records + model.doc_records(meta.versions)
 
 
 def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[bytes, Header, int]:

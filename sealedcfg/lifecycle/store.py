@@ -166,17 +166,13 @@ def _replace_one(
     target: Path,
 ) -> None:
     """Seal `source` with `items` over one non-empty scalar's span: nothing moves, so no
-    re-seal is needed, and the file is parsed once more (by splice_tokens), not thrice."""
+    re-seal is needed, and no parse is held but the one read (`sealing.seal_one`)."""
     header = profile.header
     assert header is not None
     assert profile.opened is not None  # authenticated by access.opened
     token = sealing.seal_node(data_key, header.file_id, node, source, items, vtype)
-    body = sealing.splice_tokens(profile.name, profile.body, [(node, token)])
-    spot = next(n for n in profile.opened.body.nodes if n.path == node.path)
-    text = document.splice(profile.opened.text, [(spot.start, spot.end, source)])
-    opened = document.parse(text, profile.name)
-    final = sealing.finish_header(header, data_key, opened, profile.name, sealed=body)
-    write_atomic(target, profile.to_bytes(body.text, final))
+    sealed_text, final = sealing.seal_one(profile, data_key, node, token, source)
+    write_atomic(target, profile.to_bytes(sealed_text, final))
 
 
 def _with_history(text: str, name: str, path: KeyPath, entries: int, newline: str) -> str:

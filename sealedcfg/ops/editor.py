@@ -259,13 +259,16 @@ def edit_file(
             plain = sealing.open_tokens(profile, data_key, previous)  # opened() checked the MAC
         except crypto.AuthError:
             raise OpenError(str(target)) from None
+        profile.body.nodes = []  # not needed again: the edited text is parsed anew
+        sealing.release(profile)
         with private_file(str(target), plain, say) as tmp:
             edited = _edit_until_valid(argv, tmp, plain, str(target), tty, say)
         if edited is None:
             return False
-        body, plain_body = sealing.reseal_plain(str(target), header, data_key, edited, previous)
-        final = sealing.finish_header(header, data_key, plain_body, str(target), sealed=body)
-        write_atomic(target, profile.to_bytes(body.text, final))
+        sealed_text, final = sealing.reseal_plain_text(
+            str(target), header, data_key, edited, previous
+        )
+        write_atomic(target, profile.to_bytes(sealed_text, final))
     return True
 
 

@@ -46,13 +46,16 @@ def _reseal_and_write(profile: sealing.Profile, data_key: bytes, new_text: str, 
     """Seal what an edit made plaintext (or moved), recompute the MAC, write."""
     header = profile.header
     assert header is not None
+    # The sealed file's parse and the MAC's records are not needed again: freed
+    # before the new text is parsed (memory: a large file is held once).
+    profile.body.nodes = []
+    sealing.release(profile)
     try:
         rule = sealing.compile_rule(header.plain)
-        body, plain = sealing.reseal(profile, data_key, new_text, rule)
+        sealed_text, final = sealing.reseal_text(profile, data_key, new_text, rule)
     except crypto.AuthError:
         raise OpenError(str(path)) from None
-    final = sealing.finish_header(header, data_key, plain, str(path), sealed=body)
-    write_atomic(path, profile.to_bytes(body.text, final))
+    write_atomic(path, profile.to_bytes(sealed_text, final))
 
 
 def _missing_path(body: Body, dotted: str) -> tuple[Node | None, list[str]]:
