@@ -285,3 +285,34 @@ def test_compact_mac_records_give_the_same_mac(src: Path, work: Path, keys: KeyS
     data_key = bytes(range(32))
     expected = envelope.compute_mac(data_key, header, [*reversed(records), *docs, *tokens])
     assert store.mac(data_key, header, docs) == expected
+
+
+def test_set_one_value_after_tokens_of_every_length(work: Path, keys: KeySource) -> None:
+    """`set` of a sealed value finds its place in the opened text from the
+    tokens before it (no second parse): quoted, block, flow, tagged and
+    non-ASCII values before it, and after it."""
+    from sealedcfg.lifecycle import store
+
+    text = (
+        'a: "caf\u00e9 \u2603 \U0001f511"\n'
+        "b: |\n  multi\n  line \u00e9\n"
+        "c: [x, 'y', {z: 1}]\n"
+        "d: !!binary aGk=\n"
+        "e: &anchor target\n"
+        "f: *anchor\n"
+        "g: >-\n  folded\n  tail\n"
+    )
+    target = write(work / "p.yaml", text)
+    api.encrypt_file(target, keys)
+    assert store.set_value(target, "e", "new target \u00e9", keys)
+    text = text.replace("target", "new target \u00e9")
+    assert api.decrypt_file(target, keys) == text.encode()
+    assert store.set_value(target, "g", "last", keys)  # a block scalar becomes a plain one
+    text = text.replace(">-\n  folded\n  tail", "last")
+    assert api.decrypt_file(target, keys) == text.encode()
+    assert store.set_value(target, "a", "first", keys)
+    assert (
+        api.decrypt_file(target, keys)
+        == text.replace('"caf\u00e9 \u2603 \U0001f511"', "first").encode()
+    )
+    assert api.verify_file(target, keys).ok
