@@ -98,17 +98,22 @@ def _find_hints(header: Header) -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def opened(
-    path: str | os.PathLike[str], keys: KeySource, *, check_place: bool = True
+    path: str | os.PathLike[str],
+    keys: KeySource,
+    *,
+    check_place: bool = True,
+    keep_body: bool = True,
 ) -> Iterator[tuple[sealing.Profile, bytes, Header]]:
     """Lock a sealed file, read it and authenticate it: (profile, data key, header).
 
     The lock is held until the block ends, so the caller's write completes a
     read-modify-write no other sealedcfg process can interleave with.  The
-    opened text's parse is kept (`Opened.body`): a writer re-seals from it.
+    opened text's parse is kept (`Opened.body`): a writer re-seals from it;
+    without `keep_body` (a writer that streams: set, edit) it is not built.
     """
     with locked(path) as data:
         profile = sealing.read_profile(data, str(path), place_of(path) if check_place else None)
-        data_key = authenticate(profile, keys, keep_body=True)
+        data_key = authenticate(profile, keys, keep_body=keep_body)
         assert profile.header is not None
         yield profile, data_key, profile.header
 

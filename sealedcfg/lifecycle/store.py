@@ -225,7 +225,7 @@ def set_value(
     from sealedcfg.ops import values
 
     source = scalars.render(value, vtype)
-    with opened(target, keys) as (profile, data_key, header):
+    with opened(target, keys, keep_body=False) as (profile, data_key, header):
         body = profile.body
         parent, missing = values._missing_path(body, dotted)
         rule = sealing.compile_rule(header.plain)
@@ -330,7 +330,7 @@ def change_meta(
 ) -> Outcome:
     """Change metadata alone: the value is opened and sealed again with the new items."""
     target = Path(file)
-    with opened(target, keys) as (profile, data_key, header):
+    with opened(target, keys, keep_body=False) as (profile, data_key, header):
         node = _value_node(profile.body, dotted, header.plain, str(target))
         if not sealing.is_token(node):
             raise InputError(f"{target}: {dotted!r} is not sealed; seal it with sealedcfg encrypt")

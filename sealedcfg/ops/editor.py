@@ -253,7 +253,7 @@ def edit_file(
     argv = editor_command(say)
     if not target.exists():
         return _edit_new(target, keys, argv, kdf, tty, say)
-    with _signals_unwind(), opened(target, keys) as (profile, data_key, header):
+    with _signals_unwind(), opened(target, keys, keep_body=False) as (profile, data_key, header):
         try:
             previous: dict[KeyPath, tuple[str, str, str]] = {}
             plain = sealing.open_tokens(profile, data_key, previous)  # opened() checked the MAC

@@ -85,7 +85,7 @@ def set_value(
     source = scalars.render(value, vtype)
     if not target.exists() and not target.is_symlink():
         return _create(target, dotted, source, keys, kdf)
-    with opened(target, keys) as (profile, data_key, header):
+    with opened(target, keys, keep_body=False) as (profile, data_key, header):
         body = profile.body
         parent, missing = _missing_path(body, dotted)
         if missing:
@@ -127,7 +127,7 @@ def _create(
 def unset(path: str | os.PathLike[str], dotted: str, keys: KeySource) -> None:
     """Remove the key or list item at `dotted` (and everything below it)."""
     target = Path(path)
-    with opened(target, keys) as (profile, data_key, _header):
+    with opened(target, keys, keep_body=False) as (profile, data_key, _header):
         node = paths.resolve(profile.body, dotted)
         parent = textops.find_parent(profile.body, node.path)
         if parent is None:
