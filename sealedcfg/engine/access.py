@@ -174,6 +174,7 @@ def decrypt_bytes(
     from elsewhere (stdin, git's temporary copies) have none to check.
     """
     profile = sealing.read_profile(data, name, place)
+    del data  # not needed again: freed before the opening, the largest step
     return profile.to_bytes(open_profile(profile, keys).text, None)
 
 

@@ -139,6 +139,7 @@ def read_profile(
 
         places.check(header.bind, place, name)
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
+    del text, header_text  # the whole text is not needed again: freed before the parse
     if header is None and not keep_nodes:
         return Profile(name, bom, unsealed_outline(body_text, name), header, newline)
     return Profile(name, bom, document.parse(body_text, name), header, newline)
