@@ -71,6 +71,7 @@ class Profile:
     header: Header | None
     newline: str
     opened: Opened | None = None  # set once the file was authenticated (access.opened)
+    raw: bytes | None = None  # the body's UTF-8 bytes, when they are the file's (no copy)
 
     def to_bytes(self, body_text: str, header: Header | None) -> bytes:
         text = body_text
@@ -141,7 +142,8 @@ def read_profile(
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1 or None] else "\n"
     del text, header_text  # the whole text is not needed again: freed before the parse
     if header is None and not keep_nodes:
-        return Profile(name, bom, unsealed_outline(body_text, name), header, newline)
+        raw = None if bom else data  # then exactly the body, encoded
+        return Profile(name, bom, unsealed_outline(body_text, name), header, newline, raw=raw)
     return Profile(name, bom, document.parse(body_text, name), header, newline)
 
 
@@ -824,7 +826,7 @@ def seal_new(profile: Profile, header: Header, data_key: bytes) -> tuple[bytes, 
         chunks.clear()
 
     outline = Body(text)
-    document.walk(text, name, first_pass, outline)
+    document.walk(text, name, first_pass, outline, utf8=profile.raw)
     # The MAC first, so that its records are gone before the sealed text is
     # joined and parsed again: they are the largest thing held.
     count = store.tokens

@@ -125,7 +125,12 @@ T = TypeVar("T")
 
 
 def walk(
-    text: str, name: str, consume: Callable[[Iterator[Node]], T], body: Body | None = None
+    text: str,
+    name: str,
+    consume: Callable[[Iterator[Node]], T],
+    body: Body | None = None,
+    *,
+    utf8: bytes | None = None,
 ) -> T:
     """`consume(nodes)` over the nodes of `text` in document order, built one at
     a time, so a reader that needs no node twice holds none of them.
@@ -135,6 +140,7 @@ def walk(
     (a `:` in a flow plain scalar): when libyaml refuses the text, maybe
     part-way, `consume` is called again from the start with ruamel's parser,
     the judge of what is valid YAML; so it must start from fresh state.
+    `utf8`, when given, is exactly `text.encode("utf-8")`.
     """
     meta = body if body is not None else Body(text)
     enabled = gc.isenabled()
@@ -143,7 +149,10 @@ def walk(
         # The parsers see %YAML 1.3 as 1.2 (same length: marks hold), and stop
         # at the structure limits (limits.py) as they go.
         readable = yamlparse.yaml_versions(text, name)
-        c_next = yamlparse.c_next_event(readable)
+        # libyaml reads UTF-8: given `text` already encoded (`utf8`), it is not
+        # encoded again (a copy of a large file).
+        source = utf8 if utf8 is not None and readable is text else readable
+        c_next = yamlparse.c_next_event(source)
         if c_next is not None:
             check_conflict_markers(text, name)
             try:

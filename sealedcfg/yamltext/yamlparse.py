@@ -105,7 +105,7 @@ def events(text: str, name: str, *, c_first: bool = True, line_offset: int = 0) 
         raise InputError(f"{name}: not valid YAML: unacceptable character{where}") from None
 
 
-def c_next_event(text: str) -> Callable[[], Any] | None:
+def c_next_event(text: str | bytes) -> Callable[[], Any] | None:
     """libyaml's next-event function over `text` (None without the C parser):
     each call returns one event, None at the end; it raises YAMLError when
     libyaml refuses the text (maybe part-way)."""
