@@ -2,7 +2,7 @@
 
 Two generated inputs: a Kubernetes manifest stream of about 1.9 MB (many
 documents, deep nesting, long strings) and a profile of 80,000 values (about
-2.3 MB).  Each command runs as its own process; its peak RSS comes from the
+1.8 MB).  Each command runs as its own process; its peak RSS comes from the
 kernel's accounting of that child (`os.wait4`).  Prints medians of N runs.
 
 Besides the targets (encrypt of a new file, decrypt), the commands that read
