@@ -93,7 +93,7 @@ def peak_rss(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
 
 
 def measure(
-    argv: list[str], env: dict[str, str], repeat: int, prepare: Callable[[], None]
+    argv: list[str], env: dict[str, str], repeat: int, prepare: Callable[[], object]
 ) -> tuple[float, float]:
     """Median wall seconds and median peak RSS (bytes) of `repeat` runs."""
     runs = []
@@ -129,7 +129,7 @@ def main() -> int:
             # A new plaintext value at the top of a sealed file, for `encrypt --adopt`.
             adoptable = b"adopted_value: fresh-plaintext-0001\n" + sealed
             restore = partial(target.write_bytes, sealed)
-            ops: list[tuple[str, list[str], dict[str, str], Callable[[], None]]] = [
+            ops: list[tuple[str, list[str], dict[str, str], Callable[[], object]]] = [
                 ("decrypt", [*cli, "decrypt", str(target), "-o", os.devnull], env, restore)
             ]
             if not args.targets_only:
