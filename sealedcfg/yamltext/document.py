@@ -325,26 +325,9 @@ def _scalar_node(
                 f"{name}: line {ev.start_mark.line + 1}: write the anchor before the tag "
                 "(&a !!int 1): a core tag is sealed with its value, the anchor stays outside"
             ) from None
-    node = Node(
-        place[0],
-        "scalar",
-        start,
-        span_end,
-        ev.start_mark.line + 1,
-        ev.tag,
-        ev.anchor,
-        style,
-        ev.value,
-        cur.version,
-        place[2],
-        end,
-        False,
-        -1,
-        place[1],
-        place[3],
-        place[4],
-        place[5],
-    )
+    line, tag, anchor = ev.start_mark.line + 1, ev.tag, ev.anchor
+    node = _node(place, "scalar", start, span_end, line, tag, anchor, style, ev.value, cur.version)
+    node.raw_end = end
     if ev.anchor is not None:
         cur.anchors[ev.anchor] = node
     return node
@@ -352,26 +335,9 @@ def _scalar_node(
 
 def _alias_node(ev: Any, place: _Place, anchors: dict[str, Node], name: str) -> Node:
     end = ev.end_mark.index
-    node = Node(
-        place[0],
-        "alias",
-        ev.start_mark.index,
-        end,
-        ev.start_mark.line + 1,
-        None,
-        None,
-        None,
-        ev.anchor,
-        None,
-        place[2],
-        end,
-        False,
-        -1,
-        place[1],
-        place[3],
-        place[4],
-        place[5],
-    )
+    line = ev.start_mark.line + 1
+    node = _node(place, "alias", ev.start_mark.index, end, line, None, None, None, ev.anchor, None)
+    node.raw_end = end
     node.target = _alias_target(anchors, node, name)
     return node
 
@@ -391,29 +357,48 @@ def _collection_node(
             raise _not_a_mapping(name, cur.index, ev)
         cur.root_block_map = not ev.flow_style and ev.start_mark.column == 0
     index = ev.start_mark.index
-    node = Node(
+    kind = "map" if is_map else "seq"
+    line, tag, anchor = ev.start_mark.line + 1, ev.tag, ev.anchor
+    node = _node(place, kind, index, index, line, tag, anchor, None, "", cur.version)
+    node.flow = bool(ev.flow_style)
+    if ev.anchor is not None:
+        cur.anchors[ev.anchor] = node
+    return node
+
+
+def _node(
+    place: _Place,
+    kind: str,
+    start: int,
+    end: int,
+    line: int,
+    tag: str | None,
+    anchor: str | None,
+    style: str | None,
+    value: str,
+    version: tuple[int, int] | None,
+) -> Node:
+    """A node at `place` (raw_end and flow are set by the caller where they apply)."""
+    return Node(
         place[0],
-        "map" if is_map else "seq",
-        index,
-        index,
-        ev.start_mark.line + 1,
-        ev.tag,
-        ev.anchor,
-        None,
-        "",
-        cur.version,
+        kind,
+        start,
+        end,
+        line,
+        tag,
+        anchor,
+        style,
+        value,
+        version,
         place[2],
         0,
-        bool(ev.flow_style),
+        False,
         -1,
         place[1],
         place[3],
         place[4],
         place[5],
     )
-    if ev.anchor is not None:
-        cur.anchors[ev.anchor] = node
-    return node
 
 
 def _doc_segment(doc: int) -> bytes:
