@@ -30,7 +30,6 @@ BELOW: dict[str, int] = {
     "sealedcfg/api.py": 72,
     "sealedcfg/base/display.py": 75,
     "sealedcfg/base/fileio.py": 80,
-    "sealedcfg/cli/check.py": 83,
     "sealedcfg/cli/edit.py": 55,
     "sealedcfg/cli/main.py": 80,
     "sealedcfg/cli/profiles.py": 83,

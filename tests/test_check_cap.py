@@ -118,3 +118,41 @@ def test_through_typer_runner(repo: Path, keys: KeySource, monkeypatch: pytest.M
     result = runner.invoke(app, ["check", "prod.yaml"])
     assert result.exit_code == 1
     assert f"prod.yaml: {EXTRA} more finding(s) not shown" in result.stdout
+
+
+def test_hook_main_writes_the_listed_findings_only(
+    repo: Path, keys: KeySource, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hook as a function: --write-allow accepts the listed findings and says the
+    rest were left for the next run; a FIFO is a note, never a silent pass."""
+    from sealedcfg.cli.check import main
+
+    monkeypatch.chdir(repo)
+    path = hostile_profile(repo, keys)
+    fifo = repo / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert main([path.name, fifo.name, "--write-allow"]) == 1
+    err = capsys.readouterr().err
+    assert f"added {CAP} fingerprint(s)" in err
+    assert "findings not shown were not added" in err
+    assert "pipe.yaml: skipped (not a regular file)" in err
+    assert len((repo / ".sealedcfg-allow").read_text().splitlines()) == CAP
+    assert main([path.name]) == 1  # the rest are listed now
+    assert f"{EXTRA} finding" in capsys.readouterr().err
+
+
+def test_hook_main_import_gitleaks_refusals(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sealedcfg.cli.check import main
+
+    monkeypatch.chdir(repo)
+    toml = write(repo / ".gitleaks.toml", '[[rules]]\nid = "x"\nregex = """abc[0-9]{8}"""\n')
+    assert main(["--import-gitleaks", toml.name, "other.py"]) == 2
+    assert "takes no files" in capsys.readouterr().err
+    assert main(["--import-gitleaks", "missing.toml"]) == 2
+    assert "sealedcfg: error:" in capsys.readouterr().err
+    assert main(["--import-gitleaks", toml.name]) == 0
+    captured = capsys.readouterr()
+    assert "converted 1 rule(s)" in captured.err
+    assert "abc[0-9]{8}" in captured.out
