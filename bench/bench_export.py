@@ -2,12 +2,14 @@
 with one passphrase, <= 1.5 s for the whole process, one Argon2id derivation per
 distinct salt).
 
-Two repositories of the same profiles, sealed with one passphrase at the default
+Three repositories of the same profiles, sealed with one passphrase at the default
 Argon2id parameters (64 MiB, t=3, p=4):
 
-- shared salt: sealed together (`sealedcfg encrypt p0.yaml ... p9.yaml`, one
-  process), so the files share the passphrase stanza's salt;
-- distinct salts: each file sealed by its own process, so each has its own.
+- together: sealed in one process (`sealedcfg encrypt p0.yaml ... p9.yaml`);
+- one by one: each file sealed by its own process, in one directory: each new
+  file takes the salt of a sealed neighbour its passphrase opens, so they share it;
+- apart: each file in a directory of its own, sealed by its own process, so each
+  has a salt of its own (for reference: one derivation per distinct salt).
 
 For each, `sealedcfg export` of the 10 files as whole processes (median of
 --repeat runs), and the Argon2id derivations the same export makes in-process.
@@ -89,23 +91,28 @@ def main() -> None:
     opts = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        shared = make_profiles(Path(tmp) / "shared", opts.files, opts.values)
-        cli("encrypt", *map(str, shared))
-        distinct = make_profiles(Path(tmp) / "distinct", opts.files, opts.values)
-        for path in distinct:
+        together = make_profiles(Path(tmp) / "together", opts.files, opts.values)
+        cli("encrypt", *map(str, together))
+        one_by_one = make_profiles(Path(tmp) / "one-by-one", opts.files, opts.values)
+        for path in one_by_one:
             cli("encrypt", str(path))
-        for label, files in (("shared salt", shared), ("distinct salts", distinct)):
+        apart = []
+        for i, path in enumerate(make_profiles(Path(tmp) / "apart", opts.files, opts.values)):
+            own = path.parent / f"d{i}"
+            own.mkdir()
+            apart.append(path.rename(own / path.name))
+            cli("encrypt", str(apart[-1]))
+        cases = (("together", together, "<= 1.5"), ("one by one", one_by_one, "<= 1.5"))
+        for label, files, target in (*cases, ("apart", apart, "-")):
             times = [cli("export", *map(str, files)) for _ in range(opts.repeat)]
-            rows.append((label, statistics.median(times), min(times), derivations(files)))
+            rows.append((label, statistics.median(times), min(times), derivations(files), target))
     print(
         f"export of {opts.files} profiles x {opts.values:,} values, one passphrase "
         f"(Argon2id m=65536 t=3 p=4), whole process, {opts.repeat} runs"
     )
-    print(f"{'salts':<16} {'median s':>9} {'min s':>7} {'derivations':>12} {'target':>8}")
-    for label, median, low, count in rows:
-        print(f"{label:<16} {median:>9.2f} {low:>7.2f} {count:>12} {'<= 1.5':>8}")
-    base = rows[0][1]
-    print(f"distinct / shared: {rows[1][1] / base:.1f}x")
+    print(f"{'sealed':<16} {'median s':>9} {'min s':>7} {'derivations':>12} {'target':>8}")
+    for label, median, low, count, target in rows:
+        print(f"{label:<16} {median:>9.2f} {low:>7.2f} {count:>12} {target:>8}")
 
 
 if __name__ == "__main__":

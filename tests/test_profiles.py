@@ -209,6 +209,65 @@ def test_one_derivation_for_a_chain_sealed_together(tmp_path: Path) -> None:
     assert kdf.DERIVATIONS - before == 1
 
 
+def _new_process() -> None:
+    """What a new process knows of salts and derived keys: nothing."""
+    kdf._cache.clear()
+    kdf._proven.clear()
+
+
+def _salt(path: Path) -> str:
+    return next(ln.split(": ")[1] for ln in path.read_text().splitlines() if "salt:" in ln)
+
+
+def test_one_derivation_for_profiles_sealed_at_different_times(tmp_path: Path) -> None:
+    """A new file takes the passphrase salt of a sealed neighbour once the passphrase
+    opens it, so profiles sealed one by one still open together with one derivation."""
+    root = git_repo(tmp_path / "r")
+    phrase = "correct horse battery staple"
+    for name, text in (("base", BASE), ("mid", MID), ("prod", PROD)):
+        _new_process()
+        before = kdf.DERIVATIONS
+        path = write(root / "config" / f"{name}.yaml", text)
+        api.encrypt_file(path, KeySource(passphrase=phrase, env={}), kdf=FAST)
+        assert kdf.DERIVATIONS - before == 1  # the neighbour's salt costs no more
+    salts = {_salt(root / "config" / f"{n}.yaml") for n in ("base", "mid", "prod")}
+    assert len(salts) == 1
+    _new_process()
+    before = kdf.DERIVATIONS
+    reader = KeySource(passphrase=phrase, env={})
+    assert api.load(root / "config" / "prod.yaml", keys=reader) == MERGED
+    assert kdf.DERIVATIONS - before == 1
+
+
+def test_a_neighbour_salt_is_taken_only_when_the_passphrase_opens_it(tmp_path: Path) -> None:
+    """A stanza someone wrote without the passphrase (a chosen salt, a copied salt
+    with a forged wrap), or one under another passphrase: a fresh salt, not theirs."""
+    root = git_repo(tmp_path / "r")
+    other = write(root / "config" / "a-other.yaml", "x: 1\n")
+    api.encrypt_file(other, KeySource(passphrase="another passphrase here", env={}), kdf=FAST)
+    forged = root / "config" / "b-forged.yaml"
+    text = other.read_text()
+    forged.write_text(text.replace(_salt(other), "AAAAAAAAAAAAAAAAAAAAAA"))
+    _new_process()
+    before = kdf.DERIVATIONS
+    mine = write(root / "config" / "c-mine.yaml", "y: 2\n")
+    api.encrypt_file(mine, KeySource(passphrase="correct horse battery staple", env={}), kdf=FAST)
+    assert kdf.DERIVATIONS - before == 2  # one try of a neighbour's stanza, then our own
+    assert _salt(mine) not in (_salt(other), "AAAAAAAAAAAAAAAAAAAAAA")
+
+
+def test_neighbour_salt_through_the_cli(tmp_path: Path) -> None:
+    """Two `encrypt` processes, one passphrase: one salt in both files."""
+    root = git_repo(tmp_path / "r")
+    env = {"SEALEDCFG_PASSPHRASE": "correct horse battery staple"}
+    key = api.keygen()  # a key too: the passphrase stanza is one of two
+    for name in ("one", "two"):
+        path = write(root / "config" / f"{name}.yaml", f"{name}: 1\n")
+        proc = cli("encrypt", str(path), key=key, cwd=root, env=env)
+        assert proc.returncode == 0, proc.stderr
+    assert _salt(root / "config" / "one.yaml") == _salt(root / "config" / "two.yaml")
+
+
 # ---------------------------------------------------------------- attacks
 
 

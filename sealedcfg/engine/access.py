@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -23,11 +24,13 @@ from sealedcfg.engine import sealing
 from sealedcfg.engine.keys import NO_KEY_HINTS, KeySource
 from sealedcfg.engine.place import place_of
 from sealedcfg.errors import InputError, NoKeyError, OpenError, SealedcfgError
-from sealedcfg.format import crypto, envelope
+from sealedcfg.format import crypto, envelope, kdf
 from sealedcfg.format.envelope import Header
 from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.recipients import table
 from sealedcfg.recipients.base import Attempt, Options, Recipient
+from sealedcfg.recipients.passphrase import PassphraseRecipient
+from sealedcfg.recipients.passphrase import unwrap as unwrap_passphrase
 from sealedcfg.yamltext import model
 from sealedcfg.yamltext.expansion import check_alias_expansion
 
@@ -200,8 +203,11 @@ def new_recipients(
     file_id: bytes,
     params: Argon2Params | None,
     rule: tuple[rules.CreationRule, rules.Rules] | None = None,
+    *,
+    near: str | None = None,
 ) -> tuple[Recipient, ...]:
-    """Recipients of a new file: its creation rule's, else what was given."""
+    """Recipients of a new file: its creation rule's, else what was given.
+    `near`: the file's path, whose sealed neighbours may share a passphrase salt."""
     options = Options(kdf=params)
     if rule is not None and rule[0].recipients:
         targets = list(rule[0].recipients)
@@ -209,6 +215,8 @@ def new_recipients(
         targets = table.given_targets(keys)
     if not targets:
         raise NoKeyError("no key or passphrase to seal with", hints=NO_KEY_HINTS)
+    if near is not None and any(t.kind == PassphraseRecipient.kind for t in targets):
+        share_passphrase_salt(near, keys, params or Argon2Params())
     out = []
     for t in targets:
         try:
@@ -261,13 +269,76 @@ def new_header(
     file_id = crypto.random_bytes(16)
     header = Header(
         file_id=file_id,
-        recipients=new_recipients(keys, data_key, file_id, kdf, rule),
+        recipients=new_recipients(keys, data_key, file_id, kdf, rule, near=profile.name),
         commit=crypto.key_commitment(data_key, file_id),
         plain=plain,
         join=sealing.new_join(profile.body, profile.newline),
         bind=place_of(profile.name),
     )
     return header, data_key
+
+
+_NEIGHBOURS = 32  # sealed-looking files read for a salt to share: bounded work
+
+
+def share_passphrase_salt(name: str, keys: KeySource, params: Argon2Params) -> None:
+    """Files sealed at different times for one passphrase share its salt, so that
+    opening them together costs one Argon2id derivation (FORMAT.md §5.3).
+
+    The salt of a passphrase stanza in a sealed file beside NAME is taken only
+    once our passphrase opens that stanza (`passphrase.unwrap` proves it), never
+    because a file in the repository names it.  One stanza is tried at most: a
+    file sealed under another passphrase costs one derivation, then a fresh salt.
+    """
+    if not keys.has_passphrase():
+        return  # never a prompt for this
+    passphrase = keys.get_passphrase()
+    if kdf.reusable_salt(passphrase.reveal(), params) is not None:
+        return
+    target = os.path.abspath(name)
+    try:
+        with os.scandir(os.path.dirname(target)) as entries:
+            near = [
+                e.path
+                for _, e in zip(range(_NEIGHBOURS * 8), entries, strict=False)
+                if e.name.endswith((".yaml", ".yml")) and e.path != target
+            ]
+    except OSError:
+        return
+    for path in sorted(near)[:_NEIGHBOURS]:
+        stanza, file_id = _passphrase_stanza(path, params)
+        if stanza is not None:
+            with contextlib.suppress(crypto.AuthError):
+                unwrap_passphrase(passphrase, [stanza], file_id)
+            return
+
+
+_HEADER_TAIL = 256 << 10  # a header is at a file's end; 64 recipients fit with room
+
+
+def _passphrase_stanza(path: str, params: Argon2Params) -> tuple[Recipient | None, bytes]:
+    """The first passphrase stanza with PARAMS in the sealed file at PATH (a regular
+    file, not a link), and the file's id: its header alone, read from its tail."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None, b""
+            start = max(0, info.st_size - _HEADER_TAIL)
+            tail = os.pread(fd, info.st_size - start, start)
+        finally:
+            os.close(fd)
+        at = tail.rfind(b"\nsealedcfg:")
+        if at < 0 or not envelope.is_sealed(tail[at:]):
+            return None, b""
+        header = table.parse_header(tail[at + 1 :].decode("utf-8"), path)
+    except (OSError, UnicodeDecodeError, SealedcfgError):
+        return None, b""
+    for r in table.recipients(header):
+        if isinstance(r, PassphraseRecipient) and r.params == params:
+            return r, header.file_id
+    return None, b""
 
 
 def seal_new_text(
