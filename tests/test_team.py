@@ -425,14 +425,20 @@ def rules_with(repo: Path, *recipients: str) -> None:
     )
 
 
+def sealed_profiles(repo: Path, home: Path, *names: str) -> list[Path]:
+    """config/NAME.yaml for each name, holding SECRET, sealed by HOME's user per the rule."""
+    files = [repo / "config" / f"{n}.yaml" for n in names]
+    for f in files:
+        f.write_text(f"pw: {SECRET}\n")
+        assert sc(repo, home, "encrypt", str(f)).returncode == 0, f
+    return files
+
+
 def test_updatekeys_follows_the_rule(team: tuple[Path, Path, Path]) -> None:
     repo, alice, bob = team
     alice_public, bob_public = age_identity(alice), age_identity(bob)
     rules_with(repo, f"age: {alice_public}\n        label: alice")
-    files = [repo / "config" / f"{n}.yaml" for n in ("prod", "staging")]
-    for f in files:
-        f.write_text(f"pw: {SECRET}\n")
-        assert sc(repo, alice, "encrypt", str(f)).returncode == 0, f
+    files = sealed_profiles(repo, alice, "prod", "staging")
     assert '"alice"' in files[0].read_text()  # the rule's label is in the header
     rules_with(
         repo, f"age: {alice_public}\n        label: alice", f"age: {bob_public}\n        label: bob"
@@ -465,10 +471,7 @@ def test_updatekeys_writes_all_files_or_none(team: tuple[Path, Path, Path]) -> N
     repo, alice, bob = team
     alice_public, bob_public = age_identity(alice), age_identity(bob)
     rules_with(repo, f"age: {alice_public}")
-    files = [repo / "config" / f"{n}.yaml" for n in ("prod", "staging")]
-    for f in files:
-        f.write_text(f"pw: {SECRET}\n")
-        assert sc(repo, alice, "encrypt", str(f)).returncode == 0, f
+    files = sealed_profiles(repo, alice, "prod", "staging")
     text = files[1].read_text()
     token = text.split("pw: ", 1)[1].split("\n", 1)[0]
     flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
