@@ -133,3 +133,34 @@ def test_notes_counts_only_lines_over_the_bound() -> None:
     assert notes("naïve=1\n".encode("latin-1")) == [
         "not UTF-8: invalid bytes read as U+FFFD, a token holding one is missed"
     ]
+
+
+# Lines crowded with name-rule matches that hold no `=` or `:`: the per-line bound cuts them
+# too, so a secret past it is missed, and the file must say it was read in part.
+_CROWDED = {
+    "xml": ("conf.xml", "<a>1</a>", f"<password>{TOKEN}</password>"),
+    "csv": ("creds.csv", "a,bbbbbbbbbb,", f"password,{TOKEN},"),
+    "flags": ("run.sh", "-a b ", f"--password {TOKEN}"),
+    "argv": ("args.json", '["-a", "b"], ', f'["--password", "{TOKEN}"]'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CROWDED))
+def test_a_line_crowded_without_assignments_is_read_in_part_with_a_note(
+    tmp_path: Path, case: str
+) -> None:
+    file, filler, secret = _CROWDED[case]
+    alone = _write(tmp_path / f"alone-{file}", secret.encode() + b"\n")
+    code, out, _ = _both(tmp_path, "check", alone)
+    assert code == 1 and "generic-secret-assignment" in out  # found when read whole
+    name = _write(tmp_path / file, (filler * 2001 + " " + secret + "\n").encode())
+    code, _, err = _both(tmp_path, "check", name)
+    assert f"sealedcfg: note: {name}: in part: line 1 holds over 2000" in err
+    assert err.rstrip().endswith("1 read in part")
+
+
+def test_notes_bound_every_capped_pattern_by_what_its_matches_hold() -> None:
+    assert notes(b"<a>1</a>" * 600) == []  # under the bound: read whole
+    for filler in (b"<a>1</a>", b"a,bbbbbbbbbb,", b"-a b ", b"f(x)", b"'x'", b"secret "):
+        assert notes(filler * 2001), filler
+    assert notes(b"Authorization Bearer xxxxxxxxxxxx " * 2001)

@@ -36,13 +36,36 @@ def decode(data: bytes) -> str | None:
     return data.decode("utf-8-sig", errors="replace")
 
 
+# What every match of each pattern the name rules read at most MAX_MATCHES of holds (one
+# occurrence at least; matches do not overlap), so a line holding fewer of each than the
+# bound was read whole: `=`/`:` (assignments, connection strings, `var x =`), `-` (flags,
+# argv lists, CLI passwords), `,` (CSV pairs), `<` (XML elements), `(` (calls, setters),
+# quotes (SQL), and the words of the header, AWS and netrc rules (on the lower-cased line).
+_CAPPED_BYTES = (b"-", b",", b"<", b"(")
+_CAPPED_WORDS = (b"authorization", b"secret", b"passw")
+
+
+def _crowded(line: bytes, max_matches: int) -> bool:
+    if len(line) <= 2 * max_matches:  # every such match is two characters or more
+        return False
+    if line.count(b"=") + line.count(b":") > max_matches:
+        return True
+    if line.count(b"'") + line.count(b'"') > max_matches:
+        return True
+    if any(line.count(b) > max_matches for b in _CAPPED_BYTES):
+        return True
+    low = line.lower()
+    return any(low.count(w) > max_matches for w in _CAPPED_WORDS)
+
+
 def notes(data: bytes, max_matches: int = MAX_MATCHES) -> list[str]:
     """What a scan of `data` read in part, one note each: never silent.
 
     Invalid UTF-8 bytes become U+FFFD and split the token they sit in; on a line with more
-    assignments than the per-line bound the name rules read only the first ones (provider,
-    URL and key rules read the whole line).  Cheap: most files hold fewer `=` and `:` in all
-    than the bound, and are valid UTF-8.
+    matches of one name-rule pattern than the per-line bound (assignments, flags, CSV
+    pairs, XML elements, calls) the name rules read only the first ones (provider, URL and
+    key rules read the whole line).  Cheap: a file whose longest line is within twice the
+    bound cannot hold one, and most files are valid UTF-8.
     """
     out = []
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -50,11 +73,9 @@ def notes(data: bytes, max_matches: int = MAX_MATCHES) -> list[str]:
             data.decode("utf-8")
         except UnicodeDecodeError:
             out.append("not UTF-8: invalid bytes read as U+FFFD, a token holding one is missed")
-    if data.count(b"=") + data.count(b":") > max_matches:
+    if _crowded(data, max_matches):  # what no line can hold more of than the whole file
         crowded = [
-            n
-            for n, line in enumerate(data.split(b"\n"), 1)
-            if len(line) > 2 * max_matches and line.count(b"=") + line.count(b":") > max_matches
+            n for n, line in enumerate(data.split(b"\n"), 1) if _crowded(line, max_matches)
         ]
         if crowded:
             shown = ", ".join(map(str, crowded[:5])) + (" ..." if len(crowded) > 5 else "")
