@@ -152,7 +152,8 @@ def test_a_line_crowded_without_assignments_is_read_in_part_with_a_note(
     file, filler, secret = _CROWDED[case]
     alone = _write(tmp_path / f"alone-{file}", secret.encode() + b"\n")
     code, out, _ = _both(tmp_path, "check", alone)
-    assert code == 1 and "generic-secret-assignment" in out  # found when read whole
+    assert code == 1  # found when read whole
+    assert "generic-secret-assignment" in out
     name = _write(tmp_path / file, (filler * 2001 + " " + secret + "\n").encode())
     code, _, err = _both(tmp_path, "check", name)
     assert f"sealedcfg: note: {name}: in part: line 1 holds over 2000" in err

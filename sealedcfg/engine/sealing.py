@@ -31,6 +31,10 @@ _U32 = struct.Struct(">I").pack
 # and YAML 1.2 readers (ruamel, Go) as content: one text, two meanings.
 _AMBIGUOUS_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 _TOKEN_RECORD_HEAD = lp_all((b"token", b"", b"", b""))[: -3 * 4]  # count and b"token"
+# `open_checked(keep_body=True)` keeps the opened parse it authenticates only up to this
+# many nodes: held before the MAC is checked, it would double what a forged file of
+# 250,000 nodes costs before it is refused; past it the text is streamed, parsed after.
+KEEP_BODY_NODES = 20_000
 HISTORY_KEY = "sealedcfg_history"  # lifecycle history (lifecycle/store.py)
 REMAC_HINT = (
     "resolve the conflict; if git left markers only in the sealedcfg header "
@@ -255,7 +259,8 @@ def open_checked(
     that does not (a comment, a blank line) still opens.  `skip`: paths of new
     plaintext values a re-seal adopts, left out of the check.  `keep_body`: keep
     the opened text's parse (`Opened.body`) for a reader that needs its nodes,
-    rather than stream it and parse again.  Every failure is crypto.AuthError.
+    rather than stream it and parse again (up to KEEP_BODY_NODES: a larger parse
+    is built only once the MAC held).  Every failure is crypto.AuthError.
     """
     header = profile.header
     assert header is not None
@@ -265,7 +270,7 @@ def open_checked(
     if any(n.path not in skipped for n in to_seal(profile, rule)):
         raise crypto.AuthError  # a value that the rule says is sealed stands in plaintext
     opened = decrypt_tokens(profile, data_key)
-    if keep_body:
+    if keep_body and len(profile.body.nodes) <= KEEP_BODY_NODES:
         opened.parsed = parse_opened(opened.text, profile.name)
         records = model.meaning_records(opened.parsed, skipped)
     else:

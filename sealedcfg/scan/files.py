@@ -74,9 +74,7 @@ def notes(data: bytes, max_matches: int = MAX_MATCHES) -> list[str]:
         except UnicodeDecodeError:
             out.append("not UTF-8: invalid bytes read as U+FFFD, a token holding one is missed")
     if _crowded(data, max_matches):  # what no line can hold more of than the whole file
-        crowded = [
-            n for n, line in enumerate(data.split(b"\n"), 1) if _crowded(line, max_matches)
-        ]
+        crowded = [n for n, line in enumerate(data.split(b"\n"), 1) if _crowded(line, max_matches)]
         if crowded:
             shown = ", ".join(map(str, crowded[:5])) + (" ..." if len(crowded) > 5 else "")
             lines = "lines" if len(crowded) > 1 else "line"
