@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from sealedcfg.cli.main import app
 from sealedcfg.scan import notes
 
+from .conftest import sealed
 from .subproc import cli
 
 _RNG = random.Random(1302)
@@ -165,3 +166,13 @@ def test_notes_bound_every_capped_pattern_by_what_its_matches_hold() -> None:
     for filler in (b"<a>1</a>", b"a,bbbbbbbbbb,", b"-a b ", b"f(x)", b"'x'", b"secret "):
         assert notes(filler * 2001), filler
     assert notes(b"Authorization Bearer xxxxxxxxxxxx " * 2001)
+
+
+def test_a_sealed_profile_with_a_crowded_line_is_read_in_part_with_a_note(tmp_path: Path) -> None:
+    """A sealed profile's comments are scanned as any file's lines are, and noted the same."""
+    crowded = "<a>1</a>" * 2001 + f" <password>{TOKEN}</password>"
+    sealed(tmp_path / "p.yaml", f"note: x  # {crowded}\npw: hunter2-secret\n", plain="^note$")
+    code, _, err = _both(tmp_path, "check", "p.yaml")
+    assert code == 0  # the secret past the bound is missed: the note says so
+    assert "sealedcfg: note: p.yaml: in part: line 1 holds over 2000" in err
+    assert err.rstrip().endswith("1 read in part")

@@ -130,6 +130,7 @@ def check_profile(data: bytes, path: str, has_header: bool, report: Report) -> N
         report.list_or_count(Finding(path, node.line, 1, rule_id, message, fp))
     # Comments and plain-by-rule values can still leak a pasted key.
     report.add(path, scan.scan_text(profile.body.text, path))
+    report.notes += [Skipped(path, note) for note in scan.notes(data)]  # its lines are the file's
 
 
 def check_bytes(
