@@ -264,6 +264,13 @@ def test_a_pattern_with_spaces_and_quotes_is_written_as_git_reads_it(repo: Repo)
     assert all(line.endswith("diff=sealedcfg merge=sealedcfg") for line in lines if line)
 
 
+def test_a_pattern_starting_with_a_hash_is_a_pattern_not_a_comment(repo: Repo) -> None:
+    """`--pattern '#drafts/*.yaml'` written bare is a comment line: nothing covered."""
+    proc = _setup_with(sys.executable, repo, "--pattern", "#drafts/*.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert _attrs(repo, "#drafts/a.yaml")["#drafts/a.yaml"] == SET
+
+
 def test_setup_through_the_runner(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo.root)
     for name in ("HOME", "GIT_CONFIG_NOSYSTEM"):

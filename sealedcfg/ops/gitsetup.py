@@ -173,8 +173,9 @@ def _escape(path: str) -> str:
 
 def _quote(pattern: str) -> str:
     """PATTERN as .gitattributes reads it: C-quoted when it holds a space, a quote,
-    or a byte outside printable ASCII (otherwise it would be cut or misread)."""
-    if _PRINTABLE.fullmatch(pattern) and '"' not in pattern:
+    or a byte outside printable ASCII (otherwise it would be cut or misread), or
+    starts with `#` (a comment line unless quoted)."""
+    if _PRINTABLE.fullmatch(pattern) and '"' not in pattern and not pattern.startswith("#"):
         return pattern
     raw = pattern.encode("utf-8", "surrogateescape")
     out = []
