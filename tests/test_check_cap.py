@@ -7,6 +7,7 @@ hook must still answer in seconds, and never hide that a file has findings.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 from pathlib import Path
