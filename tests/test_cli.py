@@ -175,7 +175,11 @@ def test_locked_file_and_ctrl_c(tmp_path: Path) -> None:
         )
         assert_one_error(proc, ExitCode.LOCKED, "locked by another sealedcfg process", SECRET)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-        env.update({"SEALEDCFG_KEY": key, "SEALEDCFG_LOCK_TIMEOUT": "30"})
+        # Its own audit log (not the user's, which every test process appends to), and
+        # room for a loaded machine: the lock wait outlasts the wait for its exit.
+        audit = str(tmp_path / "audit.log")
+        env.update({"SEALEDCFG_KEY": key, "SEALEDCFG_LOCK_TIMEOUT": "300"})
+        env.update({"SEALEDCFG_AUDIT_LOG": audit})
         waiting = subprocess.Popen(
             [sys.executable, "-m", "sealedcfg", "encrypt", str(target)],
             stderr=subprocess.PIPE,
@@ -190,7 +194,7 @@ def test_locked_file_and_ctrl_c(tmp_path: Path) -> None:
         ):
             time.sleep(0.05)
         waiting.send_signal(signal.SIGINT)
-        _, err = waiting.communicate(timeout=30)
+        _, err = waiting.communicate(timeout=120)
         assert waiting.returncode == ExitCode.INTERRUPTED
         assert err.startswith("sealedcfg: error: interrupted")
     finally:
