@@ -237,7 +237,7 @@ def _secret_manifest(kind: str, block: str, value: str) -> str:
     )
 
 
-@pytest.mark.parametrize("kind", ["Secret", "secret", '"secret"'])
+@pytest.mark.parametrize("kind", ["Secret", "secret", '"secret"', "SECRET", "SeCrEt"])
 def test_kubernetes_secret_kind_in_any_case(kind: str) -> None:
     value = base64.b64encode(_r(_B62, 20).encode()).decode()
     found = scan_text(_secret_manifest(kind, "data", value), "secret.yaml")

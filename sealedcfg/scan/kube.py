@@ -53,7 +53,8 @@ def _plain_value(v: str) -> bool:
 def hits(lines: list[str], text: str) -> tuple[list[Hit], list[Hit]]:
     """(line index, column, rule, value) for each value under a Secret's `data:`, and under
     its `stringData:` (second: a more specific rule on the same value names it better)."""
-    if "ecret" not in text or _KIND_RE.search(text) is None:
+    # `kind:` is the literal the pattern needs (a key is case-sensitive; its value is not)
+    if "kind:" not in text or _KIND_RE.search(text) is None:
         return [], []
     out: list[Hit] = []
     plain_out: list[Hit] = []
