@@ -481,9 +481,12 @@ def test_updatekeys_writes_all_files_or_none(team: tuple[Path, Path, Path]) -> N
     proc = sc(repo, alice, "updatekeys", "--yes")
     one_error(proc, ExitCode.OPEN)
     assert [f.read_bytes() for f in files] == before
-    files[1].write_text(text)  # repaired: both are written
-    proc = sc(repo, alice, "updatekeys", "--yes")
+    files[1].write_text(text)  # repaired: both are written, each once
+    named = [str(files[0]), str(files[1]), str(files[0].parent / ".." / "config" / "prod.yaml")]
+    proc = sc(repo, alice, "updatekeys", "--yes", *named)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("prod.yaml: (rule") == 1, proc.stdout
+    assert proc.stderr.count("prod.yaml: recipients updated") == 1, proc.stderr
     for f in files:
         assert sc(repo, bob, "get", str(f), "pw").stdout.strip() == SECRET
 

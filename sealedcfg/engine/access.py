@@ -115,10 +115,23 @@ def opened(
     without `keep_body` (a writer that streams: set, edit) it is not built.
     """
     with locked(path) as data:
-        profile = sealing.read_profile(data, str(path), place_of(path) if check_place else None)
-        data_key = authenticate(profile, keys, keep_body=keep_body)
-        assert profile.header is not None
-        yield profile, data_key, profile.header
+        yield open_locked(path, data, keys, check_place=check_place, keep_body=keep_body)
+
+
+def open_locked(
+    path: str | os.PathLike[str],
+    data: bytes,
+    keys: KeySource,
+    *,
+    check_place: bool = True,
+    keep_body: bool = True,
+) -> tuple[sealing.Profile, bytes, Header]:
+    """`opened` of the bytes a caller read under `base.fileio.locked(path)` (one that
+    holds many locks at once, and each file's parse only while it rewrites it)."""
+    profile = sealing.read_profile(data, str(path), place_of(path) if check_place else None)
+    data_key = authenticate(profile, keys, keep_body=keep_body)
+    assert profile.header is not None
+    return profile, data_key, profile.header
 
 
 def with_header(profile: sealing.Profile, header: Header, data_key: bytes) -> bytes:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sealedcfg.base.display import printable
-from sealedcfg.base.fileio import read_bytes, write_atomic
+from sealedcfg.base.fileio import locked, read_bytes, write_atomic
 from sealedcfg.engine import rules, sealing
-from sealedcfg.engine.access import opened, with_header
+from sealedcfg.engine.access import open_locked, with_header
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, NoKeyError, OpenError, UsageError
 from sealedcfg.format import crypto, envelope
@@ -206,8 +206,11 @@ def apply_all(
         outs = []
         for real in sorted(by_real):
             change = by_real[real]
-            opened_file = stack.enter_context(opened(change.path, keys))
-            outs.append((change.path, rewritten(change, rule_of[change.path], keys, opened_file)))
+            data = stack.enter_context(locked(change.path))  # held until all are written
+            # The parse lives only while this file is rewritten: the bytes are what stay.
+            rule, opened_file = rule_of[change.path], open_locked(change.path, data, keys)
+            outs.append((change.path, rewritten(change, rule, keys, opened_file)))
+            del opened_file
         for name, out in outs:
             write_atomic(name, out)
 
@@ -239,6 +242,11 @@ def updatekeys(
     """Plan every file, show the changes, ask once (CONFIRM; None: already confirmed,
     --yes), then write.  Returns the changes written."""
     paths = [Path(f) for f in files] or matching_files()
+    # One file named twice (`prod.yaml ./prod.yaml`) is one change, shown once.
+    first: dict[str, Path] = {}
+    for p in paths:
+        first.setdefault(os.path.realpath(p), p)
+    paths = list(first.values())
     found: dict[Path | None, rules.Rules | None] = {}  # one parse per rules file
     plans: list[Change] = []
     rule_of: dict[str, rules.CreationRule] = {}
