@@ -268,6 +268,35 @@ def test_neighbour_salt_through_the_cli(tmp_path: Path) -> None:
     assert _salt(root / "config" / "one.yaml") == _salt(root / "config" / "two.yaml")
 
 
+def test_hostile_neighbours_cost_one_header_of_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """32 neighbours with a 200 KiB header each (dense YAML, about 0.5 s apiece to
+    parse) are read for one header's worth at most, not 32: sealing a new file
+    beside them stays bounded."""
+    from sealedcfg.recipients import table
+
+    root = git_repo(tmp_path / "r")
+    hostile = "a: 1\nsealedcfg:\n  version: 1\n  a: [" + "a," * (100 << 10) + "a]\n"
+    for i in range(32):
+        write(root / "config" / f"n{i:02d}.yaml", hostile)
+    parsed: list[int] = []
+    real = table.parse_header
+
+    def counting(text: str, name: str, first_line: int = 1) -> Any:
+        parsed.append(len(text))
+        return real(text, name, first_line)
+
+    monkeypatch.setattr(table, "parse_header", counting)  # counts, then parses
+    _new_process()
+    before = kdf.DERIVATIONS
+    mine = write(root / "config" / "z-mine.yaml", "y: 2\n")
+    api.encrypt_file(mine, KeySource(passphrase="correct horse battery staple", env={}), kdf=FAST)
+    assert kdf.DERIVATIONS - before == 1
+    assert parsed
+    assert sum(parsed) <= 256 << 10
+
+
 # ---------------------------------------------------------------- attacks
 
 
