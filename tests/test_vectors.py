@@ -7,7 +7,9 @@ with `python fixtures/vectors/generate.py`.
 
 from __future__ import annotations
 
+import hmac
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,36 @@ def test_hkdf(case: dict[str, Any]) -> None:
     assert crypto.hkdf_sha256(ikm, salt, info, length).hex() == case["okm"]
     reference = HKDF(hashes.SHA256(), length, salt or None, info).derive(ikm)
     assert reference.hex() == case["okm"]
+
+
+# RFC 4231 test cases 1, 2, 3, 4, 6 and 7 (6 and 7: a key longer than a block).
+RFC4231 = [
+    ("0b" * 20, b"Hi There".hex(),
+     "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+    (b"Jefe".hex(), b"what do ya want for nothing?".hex(),
+     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+    ("aa" * 20, "dd" * 50, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+    ("0102030405060708090a0b0c0d0e0f10111213141516171819", "cd" * 50,
+     "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+    ("aa" * 131, b"Test Using Larger Than Block-Size Key - Hash Key First".hex(),
+     "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+    ("aa" * 131, b"This is a test using a larger than block-size key and a larger than "
+     b"block-size data. The key needs to be hashed before being used by the HMAC algorithm."
+     .hex(), "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "data", "mac"), RFC4231)
+def test_hmac_sha256_rfc4231(key: str, data: str, mac: str) -> None:
+    assert crypto.hmac_sha256(bytes.fromhex(key), bytes.fromhex(data)).hex() == mac
+    assert hmac.digest(bytes.fromhex(key), bytes.fromhex(data), "sha256").hex() == mac
+
+
+def test_hmac_sha256_matches_the_library_at_every_key_length() -> None:
+    # Every key length around the block size (64) and the hash size (32).
+    for size in range(0, 140):
+        key, data = os.urandom(size), os.urandom(size % 97)
+        assert crypto.hmac_sha256(key, data) == hmac.digest(key, data, "sha256"), size
 
 
 @pytest.mark.parametrize("case", cases("header-valid.json"))

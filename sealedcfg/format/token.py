@@ -21,6 +21,8 @@ TYPES = frozenset({"str", "int", "float", "bool", "null", "timestamp", "binary"}
 _META_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _META_VALUE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _MIN_PAYLOAD = SALT_SIZE + NONCE_SIZE + TAG_SIZE
+_CT_START = SALT_SIZE + NONCE_SIZE
+_NAME = PREFIX[:-1]
 
 
 class TokenError(ValueError):
@@ -73,33 +75,32 @@ def check_meta(meta: tuple[tuple[str, str], ...]) -> None:
 def parse(text: str) -> Token:
     """Parse a token; raise TokenError on any deviation from the grammar."""
     parts = text.split(";")
-    if len(parts) != 5 or parts[0] + ";" != PREFIX:
+    if len(parts) != 5 or parts[0] != _NAME:
         raise TokenError("not a sealedcfg token")
     _, version, vtype, meta_text, payload_text = parts
     if version != VERSION:
         raise TokenError("unsupported token version")
     if vtype not in TYPES:
         raise TokenError("unknown value type")
-    meta: tuple[tuple[str, str], ...] = ()
-    if meta_text:
-        items = []
-        for item in meta_text.split("+"):
-            k, sep, v = item.partition("=")
-            if not sep:
-                raise TokenError("bad metadata item")
-            items.append((k, v))
-        meta = tuple(items)
-        check_meta(meta)
+    meta = _parse_meta(meta_text) if meta_text else ()
     try:
         payload = b64d(payload_text)
     except ValueError:
         raise TokenError("payload is not canonical base64url") from None
     if len(payload) < _MIN_PAYLOAD:
         raise TokenError("payload too short")
-    return Token(
-        vtype=vtype,
-        meta=meta,
-        salt=payload[:SALT_SIZE],
-        nonce=payload[SALT_SIZE : SALT_SIZE + NONCE_SIZE],
-        ciphertext=payload[SALT_SIZE + NONCE_SIZE :],
-    )
+    # Positional: this runs once per sealed value.
+    salt, nonce, ciphertext = payload[:SALT_SIZE], payload[SALT_SIZE:_CT_START], payload[_CT_START:]
+    return Token(vtype, meta, salt, nonce, ciphertext)
+
+
+def _parse_meta(meta_text: str) -> tuple[tuple[str, str], ...]:
+    items = []
+    for item in meta_text.split("+"):
+        k, sep, v = item.partition("=")
+        if not sep:
+            raise TokenError("bad metadata item")
+        items.append((k, v))
+    meta = tuple(items)
+    check_meta(meta)
+    return meta
