@@ -7,15 +7,19 @@ with `python fixtures/vectors/generate.py`.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sealedcfg import api
 from sealedcfg.base.encoding import b64d
@@ -195,3 +199,30 @@ def test_the_vectors_are_what_the_code_generates() -> None:
     ):
         expected = (VECTORS / name).read_text(encoding="utf-8")
         assert json.dumps(cases, indent=2, ensure_ascii=True) + "\n" == expected, name
+
+
+def _canonical_b64url(text: str) -> bytes | None:
+    """The reference: the bytes of a canonical unpadded base64url text, else None."""
+    if len(text) % 4 == 1 or not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        return None
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return data if base64.urlsafe_b64encode(data).rstrip(b"=").decode() == text else None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.binary(max_size=40).map(lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode())
+    | st.text(alphabet="AQgw09-_+/=\n \t\x00é.:", max_size=12)
+    | st.tuples(
+        st.binary(max_size=30), st.text(alphabet="A_-+/=\n é", max_size=2), st.integers(0, 40)
+    ).map(
+        lambda t: (lambda s: s[: t[2]] + t[1] + s[t[2] :])(base64.urlsafe_b64encode(t[0]).decode())
+    )
+)
+def test_b64d_accepts_exactly_the_canonical_texts(text: str) -> None:
+    expected = _canonical_b64url(text)
+    if expected is None:
+        with pytest.raises(ValueError, match="not canonical base64url"):
+            b64d(text)
+    else:
+        assert b64d(text) == expected
