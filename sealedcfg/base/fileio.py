@@ -55,13 +55,18 @@ def write_stream(path: str | os.PathLike[str], data: bytes) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    with os.fdopen(fd, "wb") as fh:
+    try:
         if stat.S_ISREG(os.fstat(fd).st_mode):
             raise InputError(f"{path}: changed while being written; nothing was written")
-        try:
-            fh.write(data)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+        # Unbuffered: a buffered writer's last flush fails in close(), past any handler.
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except OSError as exc:
+                raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        os.close(fd)
 
 
 def is_special(path: str | os.PathLike[str]) -> bool:

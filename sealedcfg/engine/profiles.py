@@ -58,9 +58,7 @@ def profiles_dir(root: Path, directory: str, rules_name: str) -> Path:
             "directory of the rules file, without '..'"
         )
     current = root
-    for part in parts:
-        if part == ".":
-            continue
+    for part in parts:  # PurePosixPath drops `.` parts
         current = current / part
         try:
             info = os.lstat(current)

@@ -80,9 +80,10 @@ def run_callbacks(
             commands.run(cb, env, value if cb.stdin_value else None)
         except commands.CommandFailed as exc:
             first = first or exc
-    if first is not None:
-        first.message += f"; the {event} itself is written"
-        raise first
+    if first is not None:  # a new error: str() and .message both say what was written
+        raise commands.CommandFailed(
+            f"{first.message}; the {event} itself is written", hints=first.hints
+        )
 
 
 def _call(method: Callable[[Request], T], request: Request, what: str, name: str) -> T:
@@ -137,8 +138,10 @@ def rotate_secret(
             revoke = Request(name, dotted, current, dict(options or {}), outcome.old_value)
             _call(provider.revoke, revoke, "revoke", provider_name)
         except commands.CommandFailed as exc:
-            exc.message += "; the new value is written and the old one kept in history"
-            raise
+            raise commands.CommandFailed(
+                f"{exc.message}; the new value is written and the old one kept in history",
+                hints=exc.hints,
+            ) from None
     run_callbacks(callbacks, "rotate-secret", name, dotted, outcome.meta, new_value)
     return Rotated(name, dotted, provider_name, outcome.meta, provider.can_revoke)
 

@@ -127,8 +127,9 @@ def delete(body: Body, node: Node, parent: Node) -> str:
         raise InputError("cannot remove this list item: it does not start its own line")
     if parent.kind == "map" and text[line:start].strip(" \t-") != "":
         raise InputError("cannot remove this key: it does not start its own line")
-    if parent.kind == "map" and text[line:start].strip(" \t") == "-":
-        # first key of a mapping inside a list item: keep the dash for its siblings
+    if parent.kind == "map" and "-" in text[line:start]:
+        # first key of a mapping inside a list item (`- k:`, `- - k:`): keep the
+        # dashes for its siblings
         siblings = _children(body, parent)
         if len(siblings) == 1:  # the item stays, as an empty mapping
             rest = _next_line(text, end)
