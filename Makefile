@@ -20,11 +20,15 @@ $(STAMP): pyproject.toml $(PLUGIN)/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	# a real provider plug-in for the lifecycle tests (entry point sealedcfg.providers)
 	$(BIN)/python -m pip install -q --disable-pip-version-check ./$(PLUGIN)
+	# bytecode now, as a wheel install does (an editable install has none, and
+	# with PYTHONDONTWRITEBYTECODE set every process would compile ~100 modules)
+	$(BIN)/python -m compileall -q sealedcfg
 	touch $(STAMP)
 
 # The demo needs only the package (no test extras): seconds, not a minute.
 $(DEMO): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	$(BIN)/python -m compileall -q sealedcfg
 	touch $(DEMO)
 
 demo: $(DEMO)
