@@ -65,6 +65,8 @@ def test_refusals_name_the_cause_and_never_a_value(profile: Path, tmp_path: Path
          "sealedcfg: error: --file: put {} in the command where the file's path goes"),
         ([str(profile), "--file", "tls.key", "--", "no-such-cmd-q7", "{}"], 127,
          "sealedcfg: error: no-such-cmd-q7: command not found"),
+        ([str(profile), "--file", "0:tls.key", "--", "cat", "{}"], ExitCode.INPUT,
+         "sealedcfg: error: --file '0:tls.key': give a path without a document index"),
     ]  # fmt: skip
     for args, code, line in cases:
         got, err = invoke(*args)

@@ -189,7 +189,7 @@ def select(doc: Any, only: list[str]) -> Any:
     out: dict[Any, Any] = {}
     for dotted in only:
         index, parts = paths.split(dotted)
-        if index:
+        if index is not None:
             raise InputError(f"--only {dotted!r}: give a path without a document index")
         value: Any = doc
         for i, seg in enumerate(parts):
@@ -283,18 +283,13 @@ def masks(env: dict[str, str]) -> str:
 
 def render(fmt: str, doc: Any, prefix: str = "") -> str:
     """DOC (one merged mapping) in FMT."""
+    check_format(fmt)
     if fmt == "json":
         return json_text(doc)
     if fmt == "yaml":
         return yaml_text(doc)
-    env = flatten(doc, prefix=prefix)
-    if fmt == "dotenv":
-        return dotenv(env)
-    if fmt == "shell":
-        return shell(env)
-    if fmt == "github":
-        return github(env)
-    raise UsageError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    by_name = {"dotenv": dotenv, "shell": shell, "github": github}
+    return by_name[fmt](flatten(doc, prefix=prefix))
 
 
 def check_format(fmt: str) -> None:
