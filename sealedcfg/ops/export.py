@@ -77,8 +77,8 @@ def _key(key: Any) -> str:
 
 def _leaves(value: Any, path: KeyPath, name: str) -> Iterator[tuple[KeyPath, str, str]]:
     """(path, variable name without prefix, text) of each leaf; the name is
-    built as the walk goes down (`var_name` of every leaf costs a regex per
-    segment of its path, again and again for shared parents)."""
+    built as the walk goes down (naming each leaf from its whole path would cost
+    a regex per segment, again and again for shared parents)."""
     if isinstance(value, dict):
         items: Iterable[tuple[Segment, Any]] = ((_key(k), v) for k, v in value.items())
     elif isinstance(value, list | tuple):
@@ -94,10 +94,6 @@ def _leaves(value: Any, path: KeyPath, name: str) -> Iterator[tuple[KeyPath, str
     for seg, item in items:
         part = _UNSAFE.sub("_", str(seg)).upper()
         yield from _leaves(item, (*path, seg), f"{name}_{part}" if len(path) > 1 else part)
-
-
-def var_name(path: KeyPath, prefix: str = "") -> str:
-    return prefix + "_".join(_UNSAFE.sub("_", str(seg)) for seg in path[1:]).upper()
 
 
 def flatten(doc: Any, *, prefix: str = "", index: int = 0, documents: int = 1) -> dict[str, str]:
