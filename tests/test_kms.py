@@ -16,20 +16,25 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from sealedcfg import api
+from sealedcfg.cli.main import app
 from sealedcfg.engine.keys import KeySource
-from sealedcfg.errors import ExitCode
+from sealedcfg.errors import ExitCode, InputError, KeyServiceError, NoKeyError, OpenError
 from sealedcfg.recipients import kms
 
+from .conftest import FAST, visible, write
 from .subproc import cli, one_error_line
 
 pytest.importorskip("boto3", reason="the KMS tests need the test extra (boto3, moto[server])")
 pytest.importorskip("moto.server", reason="the KMS tests need moto[server] (the test extra)")
 
 SECRET = "pw-Zq9!x"
+runner = CliRunner()
 
 
 def free_port() -> int:
@@ -260,4 +265,148 @@ def test_add_a_kms_recipient_and_open_with_it(tmp_path: Path, server: Server) ->
     before = target.read_bytes()
     proc = sc(tmp_path, "recipients", "add", str(target), "--kms", "not an arn", env=env)
     one_error(proc, ExitCode.INPUT)
+    assert target.read_bytes() == before
+
+
+# ---------------------------------------------------------------- in the test process
+
+
+def kms_client(server: Server) -> Any:
+    import boto3
+
+    return boto3.client(
+        "kms",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def sealed_in_process(tmp_path: Path, aws: dict[str, str], key: str) -> tuple[Path, KeySource]:
+    tmp_path.mkdir(exist_ok=True)
+    target = write(tmp_path / "prod.yaml", f"db:\n  pw: {SECRET}\n")
+    keys = KeySource(env={**aws, "SEALEDCFG_KMS_KEY": key})
+    api.encrypt_file(target, keys, kdf=FAST)
+    assert SECRET not in visible(target.read_text())
+    return target, keys
+
+
+def test_in_process_seal_open_list_and_add(
+    tmp_path: Path, server: Server, aws: dict[str, str]
+) -> None:
+    arn = new_key(server)
+    target, keys = sealed_in_process(tmp_path, aws, arn)
+    assert f'key: "{arn}"' in target.read_text()
+    kms._CACHE.clear()
+    calls = kms.CALLS
+    for _ in range(2):  # the second open is served from the process's cache
+        assert api.decrypt_file(target, keys) == f"db:\n  pw: {SECRET}\n".encode()
+    assert calls + 1 == kms.CALLS
+    assert f"recipient kms {arn}" in api.recipient_lines(target)
+    # another file, sealed with a key, gets this KMS key as a recipient through the CLI
+    other = write(tmp_path / "other.yaml", f"pw: {SECRET}\n")
+    own = api.keygen()
+    api.encrypt_file(other, KeySource(key=own, env={}), kdf=FAST)
+    env = {"SEALEDCFG_KEY": own}
+    result = runner.invoke(app, ["recipients", "add", str(other), "--kms", arn, "--label", "ci"],
+                           env=env)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kms._CACHE.clear()
+    assert api.decrypt_file(other, keys) == f"pw: {SECRET}\n".encode()
+    before = other.read_bytes()
+    result = runner.invoke(app, ["recipients", "add", str(other), "--kms", "not an arn"], env=env)
+    assert result.exit_code == ExitCode.INPUT
+    assert result.stderr == (
+        "sealedcfg: error: --kms: 'not an arn' is not a KMS key ARN, alias ARN, key id or "
+        "alias/NAME\n"
+    )
+    assert other.read_bytes() == before
+
+
+def test_in_process_a_wrap_must_hold_a_data_key(
+    tmp_path: Path, server: Server, aws: dict[str, str]
+) -> None:
+    """KMS gives back whatever was wrapped under the file's context: 32 bytes go on to the
+    key commitment (which refuses a stranger's), anything else is refused at once."""
+    from sealedcfg.base.encoding import b64e
+
+    arn = new_key(server)
+    target, keys = sealed_in_process(tmp_path, aws, arn)
+    text = target.read_text()
+    file_id = next(ln.split(": ")[1] for ln in text.splitlines() if ln.startswith("  file_id: "))
+    wrapped = next(ln.split(": ")[1] for ln in text.splitlines() if "wrapped: " in ln)
+    context = {"sealedcfg_file_id": file_id}
+    for size, reaches_commitment in ((32, True), (16, False)):
+        blob = kms_client(server).encrypt(
+            KeyId=arn, Plaintext=os.urandom(size), EncryptionContext=context
+        )["CiphertextBlob"]
+        write(target, text.replace(wrapped, b64e(blob)))
+        kms._CACHE.clear()
+        with pytest.raises(OpenError):
+            api.decrypt_file(target, keys)
+        assert any(k[1] == blob for k in kms._CACHE) == reaches_commitment
+
+
+def test_in_process_header_refusals(tmp_path: Path, server: Server, aws: dict[str, str]) -> None:
+    arn = new_key(server)
+    target, keys = sealed_in_process(tmp_path, aws, arn)
+    text = target.read_text()
+    wrapped = next(ln.split(": ")[1] for ln in text.splitlines() if "wrapped: " in ln)
+    for old, new in ((f'key: "{arn}"', 'key: "not a key"'), (wrapped, "")):
+        write(target, text.replace(old, new))
+        with pytest.raises(InputError) as info:
+            api.decrypt_file(target, keys)
+        assert str(info.value) == f"{target}: malformed sealedcfg header"
+    # a wrap of this key for another file: KMS refuses it under this file's context
+    other, _ = sealed_in_process(tmp_path / "o", aws, arn)
+    theirs = next(ln.split(": ")[1] for ln in other.read_text().splitlines() if "wrapped: " in ln)
+    write(target, text.replace(wrapped, theirs))
+    kms._CACHE.clear()
+    with pytest.raises(OpenError):
+        api.decrypt_file(target, keys)
+    # a reader who trusts another KMS key does not call KMS for this one
+    write(target, text)
+    calls = kms.CALLS
+    with pytest.raises(OpenError):
+        api.decrypt_file(target, KeySource(env={**aws, "SEALEDCFG_KMS_KEY": new_key(server)}))
+    assert calls == kms.CALLS
+
+
+def test_in_process_kms_errors(
+    tmp_path: Path, server: Server, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each way KMS fails is one error naming the key, never a value."""
+    new_key(server, "alias/moved")
+    target, keys = sealed_in_process(tmp_path, aws, "alias/moved")
+    before = target.read_bytes()
+    kms_client(server).update_alias(AliasName="alias/moved", TargetKeyId=new_key(server))
+    kms._CACHE.clear()
+    with pytest.raises(KeyServiceError) as denied:
+        api.decrypt_file(target, keys)
+    assert str(denied.value) == (
+        "KMS refused to decrypt with key alias/moved (AccessDeniedException)"
+    )
+    fresh = write(tmp_path / "fresh.yaml", f"pw: {SECRET}\n")
+    gone = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000"
+    with pytest.raises(KeyServiceError, match=r"^KMS refused to encrypt with key arn:"):
+        api.encrypt_file(fresh, KeySource(env={**aws, "SEALEDCFG_KMS_KEY": gone}), kdf=FAST)
+    assert fresh.read_text() == f"pw: {SECRET}\n"
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(NoKeyError, match=r"^no AWS credentials to decrypt with KMS key alias/"):
+        api.decrypt_file(target, keys)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    with pytest.raises(NoKeyError, match=r"^cannot use KMS key alias/moved: NoRegionError$"):
+        api.decrypt_file(target, keys)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(KeyServiceError) as down:
+        api.decrypt_file(target, keys)
+    assert str(down.value) == (
+        "cannot reach KMS to decrypt with key alias/moved (EndpointConnectionError, 2 attempts)"
+    )
     assert target.read_bytes() == before

@@ -9,7 +9,7 @@ with `--fifo` or when no tmpfs exists, to a FIFO written once; SIGTERM, SIGINT
 and SIGHUP are forwarded to the command; the file and its directory are
 removed when the command ends, and its exit status is returned (128+N when a
 signal N ended it, as a shell reports).  Plaintext never lands on persistent
-disk: without a tmpfs or FIFO, `--file` is refused.
+disk: without a tmpfs, the value goes through a FIFO.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from sealedcfg.errors import ExitCode, InputError, SealedcfgError, UsageError
 
@@ -98,28 +99,26 @@ def find_command(argv: list[str], env: Mapping[str, str]) -> str:
 
 
 def replace_process(argv: list[str], env: dict[str, str]) -> int:
-    """Become COMMAND (POSIX); elsewhere run it and pass its exit code on."""
+    """Become COMMAND (sealedcfg is POSIX-only: base/fileio needs fcntl)."""
     find_command(argv, env)
     sys.stdout.flush()
     sys.stderr.flush()
-    if os.name != "posix":
-        import subprocess
-
-        return subprocess.run(argv, env=env, check=False).returncode
-    _default_signals()
+    previous = _default_signals()
     try:
         os.execvpe(argv[0], argv, env)  # noqa: S606 - running COMMAND is the point
     except OSError as exc:
+        # still this process: put back what Python had (a library caller goes on)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         raise CommandNotExecutable(f"cannot run {argv[0]}: {exc.strerror}") from None
-    return 0  # not reached: the process is now COMMAND
 
 
-def _default_signals() -> None:
-    # Python ignores SIGPIPE (and SIGXFSZ); an ignored signal stays ignored across
+def _default_signals() -> dict[int, Any]:
+    # Python ignores SIGPIPE and SIGXFSZ; an ignored signal stays ignored across
     # exec, so restore the defaults as subprocess does (restore_signals=True).
-    for name in ("SIGPIPE", "SIGXFSZ"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    return {
+        signum: signal.signal(signum, signal.SIG_DFL) for signum in (signal.SIGPIPE, signal.SIGXFSZ)
+    }
 
 
 def with_placeholder(argv: list[str], path: str) -> list[str]:
@@ -170,8 +169,6 @@ def fs_type(path: str) -> str | None:
 def private_file(content: bytes, *, fifo: bool) -> Iterator[Path]:
     """A 0600 file in a fresh 0700 directory on tmpfs, or a FIFO; removed afterwards."""
     base = None if fifo else tmpfs_dir()
-    if base is None and not hasattr(os, "mkfifo"):
-        raise InputError("--file: no tmpfs (/dev/shm) and no FIFO here; refusing to write to disk")
     directory = Path(tempfile.mkdtemp(prefix="sealedcfg-exec-", dir=base))
     os.chmod(directory, 0o700)
     path = directory / "value"

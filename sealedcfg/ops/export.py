@@ -77,8 +77,8 @@ def _key(key: Any) -> str:
 
 def _leaves(value: Any, path: KeyPath, name: str) -> Iterator[tuple[KeyPath, str, str]]:
     """(path, variable name without prefix, text) of each leaf; the name is
-    built as the walk goes down (`var_name` of every leaf costs a regex per
-    segment of its path, again and again for shared parents)."""
+    built as the walk goes down (naming each leaf from its whole path would cost
+    a regex per segment, again and again for shared parents)."""
     if isinstance(value, dict):
         items: Iterable[tuple[Segment, Any]] = ((_key(k), v) for k, v in value.items())
     elif isinstance(value, list | tuple):
@@ -94,10 +94,6 @@ def _leaves(value: Any, path: KeyPath, name: str) -> Iterator[tuple[KeyPath, str
     for seg, item in items:
         part = _UNSAFE.sub("_", str(seg)).upper()
         yield from _leaves(item, (*path, seg), f"{name}_{part}" if len(path) > 1 else part)
-
-
-def var_name(path: KeyPath, prefix: str = "") -> str:
-    return prefix + "_".join(_UNSAFE.sub("_", str(seg)) for seg in path[1:]).upper()
 
 
 def flatten(doc: Any, *, prefix: str = "", index: int = 0, documents: int = 1) -> dict[str, str]:
@@ -189,7 +185,7 @@ def select(doc: Any, only: list[str]) -> Any:
     out: dict[Any, Any] = {}
     for dotted in only:
         index, parts = paths.split(dotted)
-        if index:
+        if index is not None:
             raise InputError(f"--only {dotted!r}: give a path without a document index")
         value: Any = doc
         for i, seg in enumerate(parts):
@@ -283,18 +279,13 @@ def masks(env: dict[str, str]) -> str:
 
 def render(fmt: str, doc: Any, prefix: str = "") -> str:
     """DOC (one merged mapping) in FMT."""
+    check_format(fmt)
     if fmt == "json":
         return json_text(doc)
     if fmt == "yaml":
         return yaml_text(doc)
-    env = flatten(doc, prefix=prefix)
-    if fmt == "dotenv":
-        return dotenv(env)
-    if fmt == "shell":
-        return shell(env)
-    if fmt == "github":
-        return github(env)
-    raise UsageError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    by_name = {"dotenv": dotenv, "shell": shell, "github": github}
+    return by_name[fmt](flatten(doc, prefix=prefix))
 
 
 def check_format(fmt: str) -> None:

@@ -190,11 +190,9 @@ def _load_yaml(text: str, name: str) -> SopsFile:
             f"{name}: a sops YAML file with {body.documents} documents is not supported "
             "(one document per file)"
         )
-    root = body.nodes[0]
-    if root.kind != "map":
-        raise InputError(f"{name}: the top level of a sops YAML file must be a mapping")
+    # document.parse refuses a top level that is not a mapping
     builder = _YamlTree(body, name)
-    branch, meta = _split_meta(builder.build(root), name)
+    branch, meta = _split_meta(builder.build(body.nodes[0]), name)
     return SopsFile("yaml", [branch], meta)
 
 
@@ -266,11 +264,8 @@ class _YamlTree:
         return (0,), budget
 
     def build(self, node: Node) -> Any:
-        if node.kind == "alias":
-            target = self.by_epath.get(node.target)
-            if target is None:
-                raise InputError(f"{self.name}: line {node.line}: an alias without its anchor")
-            return self.build(target)
+        if node.kind == "alias":  # document.parse refuses an alias with no anchor before it
+            return self.build(self.by_epath[node.target])
         if node.kind == "scalar":
             return self._scalar(node)
         children = self.children.get(node.path, [])
