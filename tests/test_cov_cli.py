@@ -9,6 +9,7 @@ import contextlib
 import gc
 import json
 import os
+import pty
 import signal
 import stat
 import threading
@@ -185,6 +186,25 @@ def test_verify_text_and_json_report(tmp_path: Path, profile: Path) -> None:
     proc = invoke("verify", str(profile), str(plain))
     assert proc.returncode == ExitCode.FINDINGS
     assert proc.stdout == (f"{profile}: ok\n{plain}: FAILED\n  not sealed (no sealedcfg header)\n")
+
+
+def test_progress_on_a_terminal(
+    tmp_path: Path, profile: Path, keys: KeySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    second = write(tmp_path / "q.yaml", f"pw: {SECRET}\n")
+    api.encrypt_file(second, keys)
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    try:
+        with open(slave, "w") as terminal, monkeypatch.context() as patch:
+            patch.setattr("sys.stderr", terminal)  # stderr a terminal: a progress bar there
+            assert cli_main.run(["verify", str(profile), str(second)]) == 0
+            terminal.flush()
+        shown = os.read(master, 1 << 16).decode()
+    finally:
+        os.close(master)
+    assert "verifying" in shown
+    assert SECRET not in shown
 
 
 # ---------------------------------------------------------------- run() and main()
