@@ -13,6 +13,7 @@ import pty
 import signal
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -28,6 +29,7 @@ from sealedcfg.errors import ExitCode
 
 from .conftest import visible, write
 from .subproc import assert_one_error, invoke
+from .test_cov_editor import TERM_PARENT_WHEN_WAITING
 from .test_profiles import BASE, PROD, git_repo, seal
 
 SECRET = "Cli-Secret value_3!"
@@ -295,6 +297,19 @@ def sigint_default() -> Iterator[None]:
     signal.signal(signal.SIGINT, previous)
 
 
+def interrupt_once_reading(fd: int) -> None:
+    """Ctrl-C to this process once its main thread waits in a read of FD (Linux's
+    /proc names the system call a thread is in): not earlier, while it imports."""
+    task = Path(f"/proc/self/task/{threading.main_thread().native_id}/syscall")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        fields = task.read_text().split()
+        if len(fields) > 1 and fields[1].startswith("0x") and int(fields[1], 16) == fd:
+            break
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def test_ctrl_c_while_reading_stdin(
     monkeypatch: pytest.MonkeyPatch,
     profile: Path,
@@ -306,12 +321,12 @@ def test_ctrl_c_while_reading_stdin(
         monkeypatch.setattr("sys.stdin", stdin)
         monkeypatch.setattr(util, "_interrupt_reported", False)
         before = profile.read_bytes()
-        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
+        ctrl_c = threading.Thread(target=interrupt_once_reading, args=(read,))
+        ctrl_c.start()
         try:
             code = main(monkeypatch, "set", str(profile), "pw", "--stdin")
         finally:
-            timer.join()
+            ctrl_c.join()
             os.close(write_end)
     assert code == ExitCode.INTERRUPTED
     assert capsys.readouterr().err == "sealedcfg: error: interrupted\n"  # said once
@@ -327,7 +342,7 @@ def test_sigterm_during_edit(
     seen = tmp_path / "seen"
     script = tmp_path / "ed.sh"
     # the editor's parent is this process: the SIGTERM reaches `edit` while it waits
-    script.write_text(f'#!/bin/sh\necho "$1" > {seen}\nsleep 0.2\nkill -TERM $PPID\nsleep 30\n')
+    script.write_text(f'#!/bin/sh\necho "$1" > {seen}\n{TERM_PARENT_WHEN_WAITING}\n')
     script.chmod(0o755)
     monkeypatch.setenv("EDITOR", str(script))
     before = profile.read_bytes()

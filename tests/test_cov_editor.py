@@ -20,6 +20,16 @@ from sealedcfg.ops import editor
 from .conftest import write
 
 SECRET = "Editor-Secret value_5!"
+# An editor's lines that SIGTERM sealedcfg (its parent) once it waits for the editor
+# (Linux's /proc: the parent's main thread in wait4(editor's pid)), then linger.
+TERM_PARENT_WHEN_WAITING = (
+    "i=0\n"
+    'while [ $i -lt 2000 ] && ! grep -q "^[0-9]* $(printf 0x%x $$) " '
+    "/proc/$PPID/task/$PPID/syscall\n"
+    "do sleep 0.01; i=$((i+1)); done\n"
+    "kill -TERM $PPID\n"
+    "sleep 30"
+)
 
 
 def program(bindir: Path, name: str, body: str) -> Path:
@@ -119,7 +129,7 @@ def test_an_editor_that_ignores_sigterm_is_killed(
     tmp_path: Path, profile: Path, keys: KeySource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = tmp_path / "seen"
-    body = f'trap "" TERM\necho "$1" > {seen}\nsleep 0.2\nkill -TERM $PPID\nsleep 30'
+    body = f'trap "" TERM\necho "$1" > {seen}\n{TERM_PARENT_WHEN_WAITING}'
     monkeypatch.setenv("EDITOR", str(program(tmp_path / "bin", "ed", body)))
     before = profile.read_bytes()
     handler = signal.getsignal(signal.SIGTERM)
