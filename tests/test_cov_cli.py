@@ -12,6 +12,8 @@ import os
 import pty
 import signal
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -269,6 +271,53 @@ def test_a_closed_stdout_while_a_command_writes(
         assert main(monkeypatch, "decrypt", str(profile)) == util.CLOSED_PIPE
         assert points_at_devnull(stdout)
     assert capsys.readouterr().err == ""
+
+
+@contextlib.contextmanager
+def full_stdout(monkeypatch: pytest.MonkeyPatch) -> Iterator[IO[str]]:
+    """sys.stdout a buffered file on a full disk (/dev/full): writes fail on flush."""
+    with open("/dev/full", "w") as stream, monkeypatch.context() as patch:
+        patch.setattr("sys.stdout", stream)
+        yield stream
+
+
+def test_output_to_a_full_disk_is_one_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sealedcfg keygen > file-on-a-full-disk`: the key, still buffered when the
+    command ends, cannot be written: one error line and exit 3, no traceback."""
+    with full_stdout(monkeypatch) as stdout:
+        assert main(monkeypatch, "keygen") == ExitCode.INPUT
+        assert points_at_devnull(stdout)  # the interpreter's last flush cannot fail again
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("key id: ")
+    assert err[1:] == ["sealedcfg: error: cannot write the output (No space left on device)"]
+    with full_stdout(monkeypatch):  # typer's own output: the help
+        assert cli_main.run(["--help"]) == ExitCode.INPUT
+    assert capsys.readouterr().err == (
+        "sealedcfg: error: cannot write the output (No space left on device)\n"
+    )
+
+
+def test_closed_standard_streams_are_like_dev_null(
+    monkeypatch: pytest.MonkeyPatch, profile: Path, keys: KeySource
+) -> None:
+    """Started with stdin or stdout closed (`<&-`, `>&-`), Python leaves them None."""
+    monkeypatch.setattr("sys.stdout", None)
+    assert main(monkeypatch, "keygen") == 0
+    monkeypatch.setattr("sys.stdin", None)
+    assert main(monkeypatch, "set", str(profile), "pw", "--stdin") == 0
+    assert api.get(profile, "pw", keys) == ""  # stdin at its end, as /dev/null is
+    # as a process, where the descriptor itself is closed
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m sealedcfg keygen >&-', sys.executable],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stderr.startswith("key id: ")) == (0, True), proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_version_option(capsys: pytest.CaptureFixture[str]) -> None:
