@@ -176,6 +176,17 @@ def test_exec_with_a_file(tmp_path: Path, profile: Path, keys: KeySource) -> Non
         api.exec_command([], [profile], keys)
 
 
+def test_a_document_index_in_a_path_is_refused_also_zero(tmp_path: Path, keys: KeySource) -> None:
+    """`exec --doc 1 --file 0:pw` gave document 1's pw: `0:` was read as no index."""
+    target = write(tmp_path / "multi.yaml", f"pw: {SECRET}-0\n---\npw: {SECRET}-1\n")
+    api.encrypt_file(target, keys)
+    for index in ("0", "1"):
+        with pytest.raises(InputError, match=f"--file '{index}:pw': give a path without"):
+            api.exec_command(["cat", "{}"], [target], keys, doc=1, file_value=f"{index}:pw")
+        with pytest.raises(InputError, match=f"--only '{index}:pw': give a path without"):
+            api.export([target], keys, doc=1, only=[f"{index}:pw"])
+
+
 def test_file_content_of_each_kind() -> None:
     view = {"a": {"b": [1, 2]}, "n": None, "t": True, "s": "x y"}
     assert api.file_content(view, "a") == b"b:\n- 1\n- 2\n"
