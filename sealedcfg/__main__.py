@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 INTERRUPTED = 130
@@ -13,6 +14,11 @@ def main() -> None:
     # reference cycles: the cyclic collector would only rescan them, again and
     # again (about a quarter of the time of opening 10^4 values).
     gc.disable()
+    # Started with a standard stream closed (`>&-`): Python leaves it None, and the
+    # next file opened would get its descriptor.  Like /dev/null instead.
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode))  # noqa: SIM115 - lives as long as sys
     try:
         if sys.argv[1:] in (["--version"], ["-V"]):
             from sealedcfg import __version__
@@ -34,6 +40,10 @@ def main() -> None:
         from sealedcfg.cli.util import closed_pipe
 
         code = closed_pipe()
+    except OSError as exc:  # a full disk: what the command printed was not written
+        from sealedcfg.cli.util import unwritable_stdout
+
+        code = unwritable_stdout(exc)
     sys.exit(code)
 
 

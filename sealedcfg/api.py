@@ -614,7 +614,7 @@ def file_content(view: Any, dotted: str) -> bytes:
         value = view
     else:
         index, parts = paths.split(dotted)
-        if index is not None:
+        if index is not None:  # `0:` too: the document is chosen by --doc
             raise InputError(f"--file {dotted!r}: give a path without a document index")
         value = layering.lookup(view, parts, dotted)
     if isinstance(value, dict | list):

@@ -48,6 +48,22 @@ def cli(
     )
 
 
+def invoke(
+    *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in this process through typer's runner (what coverage measures), as a
+    CompletedProcess, so that `one_error_line` and `assert_one_error` read it too.
+    `env` is set for the call (the runner restores os.environ after it)."""
+    from typer.testing import CliRunner
+
+    from sealedcfg.cli.main import make_app
+
+    result = CliRunner().invoke(make_app(), list(args), input=input, env=env)
+    return subprocess.CompletedProcess(
+        ["sealedcfg", *args], result.exit_code, result.stdout, result.stderr
+    )
+
+
 def git(cwd: Path, *args: str) -> str:
     """`git ARGS` in CWD as a test user, outside any git setup of the caller's; its stdout."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}

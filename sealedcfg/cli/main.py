@@ -27,6 +27,7 @@ from sealedcfg.cli.util import (
     key_source,
     report_interrupt,
     safe_streams,
+    unwritable_stdout,
 )
 from sealedcfg.errors import ExitCode, InputError
 
@@ -342,8 +343,10 @@ def run(argv: list[str] | None = None) -> int:
         make_app(group)(args=args, prog_name="sealedcfg", standalone_mode=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BrokenPipeError:  # typer's own output (--help | head -1)
+    except BrokenPipeError:  # output typer writes outside its EPIPE handling (completion)
         return closed_pipe()
+    except OSError as exc:  # typer's own output (help, usage) to a full disk
+        return unwritable_stdout(exc)
     return 0
 
 

@@ -78,6 +78,14 @@ def closed_pipe() -> int:
     return CLOSED_PIPE
 
 
+def unwritable_stdout(exc: OSError) -> int:
+    """Writing the output failed after the command (a full disk): one error line,
+    exit 3 as for any file that cannot be written; what is still buffered is dropped."""
+    error(f"cannot write the output ({exc.strerror or type(exc).__name__})")
+    closed_pipe()  # stdout to /dev/null: the interpreter's last flush cannot fail again
+    return int(ExitCode.INPUT)
+
+
 def safe_streams() -> None:
     """Text that cannot be encoded (a lone surrogate in a YAML key: `"\\ud800"`)
     is printed escaped rather than crashing the command."""

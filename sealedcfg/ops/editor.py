@@ -26,8 +26,7 @@ from sealedcfg.base.fileio import write_atomic
 from sealedcfg.engine import sealing
 from sealedcfg.engine.access import opened, seal_new_text
 from sealedcfg.engine.keys import KeySource
-from sealedcfg.errors import InputError, OpenError, Terminated
-from sealedcfg.format import crypto
+from sealedcfg.errors import InputError, Terminated
 from sealedcfg.format.kdf import Argon2Params
 from sealedcfg.yamltext import document
 
@@ -254,11 +253,9 @@ def edit_file(
     if not target.exists():
         return _edit_new(target, keys, argv, kdf, tty, say)
     with _signals_unwind(), opened(target, keys, keep_body=False) as (profile, data_key, header):
-        try:
-            previous: dict[KeyPath, tuple[str, str, str]] = {}
-            plain = sealing.open_tokens(profile, data_key, previous)  # opened() checked the MAC
-        except crypto.AuthError:
-            raise OpenError(str(target)) from None
+        # opened() authenticated the file: its opened text is kept, nothing is decrypted again
+        previous: dict[KeyPath, tuple[str, str, str]] = {}
+        plain = sealing.open_tokens(profile, data_key, previous)
         profile.body.nodes = []  # not needed again: the edited text is parsed anew
         sealing.release(profile)
         with private_file(str(target), plain, say) as tmp:

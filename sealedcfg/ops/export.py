@@ -185,7 +185,7 @@ def select(doc: Any, only: list[str]) -> Any:
     out: dict[Any, Any] = {}
     for dotted in only:
         index, parts = paths.split(dotted)
-        if index is not None:
+        if index is not None:  # `0:` too: the document is chosen by --doc
             raise InputError(f"--only {dotted!r}: give a path without a document index")
         value: Any = doc
         for i, seg in enumerate(parts):
