@@ -10,6 +10,8 @@ import math
 import re
 from collections import Counter
 
+from . import letters
+
 # Substrings (lower-cased) that mark documentation, templates and redaction.  Kept to
 # words a random token essentially never contains.
 _PLACEHOLDER_MARKERS = (
@@ -312,6 +314,7 @@ def is_wordlike(value: str) -> bool:
             _is_word(s) and len(_ALNUM_RUN_RE.findall(s)) <= 4 and _vowelled(s) for s in segments
         )
         and not _rare_pairs(value)
+        and not letters.reads_random(value)
     )
 
 
@@ -381,7 +384,12 @@ def looks_random(value: str) -> bool:
     has_upper = _UPPER_RE.search(value) is not None
     has_digit = _DIGIT_RE.search(value) is not None
     if not ((has_digit and (has_lower or has_upper)) or (has_lower and has_upper)):
-        return False
+        # Letters of one case only (`xkqmzvbtpwrh`): random when its letter pairs say so.
+        return (
+            value.isalpha()
+            and letters.reads_random(value)
+            and shannon_entropy(value) >= min(3.0, 0.8 * math.log2(n))
+        )
     if is_hex(value):  # 16 symbols: a random hex string scores lower than base62
         return shannon_entropy(value) >= min(3.1, 0.62 * math.log2(n))
     return shannon_entropy(value) >= min(3.2, 0.8 * math.log2(n))
