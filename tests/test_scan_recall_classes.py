@@ -350,3 +350,42 @@ def test_memo_gives_the_same_findings_as_a_fresh_judgement(
     assert not engine._memo
     assert fresh == again == uncached
     assert all(len(fs) >= 9 for fs in fresh)
+
+
+@pytest.mark.parametrize(
+    ("template", "path"),
+    [
+        ('COOKIES = \'{{"session": "{v}"}}\'\n', "app/client.py"),
+        ('const c = "{{\\"sid\\": \\"{v}\\"}}";\n', "web/app.js"),
+        ('cookies: \'{{"session_id": "{v}"}}\'\n', "config/app.yaml"),
+        ('headers: \'{{"Cookie": "PHPSESSID={v}"}}\'\n', "config/app.yaml"),
+        ('{{"state": "{{\\"sessionid\\":\\"{v}\\"}}"}}\n', "data/state.json"),
+        ('COOKIE_JSON=\'{{"connect.sid": "{v}"}}\'\n', ".env"),
+        ('s.cookies.set("JSESSIONID", "{v}")\n', "app/client.py"),
+        ("session_cookie: {v}\n", "config/app.yaml"),
+    ],
+)
+def test_session_cookies_in_json_strings(template: str, path: str) -> None:
+    """A session cookie's value is a bearer credential, also inside a JSON string."""
+    assert rules(template.format(v=_r(_B62, 32)), path) == ["generic-secret-assignment"]
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("session = colitems[0].session\n", "app/x.py"),
+        ("    def __init__(self, session, environ=None):\n", "app/x.py"),
+        ("        session: PipSession,\n", "app/x.py"),
+        ("    logging_session: Final[CloudWatchLoggingSession | None]\n", "app/x.py"),
+        ("SESSION_COOKIE_NAME = 'sessionid'\n", "app/settings.py"),
+        ("session_timeout: 3600\n", "config/app.yaml"),
+        ("cookie_domain: auth.acme.io\n", "config/app.yaml"),
+        ('{"account_sid": "AC' + "0f" * 16 + '"}\n', "config/twilio.json"),
+        ("sid: S-1-5-21-3623811015-3361044348-30300820-1013\n", "config/ad.yaml"),
+        ("session: redis\n", "config/app.yaml"),
+        ("const side = inside(sidebar);\n", "web/app.js"),
+    ],
+)
+def test_session_look_alikes_and_code_are_quiet(text: str, path: str) -> None:
+    """Names, settings, resource ids and Python parameters or annotations, not values."""
+    assert rules(text, path) == []

@@ -144,6 +144,7 @@ _SPACE_RE = re.compile(r"\s")
 _WORD_VALUE_RE = re.compile(r"[^\s\"'`]+")
 _AFTER_SCHEME_RE = re.compile(r"[ \t]+([^\s\"'`]+)")
 _YAML_DECOR_RE = re.compile(r"(?:&[\w-]+\s+)?(?:!!\w+\s+)?")
+_CODE_RE = re.compile(r"[\[\](){}|]")
 _MAX_VALUE = 2048
 _MAX_SECRET = 512
 # Work per line is bounded: a minified one-line bundle can hold 100,000 `x=` pairs.
@@ -194,7 +195,7 @@ def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
         m = _WORD_VALUE_RE.match(rest)
         if not m:
             return None
-        return _cut_escape(m.group()).rstrip(";)"), pos
+        return _cut_escape(m.group()).rstrip(";),"), pos
     cut = len(rest)
     for sep in (" #", "\t#", ", ", " //", " ;", "\\n", "\\r", "\\t"):
         k = rest.find(sep)
@@ -311,6 +312,8 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
     if len(v) == 32 and values.is_hex(v) and names.is_twilio_token_name(name, line_lower):
         return "twilio-auth-token"
     if kind is Kind.QUOTED and not quoted:
+        if _CODE_RE.search(v):
+            return None  # `Final[Session | None]`, `items[0].session`: an expression
         return GENERIC if values.looks_random(v) else None  # else a variable or a constant
     if tier is names.Tier.PASSWORD and kind is not Kind.DOC:
         return GENERIC if values.could_be_password(v) else None
@@ -546,8 +549,10 @@ def _block_value(lines: list[str], idx: int) -> tuple[int, str, int] | None:
     return j, body.strip(), body_indent
 
 
+# The value is one token: `self, session, cache=None)` is a parameter list, not a row.
 _CSV_RE = re.compile(
-    r"(?:^|,)[ \t]*(?P<name>[A-Za-z_][\w.\-]*),[ \t]*(?P<v>[^\s,\"'`]{10,})(?=,|$)"
+    r"(?:^|,)[ \t]*(?P<name>[A-Za-z_][\w.\-]*),[ \t]*"
+    r"(?P<v>[^\s,\"'`()\[\]{}<>=:]{10,}={0,2})(?=,|$)"
 )
 _OPEN_TAG_RE = re.compile(r"<(?P<name>[A-Za-z_][\w.\-:]*)(?:\s[^<>]*)?>\s*$")
 

@@ -253,7 +253,6 @@ _EXCLUDE_WORDS = frozenset(
         "view",
         "keyid",
         "kid",
-        "sid",
         "number",
         "tokens",
         "tokenizer",
@@ -267,6 +266,21 @@ _EXCLUDE_WORDS = frozenset(
 )
 
 
+# A session cookie's value is a bearer credential: `session`, `sessionid`, `PHPSESSID`,
+# `connect.sid`, `session_cookie`.  Only as the last word (`session_timeout` is a setting)
+# and with no other excluded word; `sid` alone too, whose ids (Twilio `AC...`, Windows
+# `S-1-5-...`) `values.is_hash_or_id` knows.
+_SESSION_ENDINGS = ("session", "sessionid", "sessid", "sid", "cookie")
+_SESSION_ALLOWED = frozenset({"id", "sid"})
+
+
+def _is_session_name(ws: list[str]) -> bool:
+    last = ws[-1] if ws[-1] != "id" or len(ws) < 2 else ws[-2] + "id"
+    return last.endswith(_SESSION_ENDINGS) and not any(
+        w in _EXCLUDE_WORDS and w not in _SESSION_ALLOWED for w in ws
+    )
+
+
 def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(name)]
 
@@ -277,6 +291,8 @@ def tier(name: str) -> Tier:
     if not ws:
         return Tier.NONE
     joined = "".join(ws)
+    if _is_session_name(ws):
+        return Tier.SECRET
     if any(w in _EXCLUDE_WORDS for w in ws):
         return Tier.NONE
     if any(s in joined for s in _PASSWORD_SUBSTRINGS) or any(w in _PASSWORD_WORDS for w in ws):

@@ -45,6 +45,10 @@ KEYWORD_TERMS = (
     "twilio",
     "aws",
     "private",
+    # Session cookies: `session`, `sessionid`, `PHPSESSID`, `Cookie:` (`sid`: see _SID).
+    "session",
+    "sessid",
+    "cookie",
     # Short flags that carry a password (mysql -p, docker login -p, redis-cli -a, curl -u):
     # the leading space keeps `sha512-p...` integrity hashes out.  SQL `IDENTIFIED BY`.
     " -p",
@@ -54,6 +58,7 @@ KEYWORD_TERMS = (
     "identified",
 )
 _PAT = r"pat(?:[^a-z\n]|$)"  # `GITHUB_PAT=...` but not `path` (`$`: (?m), before a newline)
+_SID = r"(?:^|[^a-z\n])sid(?:[^a-z\n]|$)"  # `connect.sid`, `"sid":`, not `inside`
 
 _Node = dict[str, "_Node"]
 
@@ -77,12 +82,12 @@ def trie_pattern(words: tuple[str, ...]) -> str:
 
 
 # Per candidate line (short, lower-cased): does it hold a keyword for the name heuristics.
-KEYWORD_RE = re.compile(trie_pattern(KEYWORD_TERMS) + "|pat(?![a-z])")
+KEYWORD_RE = re.compile(trie_pattern(KEYWORD_TERMS) + "|pat(?![a-z])|(?<![a-z])sid(?![a-z])")
 # Two RE2 passes: lines with a provider prefix (the provider regexes run on these only) and
 # lines with a keyword or marker.  Provider prefixes are rare, so the first pass costs a DFA
 # scan and little else.
 _PROVIDER_UNION = "|".join((trie_pattern(PROVIDER_TERMS), _TWILIO_SK, _DISCORD_ID))
-_OTHER_UNION = "(?m)" + "|".join((trie_pattern(_MARKERS + KEYWORD_TERMS), _PAT))
+_OTHER_UNION = "(?m)" + "|".join((trie_pattern(_MARKERS + KEYWORD_TERMS), _PAT, _SID))
 _MAX_MEM = 32 << 20  # each DFA needs well under 1 MiB; RE2 falls back to an NFA past this
 
 

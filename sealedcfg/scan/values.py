@@ -146,7 +146,9 @@ _UUID_RE = re.compile(
 _HASH_RE = re.compile(
     r"^(?:sha1|sha224|sha256|sha384|sha512|md5|blake2b?|h1)[:\-=]"
     r"|^\$(?:2[abxy]?|argon2(?:id|i|d)?|pbkdf2[\w-]*|scrypt|[156]|y|gy)\$"
-    r"|^\{(?:bcrypt|sha|ssha|sha256|sha512|pbkdf2|md5|crypt|argon2)[^}]*\}",
+    r"|^\{(?:bcrypt|sha|ssha|sha256|sha512|pbkdf2|md5|crypt|argon2)[^}]*\}"
+    # Resource ids called SIDs: Twilio's two letters + 32 hex, Windows' S-1-5-21-...
+    r"|^[A-Z]{2}[0-9a-f]{32}$|^S-1-\d+(?:-\d+)+$",
     re.IGNORECASE,
 )
 _PUBLIC_RE = re.compile(
