@@ -309,6 +309,69 @@ def test_kubernetes_kind_configmap_is_not_a_secret() -> None:
     assert rules(_secret_manifest("ConfigMap", "data", value), "cm.yaml") == []
 
 
+def _b64() -> str:
+    return base64.b64encode(_r(_B62, 24).encode()).decode()
+
+
+def _nested_layouts() -> list[tuple[str, list[int]]]:
+    """Secrets not at column 0, each with the lines (1-based) that hold its values."""
+    item = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
+    return [
+        (  # an item of a `kind: List`
+            "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n"
+            f"    metadata:\n      name: db\n    data:\n      tls.key: {_b64()}\n"
+            f"      DB_URL: {_b64()}\n",
+            [9, 10],
+        ),
+        (  # a Helm template indented under `{{ if }}`
+            "{{- if .Values.create }}\n"
+            + "".join("  " + ln + "\n" for ln in item.split("\n")[:-1])
+            + f"    config.json: {_b64()}\n{{{{- end }}}}\n",
+            [7],
+        ),
+        (  # the second document of a stream, after a ConfigMap with a `data:` block
+            f"kind: ConfigMap\ndata:\n  mode: {_b64()}\n---\n{item}  replication: {_b64()}\n",
+            [10],
+        ),
+        (  # `kind` after `data` in a list item
+            f"items:\n- data:\n    replication: {_b64()}\n  kind: Secret\n"
+            f"- data:\n    mode: {_b64()}\n  kind: ConfigMap\n",
+            [3],
+        ),
+    ]
+
+
+def test_kubernetes_secrets_not_at_column_zero() -> None:
+    """Lists, Helm indentation, later documents: before, none of these values was found
+    by the manifest rule (names like `tls.key` never fire the name rule)."""
+    for text, expected in _nested_layouts():
+        found = scan_text(text, "deploy/manifests.yaml")
+        assert [(f.line, f.rule_id) for f in found] == [
+            (n, "kubernetes-secret-data") for n in expected
+        ], text
+
+
+def test_kubernetes_secrets_as_json() -> None:
+    text = (
+        (
+            '{"kind": "List", "items": [\n {"kind": "ConfigMap", "data": {"mode": "MODE"}},\n'
+            ' {"kind": "Secret", "data": {\n   "tls.key": "KEY"}}\n]}\n'
+        )
+        .replace("MODE", _b64())
+        .replace("KEY", _b64())
+    )
+    found = scan_text(text, "deploy/secret.json")
+    assert [(f.line, f.col, f.rule_id) for f in found] == [(4, 16, "kubernetes-secret-data")]
+
+
+def test_kubernetes_nested_configmap_is_not_a_secret() -> None:
+    text = (
+        "items:\n  - kind: Secret\n    metadata:\n      name: db\n"
+        f"  - kind: ConfigMap\n    data:\n      mode: {_b64()}\n"
+    )
+    assert rules(text, "deploy/list.yaml") == []
+
+
 # The per-process line memo: a line judged once gives the same findings as judged anew,
 # and lines whose findings depend on their neighbours are judged in their file each time.
 CONTEXT_PAIRS = [

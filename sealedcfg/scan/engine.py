@@ -251,7 +251,12 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     candidates, provider_lines = prefilter.candidate_lines(text)
     hits: dict[tuple[int, int], tuple[str, str]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
-    found, plain = kube.hits(lines, text) if kind is Kind.LINE else ([], [])
+    if kind is Kind.LINE:
+        found, plain = kube.hits(lines, text)
+    elif kind is Kind.QUOTED and path.lower().endswith(".json"):
+        found, plain = kube.json_hits(text)
+    else:
+        found, plain = [], []
     fkey = file_key(path, kind)
     for idx in candidates:
         if idx not in masked:
