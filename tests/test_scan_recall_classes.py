@@ -452,3 +452,77 @@ def test_session_cookies_in_json_strings(template: str, path: str) -> None:
 def test_session_look_alikes_and_code_are_quiet(text: str, path: str) -> None:
     """Names, settings, resource ids and Python parameters or annotations, not values."""
     assert rules(text, path) == []
+
+
+def _pem(label: str, lines: int) -> str:
+    body = "\n".join(_r(_B62 + "+/", 64) for _ in range(lines))
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "users:\n- name: ci\n  user:\n    client-key-data: {v}\n",
+        'KEY = "{v}"\n',
+        "TLS_KEY_B64={v}\n",
+    ],
+)
+@pytest.mark.parametrize("label", ["RSA PRIVATE KEY", "PRIVATE KEY", "OPENSSH PRIVATE KEY"])
+def test_base64_encoded_private_keys(template: str, label: str) -> None:
+    """A PEM key written as base64 (kubeconfig, CI variables): it was past every rule (no
+    header in the text, and too long a value for the name rule)."""
+    value = base64.b64encode(_pem(label, 8).encode()).decode()
+    assert rules(template.format(v=value), "deploy/kubeconfig") == ["private-key"]
+
+
+@pytest.mark.parametrize(
+    "pem",
+    [
+        "-----BEGIN CERTIFICATE-----\n" + "MIIB" * 40 + "\n-----END CERTIFICATE-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "A" * 64 + "\n",  # a filler, not key material
+    ],
+)
+def test_base64_certificates_and_empty_keys_are_quiet(pem: str) -> None:
+    value = base64.b64encode(pem.encode()).decode()
+    assert rules(f"    client-certificate-data: {value}\n", "kubeconfig") == []
+
+
+def _ppk(private_lines: int) -> str:
+    return (
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: ci\nPublic-Lines: 2\n"
+        f"{_r(_B62, 64)}\n{_r(_B62, 4)}\nPrivate-Lines: {private_lines}\n"
+        + "".join(f"{_r(_B62, 64 if private_lines > 1 else 48)}\n" for _ in range(private_lines))
+        + f"Private-MAC: {_r('0123456789abcdef', 64)}\n"
+    )
+
+
+@pytest.mark.parametrize("private_lines", [1, 14])
+def test_putty_key_files(private_lines: int) -> None:
+    found = scan_text(_ppk(private_lines), "keys/deploy.ppk")
+    assert [(f.line, f.rule_id) for f in found] == [(1, "private-key")]
+
+
+def test_putty_header_without_key_is_quiet() -> None:
+    text = "Files start with `PuTTY-User-Key-File-3:` and list `Private-Lines:`.\n"
+    assert rules(text, "docs/keys.md") == []
+    assert rules(_ppk(1).split("Private-Lines")[0], "keys/half.ppk") == []
+
+
+@pytest.mark.parametrize("text", ["pin: 73829104\n", "pin_code: 7273616624\n", "PIN=48291037\n"])
+def test_long_random_pins(text: str) -> None:
+    assert rules(text, "config/atm.yaml") == ["generic-secret-assignment"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pin: 1234\n",
+        "pin_memory: true\n",
+        'pin: "3.2.1"\n',
+        "spinner: 73829104\n",
+        "pin: 20240101\n",
+    ],
+)
+def test_short_pins_and_pin_words_are_quiet(text: str) -> None:
+    assert rules(text, "config/atm.yaml") == []

@@ -87,6 +87,8 @@ _SECRET_WORDS = frozenset(
         "apikey",
         "privkey",
         "secrets",
+        "pin",  # a PIN: only long, random-looking digits count (`values.is_digits_key`)
+        "pincode",
     }
 )
 # Words that make the name about a secret rather than the secret itself.
