@@ -32,7 +32,8 @@ GENERIC = "generic-secret-assignment"
 _ASSIGN_RE = re.compile(
     r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*+)(?P=q)(?:\s*\])?
     (?P<op>\s*(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
-        |:\s*[A-Za-z_][\w\[\].,|?* ]*?\s*=(?![=>~])
+        |:[ \t]+&?(?:'\w+[ \t]+)?[A-Za-z_](?:[\w\[\].,|?* ]|::)*?\s*=(?![=>~])
+        |[ \t]<-(?=[ \t])
         |[ \t]+(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
         |:(?=\s|$|["'`])))[ \t]*""",
     re.VERBOSE,
@@ -45,7 +46,8 @@ _ARGV_RE = re.compile(
     r"""(?P<q>["'])--?(?P<name>[A-Za-z][\w-]*)(?P=q)\s*,\s*(?P<q2>["'])(?P<v>[^"'\s]+)(?P=q2)"""
 )
 _ELEM_RE = re.compile(
-    r"<(?P<name>[A-Za-z_][\w.\-:]*)(?P<attrs>\s[^<>]*)?>(?P<v>[^<>]+)</(?P=name)>"
+    r"<(?P<name>[A-Za-z_][\w.\-:]*)(?P<attrs>\s[^<>]*)?>"
+    r"(?:(?P<v>[^<>]+)|<!\[CDATA\[(?P<cdata>[^\]<>]+)\]\]>)</(?P=name)>"
 )
 _PAIR_NAME_RE = re.compile(
     r"""(?<![\w-])["']?(?:name|key|Name|Key|variable|ParameterKey)["']?\s*[:=]?\s*["']?"""
@@ -624,7 +626,10 @@ def _assignment_hits(
                 continue
             name = pair_name
         if names.tier(name) is names.Tier.NONE:
-            continue  # most assignments on a candidate line: decided before reading a value
+            # `process.env.API_KEY = v`, `ENV.fetch.DB_PASSWORD`: the last part names it.
+            if "." not in name or names.tier(name.rsplit(".", 1)[1]) is names.Tier.NONE:
+                continue  # most assignments on a candidate line: decided before reading a value
+            name = name.rsplit(".", 1)[1]
         found = value_at(line, m.end(), kind)
         if found is not None and not found[2] and m.group("q") == "" and m.start() > 0:
             found = _inside_string(line, m.start(), found)
@@ -688,7 +693,9 @@ def _assignment_hits(
             inner = _PAIR_NAME_RE.search(attrs)
             if names.tier(name) is names.Tier.NONE and inner:
                 name = inner.group("n")
-            yield from _emit(name, (m.group("v"), m.start("v"), False), idx, Kind.LINE, low)
+            group = "v" if m.group("v") is not None else "cdata"
+            found = (m.group(group), m.start(group), group == "cdata")
+            yield from _emit(name, found, idx, Kind.LINE, low)
     if dockerfile or line.lstrip().startswith(("ENV ", "ARG ")):
         dm = _DOCKER_ENV_RE.match(line)
         if dm:
@@ -707,3 +714,15 @@ def _assignment_hits(
                     pair_name, value_at(lines[j], vm.end(), kind), j, kind, lines[j].lower()
                 )
                 break
+
+
+# ~/.pgpass: `hostname:port:database:username:password`, `\:` and `\\` escaped.
+_PGPASS_RE = re.compile(r"^(?:(?:[^:\\\n]|\\.)*:){4}(?P<v>(?:[^:\\\n]|\\.)+)$")
+
+
+def pgpass_hits(lines: list[str], kind: Kind) -> Iterator[Hit]:
+    """The password field of each entry of a PostgreSQL password file."""
+    for idx, line in enumerate(lines[:_MAX_MATCHES]):
+        m = _PGPASS_RE.match(line)
+        if m is not None and not line.lstrip().startswith("#"):
+            yield from _emit("password", (m.group("v"), m.start("v"), False), idx, kind, "")

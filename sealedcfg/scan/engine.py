@@ -269,6 +269,8 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     for idx in candidates:
         if idx not in masked:
             found.extend(_cached_line_hits(lines, idx, kind, idx in provider_lines, fkey))
+    if filetypes.is_pgpass(path):  # no keyword on its lines: read whole
+        found.extend(assign.pgpass_hits(lines, kind))
     found.extend(plain)
     descriptions = _DESCRIPTIONS
     if config is not None and config.rules:
