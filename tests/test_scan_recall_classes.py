@@ -526,3 +526,34 @@ def test_long_random_pins(text: str) -> None:
 )
 def test_short_pins_and_pin_words_are_quiet(text: str) -> None:
     assert rules(text, "config/atm.yaml") == []
+
+
+@pytest.mark.parametrize(
+    "template",
+    ['stripe_key = "{v}"\n', "MAILGUN_KEY={v}\n", '{{"pusherKey": "{v}"}}\n', "algolia-key: {v}\n"],
+)
+def test_provider_named_keys(template: str) -> None:
+    """`<provider>_key` with a random value: no rule read `key` as the last word."""
+    path = {"s": "app/settings.py", "M": ".env", "{": "config/app.json"}.get(template[0])
+    assert rules(template.format(v=_r(_B62, 32)), path or "config/app.yaml") == [
+        "generic-secret-assignment"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('      "result_key": "PromptSummaryList"\n', "data/paginators-1.json"),
+        ('      "result_key": "graphqlApis"\n', "data/paginators-1.json"),
+        ('      "result_key": "ByoipCidrs"\n', "data/paginators-1.json"),
+        ('"S3Key": "my-app/22a0-stage-150819_185942.war"\n', "data/examples.json"),
+        ('cache_key = f"{user_id}:{digest(payload)}"\n', "app/cache.py"),
+        ('attributes_key = f"{decapitalize(kind)}DecisionAttributes"\n', "app/swf.py"),
+        ("primary_key: xK9mQ2vL8pR4\n", "db/schema.yaml"),
+        ("ssh_key: ~/.ssh/id_ed25519.pub\n", "config/app.yaml"),
+        ('sort_key = "createdAtTimestamp"\n', "app/models.py"),
+    ],
+)
+def test_identifier_values_and_lookup_keys_are_quiet(text: str, path: str) -> None:
+    """Camel-case identifiers (`Of`, `Ip`, `Arns` pieces) and lookup, object or public keys."""
+    assert rules(text, path) == []

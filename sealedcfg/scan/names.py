@@ -283,6 +283,23 @@ def _is_session_name(ws: list[str]) -> bool:
     )
 
 
+# `<word>_key` names a key of a provider (`stripe_key`, `mailgunKey`), unless the word
+# says it is a lookup, database or object key, or a public one.
+_NOT_SECRET_KEYS = tuple(
+    sorted(
+        {
+            *("primary", "foreign", "sort", "partition", "range", "row", "composite", "unique"),
+            *("cache", "lookup", "idempotency", "dedup", "dedupe", "routing", "shard", "hash"),
+            *("dict", "map", "item", "entry", "field", "column", "table", "index", "result"),
+            *("attribute", "attributes", "group", "object", "s3", "bucket", "file", "registry"),
+            *("translation", "i18n", "message", "search", "site", "host", "ssh", "gpg", "pgp"),
+            *("public", "sort", "event", "state", "query", "order", "list", "node", "react"),
+            *("hot", "short", "sign", "foreign", "natural", "surrogate", "local", "next", "prev"),
+        }
+    )
+)
+
+
 def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(name)]
 
@@ -302,6 +319,9 @@ def tier(name: str) -> Tier:
     if any(s in joined for s in _SECRET_SUBSTRINGS) or any(
         w in _SECRET_WORDS or w.endswith("token") for w in ws
     ):
+        return Tier.SECRET
+    if len(ws) >= 2 and ws[-1] == "key" and not joined[:-3].endswith(_NOT_SECRET_KEYS):
+        # The value must still look random: `cache_key = "user:42"` stays quiet anyway.
         return Tier.SECRET
     return Tier.NONE
 
