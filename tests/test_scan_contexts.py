@@ -47,6 +47,15 @@ SYNTAXES = [
     ("a.json", f'{{"snyk_token": "{UUID.upper()}"}}'),
     (".npmrc", f"//npm.pkg.github.com/:_authToken={UUID}"),
     ("a.yaml", "acme_api_secret: '7402918365'"),
+    ("setup.ps1", f'$env:ACME_TOKEN = "{KEY}"'),
+    ("server.js", f'process.env.ACME_SECRET = "{KEY}";'),
+    ("main.rs", f'const ACME_API_KEY: &str = "{KEY}";'),
+    ("main.rs", f'static ACME_TOKEN: &\'static str = "{KEY}";'),
+    ("a.cpp", f'acme_token: std::string = "{KEY}";'),
+    ("analysis.R", f'acme_api_key <- "{KEY}"'),
+    ("a.xml", f"<acmeToken><![CDATA[{KEY}]]></acmeToken>"),
+    (".pgpass", f"db.internal:5432:*:billing:{KEY}"),
+    ("pgpass.conf", f"db\\:primary:5432:app:app:{KEY}"),
 ]
 
 
@@ -86,6 +95,15 @@ FALSE_ALARMS = [
     ("a.yaml", "api_key_id: 3f1c9a72-5b0e-4d8a-9c61-7e2f4b8d0a13"),
     ("a.yaml", "token_expiry_seconds: 86400"),
     ("a.yaml", "api_key: 00000000-0000-0000-0000-000000000000"),
+    ("a.py", 'def hash_password(password: str, method: str = "scrypt") -> str:'),
+    ("a.py", "def login(self, session, environ=None):"),
+    ("a.py", "    session: Final[ClientSession | None] = None"),
+    ("server.js", 'process.env.TOKEN_HEADER = "x-auth-token";'),
+    ("setup.ps1", '$env:PATH = "C:\\tools;$env:PATH"'),
+    ("analysis.R", 'api_key <- Sys.getenv("ACME_API_KEY")'),
+    ("a.xml", "<passwordPolicy><![CDATA[^.{12,}$]]></passwordPolicy>"),
+    (".pgpass", "# hostname:port:database:username:password"),
+    (".pgpass", "db:5432:app:app:*"),
 ]
 
 

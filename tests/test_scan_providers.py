@@ -80,6 +80,10 @@ _RANGED = {
     "gitlab-runner-token",
     "slack-webhook-url",
     "flutterwave-secret-key",
+    "dropbox-token",
+    "typeform-token",
+    "posthog-personal-key",
+    "private-key",  # base64 of a PEM key: a truncated copy is still key material
 }
 
 

@@ -323,7 +323,7 @@ INDEPENDENT_POSITIVES = [
     ("generic-secret-assignment", "a.properties", f"db.password {PW}"),
     ("generic-secret-assignment", "a.ipynb", f'    "DB_PASSWORD = \\"{PW}\\"\\n",'),
     ("generic-secret-assignment", "a.json", f'"cmd": "export TOKEN=\\"{TOK}\\""'),
-    ("generic-secret-assignment", ".env", "MAILGUN_API_KEY=key-3ax6xnjp29jd6fds4gc373sgvjxteol0"),
+    ("mailgun-api-key", ".env", "MAILGUN_API_KEY=key-3ax6xnjp29jd6fds4gc373sgvjxteol0"),
     ("connection-string-password", "a.go", f'd := "host=db user=app password={PW} dbname=app"'),
     ("connection-string-password", "a.py", f"c = connect(\"host=db password='{PW}'\")"),
 ]

@@ -32,7 +32,8 @@ GENERIC = "generic-secret-assignment"
 _ASSIGN_RE = re.compile(
     r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*+)(?P=q)(?:\s*\])?
     (?P<op>\s*(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
-        |:\s*[A-Za-z_][\w\[\].,|?* ]*?\s*=(?![=>~])
+        |:[ \t]+&?(?:'\w+[ \t]+)?[A-Za-z_](?:[\w\[\].,|?* ]|::)*?\s*=(?![=>~])
+        |[ \t]<-(?=[ \t])
         |[ \t]+(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
         |:(?=\s|$|["'`])))[ \t]*""",
     re.VERBOSE,
@@ -45,7 +46,8 @@ _ARGV_RE = re.compile(
     r"""(?P<q>["'])--?(?P<name>[A-Za-z][\w-]*)(?P=q)\s*,\s*(?P<q2>["'])(?P<v>[^"'\s]+)(?P=q2)"""
 )
 _ELEM_RE = re.compile(
-    r"<(?P<name>[A-Za-z_][\w.\-:]*)(?P<attrs>\s[^<>]*)?>(?P<v>[^<>]+)</(?P=name)>"
+    r"<(?P<name>[A-Za-z_][\w.\-:]*)(?P<attrs>\s[^<>]*)?>"
+    r"(?:(?P<v>[^<>]+)|<!\[CDATA\[(?P<cdata>[^\]<>]+)\]\]>)</(?P=name)>"
 )
 _PAIR_NAME_RE = re.compile(
     r"""(?<![\w-])["']?(?:name|key|Name|Key|variable|ParameterKey)["']?\s*[:=]?\s*["']?"""
@@ -144,6 +146,7 @@ _SPACE_RE = re.compile(r"\s")
 _WORD_VALUE_RE = re.compile(r"[^\s\"'`]+")
 _AFTER_SCHEME_RE = re.compile(r"[ \t]+([^\s\"'`]+)")
 _YAML_DECOR_RE = re.compile(r"(?:&[\w-]+\s+)?(?:!!\w+\s+)?")
+_CODE_RE = re.compile(r"[\[\](){}|]")
 _MAX_VALUE = 2048
 _MAX_SECRET = 512
 # Work per line is bounded: a minified one-line bundle can hold 100,000 `x=` pairs.
@@ -194,7 +197,7 @@ def _bare_at(line: str, pos: int, kind: Kind) -> tuple[str, int] | None:
         m = _WORD_VALUE_RE.match(rest)
         if not m:
             return None
-        return _cut_escape(m.group()).rstrip(";)"), pos
+        return _cut_escape(m.group()).rstrip(";),"), pos
     cut = len(rest)
     for sep in (" #", "\t#", ", ", " //", " ;", "\\n", "\\r", "\\t"):
         k = rest.find(sep)
@@ -311,6 +314,8 @@ def judge(name: str, value: str, quoted: bool, kind: Kind, line_lower: str) -> s
     if len(v) == 32 and values.is_hex(v) and names.is_twilio_token_name(name, line_lower):
         return "twilio-auth-token"
     if kind is Kind.QUOTED and not quoted:
+        if _CODE_RE.search(v):
+            return None  # `Final[Session | None]`, `items[0].session`: an expression
         return GENERIC if values.looks_random(v) else None  # else a variable or a constant
     if tier is names.Tier.PASSWORD and kind is not Kind.DOC:
         return GENERIC if values.could_be_password(v) else None
@@ -546,8 +551,10 @@ def _block_value(lines: list[str], idx: int) -> tuple[int, str, int] | None:
     return j, body.strip(), body_indent
 
 
+# The value is one token: `self, session, cache=None)` is a parameter list, not a row.
 _CSV_RE = re.compile(
-    r"(?:^|,)[ \t]*(?P<name>[A-Za-z_][\w.\-]*),[ \t]*(?P<v>[^\s,\"'`]{10,})(?=,|$)"
+    r"(?:^|,)[ \t]*(?P<name>[A-Za-z_][\w.\-]*),[ \t]*"
+    r"(?P<v>[^\s,\"'`()\[\]{}<>=:]{10,}={0,2})(?=,|$)"
 )
 _OPEN_TAG_RE = re.compile(r"<(?P<name>[A-Za-z_][\w.\-:]*)(?:\s[^<>]*)?>\s*$")
 
@@ -619,7 +626,10 @@ def _assignment_hits(
                 continue
             name = pair_name
         if names.tier(name) is names.Tier.NONE:
-            continue  # most assignments on a candidate line: decided before reading a value
+            # `process.env.API_KEY = v`, `ENV.fetch.DB_PASSWORD`: the last part names it.
+            if "." not in name or names.tier(name.rsplit(".", 1)[1]) is names.Tier.NONE:
+                continue  # most assignments on a candidate line: decided before reading a value
+            name = name.rsplit(".", 1)[1]
         found = value_at(line, m.end(), kind)
         if found is not None and not found[2] and m.group("q") == "" and m.start() > 0:
             found = _inside_string(line, m.start(), found)
@@ -683,7 +693,9 @@ def _assignment_hits(
             inner = _PAIR_NAME_RE.search(attrs)
             if names.tier(name) is names.Tier.NONE and inner:
                 name = inner.group("n")
-            yield from _emit(name, (m.group("v"), m.start("v"), False), idx, Kind.LINE, low)
+            group = "v" if m.group("v") is not None else "cdata"
+            found = (m.group(group), m.start(group), group == "cdata")
+            yield from _emit(name, found, idx, Kind.LINE, low)
     if dockerfile or line.lstrip().startswith(("ENV ", "ARG ")):
         dm = _DOCKER_ENV_RE.match(line)
         if dm:
@@ -702,3 +714,15 @@ def _assignment_hits(
                     pair_name, value_at(lines[j], vm.end(), kind), j, kind, lines[j].lower()
                 )
                 break
+
+
+# ~/.pgpass: `hostname:port:database:username:password`, `\:` and `\\` escaped.
+_PGPASS_RE = re.compile(r"^(?:(?:[^:\\\n]|\\.)*:){4}(?P<v>(?:[^:\\\n]|\\.)+)$")
+
+
+def pgpass_hits(lines: list[str], kind: Kind) -> Iterator[Hit]:
+    """The password field of each entry of a PostgreSQL password file."""
+    for idx, line in enumerate(lines[:_MAX_MATCHES]):
+        m = _PGPASS_RE.match(line)
+        if m is not None and not line.lstrip().startswith("#"):
+            yield from _emit("password", (m.group("v"), m.start("v"), False), idx, kind, "")

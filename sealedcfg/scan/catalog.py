@@ -38,6 +38,9 @@ class Rule:
     # Lower-case literals the token starts with, where `terms` (chosen for the prefilter)
     # sit inside it: `https://` of a webhook URL is too common a term.
     starts: tuple[str, ...] = ()
+    # A lower-case RE2 pattern the line prefilter looks for instead of `terms`, where the
+    # literal is common text (`key-`, `pat`, `sl.`): the token's shape, not just its start.
+    scan: str = ""
 
 
 def _r(
@@ -49,6 +52,7 @@ def _r(
     check: Callable[[str], bool] | None = None,
     boundary: str = NB,
     end: str = _END,
+    scan: str = "",
 ) -> Rule:
     """A token made of a literal prefix and a body pattern."""
     return Rule(
@@ -58,6 +62,7 @@ def _r(
         len(prefix),
         check,
         (prefix.lower(),),
+        scan=scan,
     )
 
 
@@ -326,6 +331,16 @@ _RULES: tuple[Rule, ...] = (
         16,
         None,
         ("age-secret-key-1",),
+    ),
+    # A PEM private key written as base64 (kubeconfig `client-key-data`, Helm values, CI
+    # variables): `LS0tLS1CRUdJTi` is base64 of `-----BEGIN`; the check decodes it.
+    _r(
+        "private-key",
+        "private key (base64-encoded PEM)",
+        "LS0tLS1CRUdJTi",
+        r"[A-Za-z0-9+/]{80,20000}={0,2}",
+        check=checks.base64_private_key,
+        end=r"(?![A-Za-z0-9+/=])",
     ),
     # Grafana API keys are base64 JSON `{"k":"...`: they start like a JWT, so before it.
     _r("grafana-api-key", "Grafana API key", "eyJrIjoi", r"[A-Za-z0-9]{70,400}={0,3}"),
@@ -694,6 +709,63 @@ _RULES: tuple[Rule, ...] = (
         None,
         ("contribsys.com",),
         starts=("http://", "https://"),
+    ),
+    # Prefixed formats from the providers' documentation.
+    _r(
+        "mailgun-api-key",
+        "Mailgun API key",
+        "key-",
+        "[0-9a-z]{32}",
+        end=_ENDD,
+        scan="key-[0-9a-z]{32}",
+    ),
+    _r(
+        "airtable-pat",
+        "Airtable personal access token",
+        "pat",
+        r"[A-Za-z0-9]{14}\.[a-f0-9]{64}",
+        scan=r"pat[0-9a-z]{14}\.[0-9a-f]{64}",
+    ),
+    _r("launchdarkly-token", "LaunchDarkly API access token", "api-", _UUID, end=_ENDD),
+    _r(
+        "launchdarkly-token",
+        "LaunchDarkly server-side SDK key",
+        "sdk-",
+        _UUID,
+        end=_ENDD,
+        scan="sdk-[0-9a-f]{8}-[0-9a-f]{4}-",
+    ),
+    *(
+        _r(
+            "plaid-access-token",
+            "Plaid access token",
+            f"access-{env}-",
+            _UUID,
+            boundary=NBD,
+            end=_ENDD,
+        )
+        for env in ("sandbox", "development", "production")
+    ),
+    _r("posthog-personal-key", "PostHog personal API key", "phx_", r"[A-Za-z0-9]{30,60}"),
+    _r("typeform-token", "Typeform personal access token", "tfp_", r"[A-Za-z0-9_.-]{40,70}"),
+    _r(
+        "dropbox-token",
+        "Dropbox short-lived access token",
+        "sl.",
+        r"(?:u\.)?[A-Za-z0-9_-]{130,1500}",
+        end=_ENDD,
+        scan=r"sl\.(?:u\.)?[0-9a-z_-]{130}",
+    ),
+    _r("yandex-api-key", "Yandex Cloud API key", "AQVN", r"[A-Za-z0-9_-]{35,38}", end=_ENDD),
+    _r("yandex-api-key", "Yandex OAuth token", "y0_", r"[A-Za-z0-9_-]{55}", end=_ENDD),
+    Rule(
+        "zapier-webhook-url",
+        "Zapier webhook URL",
+        r"https://hooks\.zapier\.com/hooks/catch/\d{5,12}/[a-z0-9]{5,12}(?![a-z0-9])",
+        40,
+        None,
+        ("hooks.zapier.com",),
+        starts=("https://",),
     ),
     # Tokens that do not start on a literal: found through a marker inside them.
     Rule(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -78,3 +79,20 @@ def discord(token: str) -> bool:
     except (ValueError, binascii.Error):
         return False
     return 17 <= len(raw) <= 20 and raw.isdigit()
+
+
+_PEM_HEAD_RE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
+
+
+def base64_private_key(token: str) -> bool:
+    """Base64 of a PEM block (`LS0tLS1CRUdJTi` is `-----BEGIN`): a private key's header
+    and at least 64 characters of varied key material after it."""
+    try:
+        raw = base64.b64decode(token[: len(token) // 4 * 4]).decode("ascii")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    m = _PEM_HEAD_RE.match(raw)
+    if m is None:
+        return False
+    material = "".join(raw[m.end() :].split("-----", 1)[0].split())
+    return len(material) >= 64 and len(set(material)) >= 16

@@ -128,6 +128,12 @@ def _line_hits(
             if body is not None:
                 # The fingerprint hashes the key material; the span covers the header only.
                 hits.append((idx, m.start(), "private-key", body[: m.end() - m.start()]))
+    if pem.PPK_HEADER in line:
+        material = pem.ppk_body(lines, idx)
+        if material is not None:
+            # As for PEM keys: key material, over the span of the header.
+            col = line.index(pem.PPK_HEADER)
+            hits.append((idx, col, "private-key", material[: len(line) - col]))
     if "://" in line:
         hits.extend(_url_hits(line, idx, kind))
     if _KEYWORD_RE.search(low):
@@ -164,7 +170,9 @@ _MEMO_LINE = 400
 _MEMO_ENTRIES = 1 << 14
 _MemoKey = tuple[str, bool, _FileKey]
 _memo: dict[_MemoKey, tuple[tuple[int, str, str], ...]] = {}
-_CONTEXT_RE = re.compile(r"[A-Za-z0-9/+]{40}|PRIVATE KEY| -u|--user|>\s*$|[|>][-+]?\d?\s*(?:#.*)?$")
+_CONTEXT_RE = re.compile(
+    r"[A-Za-z0-9/+]{40}|PRIVATE KEY|PuTTY-User| -u|--user|>\s*$|[|>][-+]?\d?\s*(?:#.*)?$"
+)
 
 
 def clear_memo() -> None:
@@ -251,11 +259,18 @@ def scan_text(text: str, path: str, config: custom.ScanConfig | None = None) -> 
     candidates, provider_lines = prefilter.candidate_lines(text)
     hits: dict[tuple[int, int], tuple[str, str]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
-    found, plain = kube.hits(lines, text) if kind is Kind.LINE else ([], [])
+    if kind is Kind.LINE:
+        found, plain = kube.hits(lines, text)
+    elif kind is Kind.QUOTED and path.lower().endswith(".json"):
+        found, plain = kube.json_hits(text)
+    else:
+        found, plain = [], []
     fkey = file_key(path, kind)
     for idx in candidates:
         if idx not in masked:
             found.extend(_cached_line_hits(lines, idx, kind, idx in provider_lines, fkey))
+    if filetypes.is_pgpass(path):  # no keyword on its lines: read whole
+        found.extend(assign.pgpass_hits(lines, kind))
     found.extend(plain)
     descriptions = _DESCRIPTIONS
     if config is not None and config.rules:

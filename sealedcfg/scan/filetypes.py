@@ -135,6 +135,11 @@ def is_netrc(path: str) -> bool:
 
 
 @lru_cache(maxsize=64)
+def is_pgpass(path: str) -> bool:
+    return path.replace("\\", "/").rsplit("/", 1)[-1].lower() in {".pgpass", "pgpass.conf"}
+
+
+@lru_cache(maxsize=64)
 def is_dockerfile(path: str) -> bool:
     base = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
     return base.startswith(("dockerfile", "containerfile")) or base.endswith(".dockerfile")

@@ -87,6 +87,8 @@ _SECRET_WORDS = frozenset(
         "apikey",
         "privkey",
         "secrets",
+        "pin",  # a PIN: only long, random-looking digits count (`values.is_digits_key`)
+        "pincode",
     }
 )
 # Words that make the name about a secret rather than the secret itself.
@@ -253,7 +255,6 @@ _EXCLUDE_WORDS = frozenset(
         "view",
         "keyid",
         "kid",
-        "sid",
         "number",
         "tokens",
         "tokenizer",
@@ -267,6 +268,38 @@ _EXCLUDE_WORDS = frozenset(
 )
 
 
+# A session cookie's value is a bearer credential: `session`, `sessionid`, `PHPSESSID`,
+# `connect.sid`, `session_cookie`.  Only as the last word (`session_timeout` is a setting)
+# and with no other excluded word; `sid` alone too, whose ids (Twilio `AC...`, Windows
+# `S-1-5-...`) `values.is_hash_or_id` knows.
+_SESSION_ENDINGS = ("session", "sessionid", "sessid", "sid", "cookie")
+_SESSION_ALLOWED = frozenset({"id", "sid"})
+
+
+def _is_session_name(ws: list[str]) -> bool:
+    last = ws[-1] if ws[-1] != "id" or len(ws) < 2 else ws[-2] + "id"
+    return last.endswith(_SESSION_ENDINGS) and not any(
+        w in _EXCLUDE_WORDS and w not in _SESSION_ALLOWED for w in ws
+    )
+
+
+# `<word>_key` names a key of a provider (`stripe_key`, `mailgunKey`), unless the word
+# says it is a lookup, database or object key, or a public one.
+_NOT_SECRET_KEYS = tuple(
+    sorted(
+        {
+            *("primary", "foreign", "sort", "partition", "range", "row", "composite", "unique"),
+            *("cache", "lookup", "idempotency", "dedup", "dedupe", "routing", "shard", "hash"),
+            *("dict", "map", "item", "entry", "field", "column", "table", "index", "result"),
+            *("attribute", "attributes", "group", "object", "s3", "bucket", "file", "registry"),
+            *("translation", "i18n", "message", "search", "site", "host", "ssh", "gpg", "pgp"),
+            *("public", "sort", "event", "state", "query", "order", "list", "node", "react"),
+            *("hot", "short", "sign", "foreign", "natural", "surrogate", "local", "next", "prev"),
+        }
+    )
+)
+
+
 def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(name)]
 
@@ -277,6 +310,8 @@ def tier(name: str) -> Tier:
     if not ws:
         return Tier.NONE
     joined = "".join(ws)
+    if _is_session_name(ws):
+        return Tier.SECRET
     if any(w in _EXCLUDE_WORDS for w in ws):
         return Tier.NONE
     if any(s in joined for s in _PASSWORD_SUBSTRINGS) or any(w in _PASSWORD_WORDS for w in ws):
@@ -284,6 +319,9 @@ def tier(name: str) -> Tier:
     if any(s in joined for s in _SECRET_SUBSTRINGS) or any(
         w in _SECRET_WORDS or w.endswith("token") for w in ws
     ):
+        return Tier.SECRET
+    if len(ws) >= 2 and ws[-1] == "key" and not joined[:-3].endswith(_NOT_SECRET_KEYS):
+        # The value must still look random: `cache_key = "user:42"` stays quiet anyway.
         return Tier.SECRET
     return Tier.NONE
 

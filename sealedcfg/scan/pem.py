@@ -39,3 +39,23 @@ def body(lines: list[str], idx: int, start: int) -> str | None:
     if len(material) < _MIN_MATERIAL or values.is_placeholder(material[:64]):
         return None
     return material
+
+
+# PuTTY's key files (`.ppk`, PuTTY manual appendix C): a `PuTTY-User-Key-File-N:` header,
+# then `Private-Lines: N` and N base64 lines of the private key (48 characters for ed25519).
+PPK_HEADER = "PuTTY-User-Key-File-"
+_PPK_PRIVATE_RE = re.compile(r"^\s*Private-Lines:\s*(\d{1,3})\s*$")
+_PPK_WINDOW = 60
+
+
+def ppk_body(lines: list[str], idx: int) -> str | None:
+    """The private lines of a PuTTY key whose header is on line idx; None without them."""
+    for j in range(idx + 1, min(len(lines), idx + _PPK_WINDOW)):
+        m = _PPK_PRIVATE_RE.match(lines[j])
+        if m is None:
+            continue
+        material = "".join(ln.strip() for ln in lines[j + 1 : j + 1 + int(m.group(1))])
+        if len(material) >= 40 and _B64_LINE_RE.match(material):
+            return None if values.is_placeholder(material[:64]) else material
+        return None
+    return None

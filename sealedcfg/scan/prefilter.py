@@ -23,14 +23,16 @@ from .catalog import RULES
 
 # Literal starts of provider tokens, lower-cased, from the catalogue; `sk` (Twilio API
 # keys: `SK` + 32 hex) is too short a literal and is matched with its body instead.
-PROVIDER_TERMS = tuple(sorted({t for r in RULES for t in r.terms if t != "sk"}))
+PROVIDER_TERMS = tuple(sorted({t for r in RULES if not r.scan for t in r.terms if t != "sk"}))
+# Rules whose literal is common text are looked for by their shape (`catalog.Rule.scan`).
+_PROVIDER_SHAPES = tuple(sorted({r.scan for r in RULES if r.scan}))
 _TWILIO_SK = r"sk[0-9a-f]{32}"
 # Discord bot tokens start with the bot's numeric id in base64 and carry no literal: each
 # 4-character group of base64 over ASCII digits is [MNO][DTjz][AEIMQUYcgk][w-z0-5]
 # (lower-cased here), and 17-19 digits give 6 groups before the first dot.
 _DISCORD_ID = r"(?:[mno][dtjz][aeimquycgk][w-z0-5]){5}[a-z0-9_-]{3,6}\.[a-z0-9_-]{6}\."
 # Not provider tokens, but the start of a finding: URL credentials and key blocks.
-_MARKERS = ("://", "-----begin")
+_MARKERS = ("://", "-----begin", "putty-user-key-file-")
 # Words in the names the generic, connection-string and AWS-secret rules look at.
 KEYWORD_TERMS = (
     "pass",
@@ -45,6 +47,10 @@ KEYWORD_TERMS = (
     "twilio",
     "aws",
     "private",
+    # Session cookies: `session`, `sessionid`, `PHPSESSID`, `Cookie:` (`sid`: see _SHORT_WORDS).
+    "session",
+    "sessid",
+    "cookie",
     # Short flags that carry a password (mysql -p, docker login -p, redis-cli -a, curl -u):
     # the leading space keeps `sha512-p...` integrity hashes out.  SQL `IDENTIFIED BY`.
     " -p",
@@ -54,6 +60,8 @@ KEYWORD_TERMS = (
     "identified",
 )
 _PAT = r"pat(?:[^a-z\n]|$)"  # `GITHUB_PAT=...` but not `path` (`$`: (?m), before a newline)
+# Short words, bounded: `connect.sid`, `"sid":`, `pin_code`, not `inside` or `spinner`.
+_SHORT_WORDS = r"(?:^|[^a-z\n])(?:sid|pin(?:code)?)(?:[^a-z\n]|$)"
 
 _Node = dict[str, "_Node"]
 
@@ -77,12 +85,16 @@ def trie_pattern(words: tuple[str, ...]) -> str:
 
 
 # Per candidate line (short, lower-cased): does it hold a keyword for the name heuristics.
-KEYWORD_RE = re.compile(trie_pattern(KEYWORD_TERMS) + "|pat(?![a-z])")
+KEYWORD_RE = re.compile(
+    trie_pattern(KEYWORD_TERMS) + "|pat(?![a-z])|(?<![a-z])(?:sid|pin(?:code)?)(?![a-z])"
+)
 # Two RE2 passes: lines with a provider prefix (the provider regexes run on these only) and
 # lines with a keyword or marker.  Provider prefixes are rare, so the first pass costs a DFA
 # scan and little else.
-_PROVIDER_UNION = "|".join((trie_pattern(PROVIDER_TERMS), _TWILIO_SK, _DISCORD_ID))
-_OTHER_UNION = "(?m)" + "|".join((trie_pattern(_MARKERS + KEYWORD_TERMS), _PAT))
+_PROVIDER_UNION = "|".join(
+    (trie_pattern(PROVIDER_TERMS), _TWILIO_SK, _DISCORD_ID, *_PROVIDER_SHAPES)
+)
+_OTHER_UNION = "(?m)" + "|".join((trie_pattern(_MARKERS + KEYWORD_TERMS), _PAT, _SHORT_WORDS))
 _MAX_MEM = 32 << 20  # each DFA needs well under 1 MiB; RE2 falls back to an NFA past this
 
 
