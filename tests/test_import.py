@@ -225,6 +225,23 @@ def test_cli_runner_import_and_refusals(tmp_path: Path, monkeypatch: pytest.Monk
     result = runner.invoke(app, ["import", "b.env", "--to", "dev.yaml", "--overwrite", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["changed"] == ["TOKEN"]
+    # The same import again: nothing new, nothing written.
+    before = (tmp_path / "dev.yaml").read_bytes()
+    result = runner.invoke(app, ["import", "b.env", "--to", "dev.yaml", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert "nothing new to import" in result.stderr
+    assert (tmp_path / "dev.yaml").read_bytes() == before
+    # A changed value is named in the summary, never shown.
+    write(tmp_path / "c.env", "TOKEN=third-value_!\nNEW=x\n")
+    result = runner.invoke(app, ["import", "c.env", "--to", "dev.yaml", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert "imported 1 new and 1 changed key(s)" in result.stderr
+    assert "changed: TOKEN" in result.stderr
+    assert "third-value_!" not in result.output
+    # stdin has no file name to tell its format by.
+    result = runner.invoke(app, ["import", "-", "--to", "dev.yaml"], input="A=1\n")
+    assert result.exit_code == ExitCode.INPUT
+    assert "--format" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -226,3 +226,25 @@ def test_b64d_accepts_exactly_the_canonical_texts(text: str) -> None:
             b64d(text)
     else:
         assert b64d(text) == expected
+
+
+def test_value_opener_is_open_value_with_its_aad() -> None:
+    # The per-file opener (HKDF written out, the AAD built in one join) against
+    # the plain construction, on sealed payloads and on each one-byte change.
+    data_key, file_id = os.urandom(32), os.urandom(16)
+    opener = crypto.ValueOpener(data_key, file_id)
+    for size in (0, 1, 31, 200):
+        epath, meta = os.urandom(size % 40), tokens.encode_meta((("a", "1"),) if size else ())
+        aad = crypto.value_aad(file_id, epath, "str", meta)
+        plain = os.urandom(size)
+        payload = b"".join(crypto.seal_value(data_key, plain, aad))
+        assert opener.open(payload, epath, "str", meta) == plain
+        assert crypto.open_value(data_key, payload[:16], payload[16:28], payload[28:], aad) == plain
+        for at in (0, 16, 28, len(payload) - 1):
+            bad = payload[:at] + bytes([payload[at] ^ 1]) + payload[at + 1 :]
+            with pytest.raises(crypto.AuthError):
+                opener.open(bad, epath, "str", meta)
+        with pytest.raises(crypto.AuthError):
+            opener.open(payload, epath + b"x", "str", meta)
+        with pytest.raises(crypto.AuthError):
+            opener.open(payload, epath, "int", meta)

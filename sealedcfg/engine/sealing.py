@@ -289,19 +289,18 @@ def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
     opened = Opened("", profile.name)
     prefix = tokens.PREFIX
     records = opened.token_records
-    file_id = header.file_id
+    opener = crypto.ValueOpener(data_key, header.file_id)
     head = _TOKEN_RECORD_HEAD
     for node in profile.body.nodes:
         value = node.value
         if node.kind == "scalar" and not node.style and value.startswith(prefix):
             epath = node.epath
-            source = _open_token_at(data_key, file_id, value, epath)
+            source, vtype, meta = _open_with(opener, value, epath)
             edits.append((node.start, node.end, source))
             opened.sources[value] = source
-            fields = value.split(";", 4)
-            opened.by_path[node.path] = (value, source, fields[2])
+            opened.by_path[node.path] = (value, source, vtype)
             # lp_all((b"token", epath, type, metadata)), as token_records builds it
-            records.append(head + lp(epath) + lp(fields[2].encode()) + lp(fields[3].encode()))
+            records.append(head + lp(epath) + lp(vtype.encode()) + lp(meta.encode()))
     opened.text = document.splice(text, edits)
     return opened
 
@@ -365,14 +364,19 @@ def open_token(data_key: bytes, file_id: bytes, node: Node) -> str:
 
 
 def _open_token_at(data_key: bytes, file_id: bytes, value: str, epath: bytes) -> str:
+    return _open_with(crypto.ValueOpener(data_key, file_id), value, epath)[0]
+
+
+def _open_with(opener: crypto.ValueOpener, value: str, epath: bytes) -> tuple[str, str, str]:
+    """(source, type, metadata as written) of token `value` at `epath`;
+    crypto.AuthError on any failure."""
     try:
-        tok = tokens.parse(value)
+        vtype, meta_text, meta, payload = tokens.fields(value)
     except tokens.TokenError:
         raise crypto.AuthError from None
-    aad = crypto.value_aad(file_id, epath, tok.vtype, tok.meta_bytes())
-    plain = crypto.open_value(data_key, tok.salt, tok.nonce, tok.ciphertext, aad)
+    plain = opener.open(payload, epath, vtype, tokens.encode_meta(meta))
     try:
-        return plain.decode("utf-8")
+        return plain.decode("utf-8"), vtype, meta_text
     except UnicodeDecodeError:  # authentic but not ours: treat like any failure
         raise crypto.AuthError from None
 

@@ -74,6 +74,15 @@ def check_meta(meta: tuple[tuple[str, str], ...]) -> None:
 
 def parse(text: str) -> Token:
     """Parse a token; raise TokenError on any deviation from the grammar."""
+    vtype, _, meta, payload = fields(text)
+    salt, nonce, ciphertext = payload[:SALT_SIZE], payload[SALT_SIZE:_CT_START], payload[_CT_START:]
+    return Token(vtype, meta, salt, nonce, ciphertext)
+
+
+def fields(text: str) -> tuple[str, str, tuple[tuple[str, str], ...], bytes]:
+    """(type, metadata as written, metadata, payload) of a token: the grammar,
+    checked whole (`parse` and the opening of every value use it); TokenError
+    on any deviation.  The payload is salt, nonce, then ciphertext and tag."""
     parts = text.split(";")
     if len(parts) != 5 or parts[0] != _NAME:
         raise TokenError("not a sealedcfg token")
@@ -89,9 +98,7 @@ def parse(text: str) -> Token:
         raise TokenError("payload is not canonical base64url") from None
     if len(payload) < _MIN_PAYLOAD:
         raise TokenError("payload too short")
-    # Positional: this runs once per sealed value.
-    salt, nonce, ciphertext = payload[:SALT_SIZE], payload[SALT_SIZE:_CT_START], payload[_CT_START:]
-    return Token(vtype, meta, salt, nonce, ciphertext)
+    return vtype, meta_text, meta, payload
 
 
 def _parse_meta(meta_text: str) -> tuple[tuple[str, str], ...]:
