@@ -44,15 +44,10 @@ def _gc_back_on() -> Iterator[None]:
 
 
 @pytest.fixture
-def key(monkeypatch: pytest.MonkeyPatch) -> str:
-    value = api.keygen()
-    monkeypatch.setenv("SEALEDCFG_KEY", value)
-    return value
-
-
-@pytest.fixture
-def keys(key: str) -> KeySource:
-    return KeySource(key=key, env={})
+def key(key: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """conftest's key, also where the runner's commands find it (SEALEDCFG_KEY)."""
+    monkeypatch.setenv("SEALEDCFG_KEY", key)
+    return key
 
 
 @pytest.fixture

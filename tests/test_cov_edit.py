@@ -25,16 +25,10 @@ OTHER = "Other-Secret value_7!"
 
 
 @pytest.fixture
-def key(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A key the runner's commands find in SEALEDCFG_KEY."""
-    value = api.keygen()
-    monkeypatch.setenv("SEALEDCFG_KEY", value)
-    return value
-
-
-@pytest.fixture
-def keys(key: str) -> KeySource:
-    return KeySource(key=key, env={})
+def key(key: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """conftest's key, also where the runner's commands find it (SEALEDCFG_KEY)."""
+    monkeypatch.setenv("SEALEDCFG_KEY", key)
+    return key
 
 
 @pytest.fixture
