@@ -298,6 +298,12 @@ def _not_a_mapping(name: str, doc: int, ev: Any) -> InputError:
     )
 
 
+def _tag(ev: Any) -> str | None:
+    """`ev.tag` (ruamel's property converts its `ctag`; the C parser's is a str)."""
+    ctag = ev.ctag
+    return ctag if ctag is None or type(ctag) is str else str(ctag)
+
+
 def _scalar_node(
     text: str,
     name: str,
@@ -309,13 +315,16 @@ def _scalar_node(
 ) -> Node | None:
     """A scalar's node, spanning its content (after any anchor and tag); None for
     the empty root of an empty document."""
+    tag = ev.ctag  # `ev.tag` without its property call: a str from the C parser
+    if tag is not None and type(tag) is not str:
+        tag = str(tag)
     if at_root:
-        if ev.value == "" and not ev.style and ev.tag is None and ev.anchor is None:
+        if ev.value == "" and not ev.style and tag is None and ev.anchor is None:
             return None
         raise _not_a_mapping(name, cur.index, ev)
     end = ev.end_mark.index
     style = ev.style or None
-    if ev.anchor is None and ev.tag is None and style not in ("|", ">"):
+    if ev.anchor is None and tag is None and style not in ("|", ">"):
         start, span_end = ev.start_mark.index, end
     else:
         try:
@@ -325,7 +334,7 @@ def _scalar_node(
                 f"{name}: line {ev.start_mark.line + 1}: write the anchor before the tag "
                 "(&a !!int 1): a core tag is sealed with its value, the anchor stays outside"
             ) from None
-    line, tag, anchor = ev.start_mark.line + 1, ev.tag, ev.anchor
+    line, anchor = ev.start_mark.line + 1, ev.anchor
     node = _node(place, "scalar", start, span_end, line, tag, anchor, style, ev.value, cur.version)
     node.raw_end = end
     if ev.anchor is not None:
@@ -358,7 +367,7 @@ def _collection_node(
         cur.root_block_map = not ev.flow_style and ev.start_mark.column == 0
     index = ev.start_mark.index
     kind = "map" if is_map else "seq"
-    line, tag, anchor = ev.start_mark.line + 1, ev.tag, ev.anchor
+    line, tag, anchor = ev.start_mark.line + 1, _tag(ev), ev.anchor
     node = _node(place, kind, index, index, line, tag, anchor, None, "", cur.version)
     node.flow = bool(ev.flow_style)
     if ev.anchor is not None:
@@ -427,7 +436,8 @@ def _take_key(top: _Frame, ev: Any, cls: type, name: str, at_root: bool) -> None
     top.key = value
     top.key_start = ev.start_mark.index
     top.key_plain = not ev.style
-    top.key_tag = ev.tag
+    tag = ev.ctag
+    top.key_tag = tag if tag is None or type(tag) is str else str(tag)
     top.key_anchor = ev.anchor
 
 

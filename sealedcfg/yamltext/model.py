@@ -456,14 +456,28 @@ def node_records(
         if depth > 1 and type(last) is str:
             if maps and maps[-1][0] == depth - 1:
                 maps[-1][2].append(last.encode("utf-8"))
-            key = style[node.key_plain] + lps(node.key_tag or "") + lps(node.key_anchor or "")
+            # Tags and anchors are rare: no call for the common None.
+            key_tag, key_anchor = node.key_tag, node.key_anchor
+            key = (
+                style[node.key_plain]
+                + (empty if key_tag is None else lps(key_tag))
+                + (empty if key_anchor is None else lps(key_anchor))
+            )
             keyinfo = u32(len(key)) + key
         else:
             keyinfo = empty
-        kind = node.kind
-        epath = node.epath
+        kind, tag, anchor = node.kind, node.tag, node.anchor
+        epath = u32(depth) + node.eseg  # node.epath, without its two calls
         head = b"".join(
-            (seven, u32(len(epath)), epath, kinds[kind], lps(node.tag), lps(node.anchor), keyinfo)
+            (
+                seven,
+                u32(len(epath)),
+                epath,
+                kinds[kind],
+                empty if tag is None else lps(tag),
+                empty if anchor is None else lps(anchor),
+                keyinfo,
+            )
         )
         if kind == "scalar":
             content = style[node.plain] + node.value.encode("utf-8")
