@@ -10,7 +10,6 @@ installs it before answering --version.
 from __future__ import annotations
 
 import io
-import select
 import sys
 from typing import TYPE_CHECKING
 
@@ -37,6 +36,8 @@ class _Raw(io.FileIO):
             while done < len(view):
                 n = super().write(view[done:])
                 if n is None:  # a non-blocking descriptor shared with another process
+                    import select
+
                     select.select([], [self], [])
                 done += n or 0
         except OSError as exc:
