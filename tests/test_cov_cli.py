@@ -344,6 +344,38 @@ def test_a_closed_pipe_for_help_and_version(
         assert capsys.readouterr().err == "", args
 
 
+def test_a_non_blocking_stdout_gets_all_of_the_output(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, keys: KeySource
+) -> None:
+    """A stdout left O_NONBLOCK by another process on the same pipe or terminal: a full
+    pipe is waited on, not an error (BlockingIOError: exit 70) nor output dropped."""
+    text = "".join(f"key{i}: value-{i}_x!\n" for i in range(10_000))  # > a 64 KiB pipe
+    target = write(tmp_path / "big.yaml", text)
+    api.encrypt_file(target, keys)
+    read, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(drain(read)))
+    reader.start()
+    try:
+        with open(write_end, "w") as stream, monkeypatch.context() as patch:
+            patch.setattr("sys.stdout", stream)
+            assert main(monkeypatch, "decrypt", str(target)) == 0
+    finally:
+        reader.join(timeout=60)
+        os.close(read)
+    assert got == [text.encode()]
+
+
+def drain(fd: int) -> bytes:
+    """Everything read from `fd` until its writers close it, slowly enough to fill it."""
+    chunks = []
+    while chunk := os.read(fd, 4096):
+        chunks.append(chunk)
+        time.sleep(0.001)
+    return b"".join(chunks)
+
+
 def test_other_os_errors_are_still_bugs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a write to our own stdout is an output failure: the same OSError raised
     anywhere else in a command is a bug, and says so."""
