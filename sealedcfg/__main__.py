@@ -6,6 +6,8 @@ import gc
 import os
 import sys
 
+from sealedcfg.cli.stdout import OutputError, install
+
 INTERRUPTED = 130
 
 
@@ -19,32 +21,36 @@ def main() -> None:
     for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, mode))  # noqa: SIM115 - lives as long as sys
+    install()  # a failed write to stdout is then told apart from a bug's OSError
     try:
         if sys.argv[1:] in (["--version"], ["-V"]):
             from sealedcfg import __version__
 
             print(f"sealedcfg {__version__}")
-            sys.exit(0)
-        from sealedcfg.cli.main import run
+            code = 0
+        else:
+            from sealedcfg.cli.main import run
 
-        code = run()
+            code = run()
     except KeyboardInterrupt:  # Ctrl-C before a command started (while importing)
         code = INTERRUPTED
+    except OutputError as exc:  # --version's line
+        code = _output_failed(exc)
     if code == INTERRUPTED:
         from sealedcfg.cli.main import report_interrupt
 
         report_interrupt()
     try:
-        sys.stdout.flush()  # what is still buffered, while a closed pipe can be handled
-    except BrokenPipeError:
-        from sealedcfg.cli.util import closed_pipe
-
-        code = closed_pipe()
-    except OSError as exc:  # a full disk: what the command printed was not written
-        from sealedcfg.cli.util import unwritable_stdout
-
-        code = unwritable_stdout(exc)
+        sys.stdout.flush()  # what is still buffered, while a failure can be reported
+    except OutputError as exc:
+        code = _output_failed(exc)
     sys.exit(code)
+
+
+def _output_failed(exc: OutputError) -> int:
+    from sealedcfg.cli.util import output_failed  # typer: only when it is needed
+
+    return output_failed(exc)
 
 
 if __name__ == "__main__":

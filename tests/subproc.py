@@ -27,7 +27,7 @@ def cli(
     the user's home and config dir and no GIT_* variable of ours, so nothing of the
     real user's keys or git setup takes part; `drop` names more variable prefixes to
     leave out (AWS_ for the KMS tests).  Other keywords go to subprocess.run
-    (cwd, input, timeout ...); stdin is empty unless `input` is given.
+    (cwd, input, timeout, stdout ...); stdin is empty unless `input` is given.
     """
     drop = ("SEALEDCFG_", *(("GIT_",) if home else ()), *drop)
     full = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
@@ -38,9 +38,10 @@ def cli(
     if "input" not in kw:
         kw.setdefault("stdin", subprocess.DEVNULL)
     kw.setdefault("timeout", 60)
+    kw.setdefault("stdout", subprocess.PIPE)
     return subprocess.run(
         [sys.executable, "-m", "sealedcfg", *args],
-        capture_output=True,
+        stderr=subprocess.PIPE,
         text=True,
         env=full,
         check=False,

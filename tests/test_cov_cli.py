@@ -6,7 +6,9 @@ the same as a process, which coverage does not see."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
+import io
 import json
 import os
 import pty
@@ -16,11 +18,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 import pytest
+import typer
 
 from sealedcfg import __main__ as entry
 from sealedcfg import __version__, api
@@ -292,6 +295,94 @@ def test_output_to_a_full_disk_is_one_error(
     assert capsys.readouterr().err == (
         "sealedcfg: error: cannot write the output (No space left on device)\n"
     )
+
+
+@contextlib.contextmanager
+def unbuffered_full_stdout(monkeypatch: pytest.MonkeyPatch) -> Iterator[IO[str]]:
+    """sys.stdout on /dev/full as PYTHONUNBUFFERED=1 makes it: text written through
+    to a FileIO, so every write fails at once, inside the command."""
+    with open("/dev/full", "wb", buffering=0) as raw, monkeypatch.context() as patch:
+        patch.setattr("sys.stdout", io.TextIOWrapper(raw, write_through=True))
+        yield sys.stdout
+
+
+@pytest.mark.parametrize("stdout", [full_stdout, unbuffered_full_stdout])
+def test_a_full_disk_while_a_command_writes(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    profile: Path,
+    stdout: Callable[[pytest.MonkeyPatch], contextlib.AbstractContextManager[IO[str]]],
+) -> None:
+    """decrypt flushes its output inside the command: that was an internal error (70)."""
+    for args in (
+        ["decrypt", str(profile)],
+        ["get", str(profile), "pw"],
+        ["ls", "--json", str(profile)],
+        ["--version"],
+        ["--help"],
+    ):
+        with stdout(monkeypatch):
+            assert main(monkeypatch, *args) == ExitCode.INPUT, args
+        assert capsys.readouterr().err == (
+            "sealedcfg: error: cannot write the output (No space left on device)\n"
+        ), args
+
+
+def test_a_closed_pipe_for_help_and_version(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sealedcfg --help | head -1` was exit 1: click's own handling of EPIPE."""
+    for args in (["--help"], ["--version"], ["ls", "--help"]):
+        with closed_stdout(monkeypatch) as stdout:
+            assert main(monkeypatch, *args) == util.CLOSED_PIPE, args
+            assert points_at_devnull(stdout)
+        assert capsys.readouterr().err == "", args
+
+
+def test_a_non_blocking_stdout_gets_all_of_the_output(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, keys: KeySource
+) -> None:
+    """A stdout left O_NONBLOCK by another process on the same pipe or terminal: a full
+    pipe is waited on, not an error (BlockingIOError: exit 70) nor output dropped."""
+    text = "".join(f"key{i}: value-{i}_x!\n" for i in range(10_000))  # > a 64 KiB pipe
+    target = write(tmp_path / "big.yaml", text)
+    api.encrypt_file(target, keys)
+    read, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(drain(read)))
+    reader.start()
+    try:
+        with open(write_end, "w") as stream, monkeypatch.context() as patch:
+            patch.setattr("sys.stdout", stream)
+            assert main(monkeypatch, "decrypt", str(target)) == 0
+    finally:
+        reader.join(timeout=60)
+        os.close(read)
+    assert got == [text.encode()]
+
+
+def drain(fd: int) -> bytes:
+    """Everything read from `fd` until its writers close it, slowly enough to fill it."""
+    chunks = []
+    while chunk := os.read(fd, 4096):
+        chunks.append(chunk)
+        time.sleep(0.001)
+    return b"".join(chunks)
+
+
+def test_other_os_errors_are_still_bugs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a write to our own stdout is an output failure: the same OSError raised
+    anywhere else in a command is a bug, and says so."""
+    monkeypatch.delenv("SEALEDCFG_DEBUG", raising=False)
+
+    @util.handle_errors
+    def writes_elsewhere() -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(typer.Exit) as exc:
+        writes_elsewhere()
+    assert exc.value.exit_code == ExitCode.BUG
 
 
 def test_closed_standard_streams_are_like_dev_null(

@@ -13,9 +13,10 @@ from sealedcfg import api
 from sealedcfg.engine import keys as keys_mod
 from sealedcfg.engine import profiles, rules
 from sealedcfg.engine.keys import KeySource
-from sealedcfg.errors import InputError, NoKeyError
+from sealedcfg.errors import ExitCode, InputError, NoKeyError
 
 from .conftest import write
+from .subproc import assert_one_error, cli, invoke
 
 SECRET = "pass-word_with spaces!"
 
@@ -233,7 +234,9 @@ AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
     ("text", "error"),
     [
         ("a: [", "R: not valid YAML: "),
-        ("!!set {a}\n", "R: expected a mapping with 'creation_rules'"),
+        ("!!set {a}\n", "R: the top level of the rules file must be a mapping (line 1)"),
+        ("- a\n", "R: the top level of the rules file must be a mapping (line 1)"),
+        ("\n\njust words\n", "R: the top level of the rules file must be a mapping (line 3)"),
         ("nope: 1\n", "R: unknown field 'nope' (line 1)"),
         ("creation_rules: {path: x}\n", "R: 'creation_rules' must be a list"),
         ("creation_rules: [x]\n", "R: each creation rule must be a mapping"),
@@ -266,6 +269,20 @@ def test_rules_file_refusals(tmp_path: Path, text: str, error: str) -> None:
         rules.parse(text, "R", tmp_path)
     assert str(info.value).startswith(error)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["- a\n", "just words\n", "!!set {a}\n", "[]\n", "42\n"])
+def test_a_rules_file_not_a_mapping_is_named(tmp_path: Path, text: str) -> None:
+    """It was refused as 'the top level of a profile' (or, tagged, a message of its own)."""
+    root = _git(tmp_path)
+    rules_file = write(root / rules.RULES_NAME, text)
+    target = write(root / "p.yaml", f"pw: {SECRET}\n")
+    env = {"SEALEDCFG_KEY": api.keygen()}
+    message = f"{rules_file}: the top level of the rules file must be a mapping (line 1)"
+    for proc in (invoke("encrypt", str(target), env=env), cli("encrypt", str(target), env=env)):
+        assert_one_error(proc, ExitCode.INPUT, message, SECRET)
+        assert "hint: its fields: creation_rules, " in proc.stderr
+    assert target.read_text() == f"pw: {SECRET}\n"
 
 
 def test_rules_parse_shapes(tmp_path: Path) -> None:

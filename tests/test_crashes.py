@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sealedcfg import api
+from sealedcfg.cli.util import CLOSED_PIPE
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
 from sealedcfg.yamltext import document, model, scalars
 
 from .conftest import sealed, write
-from .subproc import cli, one_error_line
+from .subproc import assert_one_error, cli, one_error_line
 
 # ---------------------------------------------------------------- %YAML versions
 
@@ -83,7 +85,6 @@ def test_bad_lock_timeout_is_an_input_error(tmp_path: Path, value: str) -> None:
 
 def _piped_to_head(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     """Run the CLI into `head -1`; the CLI's exit status and stderr."""
-    import os
 
     full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")} | env
     cli_proc = subprocess.Popen(
@@ -120,6 +121,87 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         code, err = _piped_to_head(args, tmp_path, env)
         assert err == "", (args, err)
         assert code in (0, 141), (args, code)
+
+
+# Commands with output on stdout; NOTES are the informational lines they print on stderr.
+_OUTPUT_COMMANDS = (
+    ["decrypt", "p.yaml"],
+    ["export", "p.yaml"],
+    ["get", "p.yaml", "key1"],
+    ["ls", "--json", "p.yaml"],
+    ["ls", "p.yaml"],
+    ["keygen"],
+    ["--version"],
+    ["--help"],
+    ["ls", "--help"],
+    ["check", "--format", "json", "p.yaml"],
+)
+_NOTES = ("key id: ", "sealedcfg check: ")
+
+
+def _without_notes(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    lines = proc.stderr.splitlines(keepends=True)
+    proc.stderr = "".join(ln for ln in lines if not ln.startswith(_NOTES))
+    return proc
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> dict[str, str]:
+    """p.yaml in tmp_path, its plaintext several pipe buffers (64 KiB) long; the env to open it."""
+    key = sealed(tmp_path / "p.yaml", "".join(f"key{i}: value-{i}_x!\n" for i in range(10_000)))
+    return {"SEALEDCFG_KEY": key}
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_output_to_a_full_device_is_one_error(
+    tmp_path: Path, big: dict[str, str], unbuffered: str
+) -> None:
+    """`> /dev/full`: the write fails inside the command (exit 70 before), or in --version
+    (a traceback), or at the interpreter's last flush ("Exception ignored", exit 120)."""
+    env = {**big, "PYTHONUNBUFFERED": unbuffered}
+    with open("/dev/full", "w") as full:
+        for args in _OUTPUT_COMMANDS:
+            proc = _without_notes(cli(*args, env=env, cwd=tmp_path, stdout=full))
+            assert_one_error(proc, ExitCode.INPUT, "cannot write the output (No space left on")
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_closed_stdout_is_141_for_every_command(
+    tmp_path: Path, big: dict[str, str], unbuffered: str
+) -> None:
+    """`sealedcfg ... | true`: the reader is gone before the first write.  `--help` was
+    exit 1 (click's own EPIPE handling), `--version` a traceback."""
+    env = {**big, "PYTHONUNBUFFERED": unbuffered}
+    for args in _OUTPUT_COMMANDS:
+        read, write_end = os.pipe()
+        os.close(read)
+        with open(write_end, "w") as closed:
+            proc = _without_notes(cli(*args, env=env, cwd=tmp_path, stdout=closed))
+        assert (proc.returncode, proc.stderr) == (CLOSED_PIPE, ""), args
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_reader_leaving_midway_is_141(
+    tmp_path: Path, big: dict[str, str], unbuffered: str
+) -> None:
+    """The reader takes a few bytes and goes (`| head -c 10`).  Under PYTHONUNBUFFERED=1
+    the rest of a short write was dropped unseen: exit 0 with the output cut."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
+    env |= {**big, "PYTHONUNBUFFERED": unbuffered}
+    for args in (["decrypt", "p.yaml"], ["ls", "--json", "p.yaml"], ["export", "p.yaml"]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sealedcfg", *args],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        assert len(proc.stdout.read(10)) == 10
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err) == (CLOSED_PIPE, b""), args
 
 
 # ---------------------------------------------------------------- set: characters YAML breaks on

@@ -16,18 +16,18 @@ from typing import Annotated, Any
 import typer
 
 from sealedcfg import __version__, api
+from sealedcfg.cli import stdout
 from sealedcfg.cli.util import (
     Files,
     Json,
     KeyFile,
     PassFile,
-    closed_pipe,
     each,
     handle_errors,
     key_source,
+    output_failed,
     report_interrupt,
     safe_streams,
-    unwritable_stdout,
 )
 from sealedcfg.errors import ExitCode, InputError
 
@@ -338,16 +338,18 @@ def run(argv: list[str] | None = None) -> int:
         group = "core"
     elif first in _GROUP_OF and not os.environ.get("_SEALEDCFG_COMPLETE"):
         group = _GROUP_OF[first]
+    stdout.install()
     safe_streams()
+    code = 0
     try:
-        make_app(group)(args=args, prog_name="sealedcfg", standalone_mode=True)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BrokenPipeError:  # output typer writes outside its EPIPE handling (completion)
-        return closed_pipe()
-    except OSError as exc:  # typer's own output (help, usage) to a full disk
-        return unwritable_stdout(exc)
-    return 0
+        try:
+            make_app(group)(args=args, prog_name="sealedcfg", standalone_mode=True)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        sys.stdout.flush()  # what is still buffered, while its failure can be reported
+    except stdout.OutputError as exc:  # typer's own output (help, usage, completion)
+        return output_failed(exc)
+    return code
 
 
 __all__ = ["make_app", "report_interrupt", "run"]  # and `app`, built lazily

@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from sealedcfg import api
+from sealedcfg.cli.stdout import OutputError
 from sealedcfg.errors import ExitCode, SealedcfgError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,8 +67,8 @@ CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for git killed by `| he
 def closed_pipe() -> int:
     """The reader of stdout went away (`| head`): end quietly, as git does.
 
-    Point stdout at /dev/null so that the interpreter's final flush of what is
-    still buffered cannot fail a second time with a message.
+    Point stdout at /dev/null and drop what is still buffered there, so that the
+    interpreter's final flush cannot fail a second time with a message.
     """
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -75,15 +76,24 @@ def closed_pipe() -> int:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # not a real file (a test runner)
         pass
+    with contextlib.suppress(OSError, ValueError, OutputError):
+        sys.stdout.flush()
     return CLOSED_PIPE
 
 
 def unwritable_stdout(exc: OSError) -> int:
-    """Writing the output failed after the command (a full disk): one error line,
-    exit 3 as for any file that cannot be written; what is still buffered is dropped."""
+    """Writing the output failed (a full disk): one error line, exit 3 as for any
+    file that cannot be written; what is still buffered is dropped."""
     error(f"cannot write the output ({exc.strerror or type(exc).__name__})")
     closed_pipe()  # stdout to /dev/null: the interpreter's last flush cannot fail again
     return int(ExitCode.INPUT)
+
+
+def output_failed(exc: OutputError) -> int:
+    """A write to our stdout failed (cli/stdout.py): the exit code, reported."""
+    if isinstance(exc.cause, BrokenPipeError):
+        return closed_pipe()
+    return unwritable_stdout(exc.cause)
 
 
 def safe_streams() -> None:
@@ -110,8 +120,8 @@ def handle_errors(func: F) -> F:
         except Terminated as exc:
             error(f"terminated by signal {exc.signum}; nothing was changed")
             raise typer.Exit(128 + exc.signum) from None
-        except BrokenPipeError:
-            raise typer.Exit(closed_pipe()) from None
+        except OutputError as exc:
+            raise typer.Exit(output_failed(exc)) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug: say so, without the message (it may hold data)

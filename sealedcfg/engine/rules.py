@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from sealedcfg.recipients.base import Target
 
 RULES_NAME = ".sealedcfg.yaml"
 LIFECYCLE_FIELDS = ("providers", "on_rotate")  # read by lifecycle/commands.py
+TOP_FIELDS = frozenset({"creation_rules", "scan", "profiles", *LIFECYCLE_FIELDS})
 _RULE_FIELDS = {"path", "path_regex", "plain", "recipients"}
 #: A recipient's field in the rules file, and the recipient kind it names.
 _RECIPIENT_KINDS = {"key_id": "key", "age": "age", "kms": "kms", "passphrase": "passphrase"}
@@ -146,7 +148,11 @@ def parse(text: str, name: str, root: Path) -> Rules:
     # rules took it 8 s.
     if len(text) > limits.MAX_RULES_CHARS:
         raise limits.exceeded(name, "the rules file's size in characters", limits.MAX_RULES_CHARS)
-    check_alias_expansion(document.parse(text, name), name)
+    try:
+        body = document.parse(text, name)
+    except document.NotAMapping as exc:
+        raise _not_a_mapping(name, exc.line) from None
+    check_alias_expansion(body, name)
     try:
         data = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -157,9 +163,10 @@ def parse(text: str, name: str, root: Path) -> Rules:
         raise InputError(f"{name}: not valid YAML") from None
     if data is None:
         return Rules(root, ())
-    if not isinstance(data, dict):
-        raise InputError(f"{name}: expected a mapping with 'creation_rules'")
-    _no_unknown(data, {"creation_rules", "scan", "profiles", *LIFECYCLE_FIELDS}, name)
+    if not isinstance(data, dict):  # a tagged mapping: `!!set {a}`
+        lc = getattr(data, "lc", None)
+        raise _not_a_mapping(name, lc.line + 1 if lc is not None else 1)
+    _no_unknown(data, TOP_FIELDS, name)
     raw_rules = data.get("creation_rules") or []
     if not isinstance(raw_rules, list):
         raise InputError(f"{name}: 'creation_rules' must be a list")
@@ -170,6 +177,13 @@ def parse(text: str, name: str, root: Path) -> Rules:
     from sealedcfg.scan import custom
 
     return Rules(root, rules, custom.parse(data["scan"], name), profiles)
+
+
+def _not_a_mapping(name: str, line: int) -> InputError:
+    return InputError(
+        f"{name}: the top level of the rules file must be a mapping (line {line})",
+        hints=(f"its fields: {', '.join(sorted(TOP_FIELDS))}",),
+    )
 
 
 def _profiles(node: Any, name: str) -> str | None:
@@ -190,7 +204,7 @@ def _line(node: Any) -> str:
     return f" (line {lc.line + 1})" if lc is not None else ""
 
 
-def _no_unknown(node: dict[str, Any], allowed: set[str], name: str) -> None:
+def _no_unknown(node: dict[str, Any], allowed: Collection[str], name: str) -> None:
     for field in node:
         if field not in allowed:
             raise InputError(

@@ -291,10 +291,20 @@ def _surrogate(name: str, ev: Any) -> InputError:
     )
 
 
+class NotAMapping(InputError):
+    """A document's top level is not a mapping; `line` is where it starts (a rules
+    file says so in its own words: engine/rules.py)."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def _not_a_mapping(name: str, doc: int, ev: Any) -> InputError:
-    return InputError(
-        f"{name}: the top level of a profile must be a mapping "
-        f"(document {doc + 1}, line {ev.start_mark.line + 1})"
+    line = ev.start_mark.line + 1
+    return NotAMapping(
+        f"{name}: the top level of a profile must be a mapping (document {doc + 1}, line {line})",
+        line,
     )
 
 
