@@ -31,6 +31,7 @@ _U32 = struct.Struct(">I").pack
 # and YAML 1.2 readers (ruamel, Go) as content: one text, two meanings.
 _AMBIGUOUS_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 _TOKEN_RECORD_HEAD = lp_all((b"token", b"", b"", b""))[: -3 * 4]  # count and b"token"
+_NO_META = tokens.encode_meta(())
 # `open_checked(keep_body=True)` keeps the opened parse it authenticates only up to this
 # many nodes: held before the MAC is checked, it would double what a forged file of
 # 250,000 nodes costs before it is refused; past it the text is streamed, parsed after.
@@ -290,17 +291,21 @@ def decrypt_tokens(profile: Profile, data_key: bytes) -> Opened:
     prefix = tokens.PREFIX
     records = opened.token_records
     opener = crypto.ValueOpener(data_key, header.file_id)
-    head = _TOKEN_RECORD_HEAD
+    head, u32 = _TOKEN_RECORD_HEAD, _U32
+    tails: dict[tuple[str, str], bytes] = {}  # (type, metadata) -> record tail: they repeat
     for node in profile.body.nodes:
         value = node.value
         if node.kind == "scalar" and not node.style and value.startswith(prefix):
-            epath = node.epath
+            epath = u32(len(node.path)) + node.eseg  # node.epath, without its two calls
             source, vtype, meta = _open_with(opener, value, epath)
             edits.append((node.start, node.end, source))
             opened.sources[value] = source
             opened.by_path[node.path] = (value, source, vtype)
+            tail = tails.get((vtype, meta))
+            if tail is None:
+                tail = tails[vtype, meta] = lp(vtype.encode()) + lp(meta.encode())
             # lp_all((b"token", epath, type, metadata)), as token_records builds it
-            records.append(head + lp(epath) + lp(vtype.encode()) + lp(meta.encode()))
+            records.append(head + u32(len(epath)) + epath + tail)
     opened.text = document.splice(text, edits)
     return opened
 
@@ -374,7 +379,7 @@ def _open_with(opener: crypto.ValueOpener, value: str, epath: bytes) -> tuple[st
         vtype, meta_text, meta, payload = tokens.fields(value)
     except tokens.TokenError:
         raise crypto.AuthError from None
-    plain = opener.open(payload, epath, vtype, tokens.encode_meta(meta))
+    plain = opener.open(payload, epath, vtype, tokens.encode_meta(meta) if meta else _NO_META)
     try:
         return plain.decode("utf-8"), vtype, meta_text
     except UnicodeDecodeError:  # authentic but not ours: treat like any failure
