@@ -36,6 +36,13 @@ def key() -> str:
 
 
 @pytest.fixture
+def env_key(key: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`key`, also where commands run in this process find it (SEALEDCFG_KEY)."""
+    monkeypatch.setenv("SEALEDCFG_KEY", key)
+    return key
+
+
+@pytest.fixture
 def keys(key: str) -> KeySource:
     return KeySource(key=key, env={})
 

@@ -46,11 +46,8 @@ def _gc_back_on() -> Iterator[None]:
     gc.enable()  # main() turns the cyclic collector off for its short-lived process
 
 
-@pytest.fixture
-def key(key: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """conftest's key, also where the runner's commands find it (SEALEDCFG_KEY)."""
-    monkeypatch.setenv("SEALEDCFG_KEY", key)
-    return key
+# The runner's commands find conftest's key in SEALEDCFG_KEY.
+pytestmark = pytest.mark.usefixtures("env_key")
 
 
 @pytest.fixture

@@ -24,11 +24,8 @@ SECRET = "Edit-Secret value_9!"
 OTHER = "Other-Secret value_7!"
 
 
-@pytest.fixture
-def key(key: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """conftest's key, also where the runner's commands find it (SEALEDCFG_KEY)."""
-    monkeypatch.setenv("SEALEDCFG_KEY", key)
-    return key
+# The runner's commands find conftest's key in SEALEDCFG_KEY.
+pytestmark = pytest.mark.usefixtures("env_key")
 
 
 @pytest.fixture

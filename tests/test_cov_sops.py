@@ -98,6 +98,17 @@ def hand(tmp_path: Path) -> Hand:
 
 
 @needs_age
+def _sops_block(hand: Hand, rule_line: str) -> str:
+    """The `sops:` metadata of a file whose data key `hand` wrapped, with one rule line."""
+    wrapped = "".join(f"            {ln}\n" for ln in hand.wrapped.strip().splitlines())
+    return (
+        "sops:\n    age:\n"
+        f"        - recipient: {hand.recipient}\n          enc: |\n{wrapped}"
+        f'    lastmodified: "{LASTMODIFIED}"\n    mac: {hand.meta()["mac"]}\n'
+        f"    {rule_line}\n    version: 3.9.0\n"
+    )
+
+
 def test_every_sops_value_type(hand: Hand) -> None:
     when = "2024-05-06T07:08:09.120000+00:00"
     body = {
@@ -235,16 +246,7 @@ def _yaml_with_comments(hand: Hand, rule: str, marker: str) -> Path:
         "items:\n"
         "    - plain-item\n"
         f"    # {marker}\n"
-        f"    - {item}\n"
-        "sops:\n"
-        "    age:\n"
-        f"        - recipient: {hand.recipient}\n"
-        "          enc: |\n"
-        + "".join(f"            {ln}\n" for ln in hand.wrapped.strip().splitlines())
-        + f'    lastmodified: "{LASTMODIFIED}"\n'
-        f"    mac: {hand.meta()['mac']}\n"
-        f"    {rule}: {marker}\n"
-        "    version: 3.9.0\n"
+        f"    - {item}\n" + _sops_block(hand, f"{rule}: {marker}")
     )
     return write(hand.tmp / "c.enc.yaml", text)
 
@@ -303,15 +305,7 @@ def test_yaml_store_comments_aliases_and_timestamps(hand: Hand) -> None:
         f"    #{note}\n"
         "    port: 5432\n"
         "    # the end of db\n"
-        "sops:\n"
-        "    age:\n"
-        f"        - recipient: {hand.recipient}\n"
-        "          enc: |\n"
-        + "".join(f"            {ln}\n" for ln in hand.wrapped.strip().splitlines())
-        + f'    lastmodified: "{LASTMODIFIED}"\n'
-        f"    mac: {hand.meta()['mac']}\n"
-        "    unencrypted_regex: ^(hosts|again|day|text|port)$\n"
-        "    version: 3.9.0\n"
+        + _sops_block(hand, "unencrypted_regex: ^(hosts|again|day|text|port)$")
     )
     src = write(hand.tmp / "y.enc.yaml", text)
     key = api.keygen()
