@@ -68,6 +68,20 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
+def rules_repo(root: Path, rules: str | None, scripts: dict[str, str] | None = None) -> Path:
+    """A repository at `root` as the rules file search sees it (a `.git` where the
+    search stops), with config/ and, if given, the rules file and executable scripts/."""
+    (root / ".git").mkdir(parents=True)
+    (root / "config").mkdir()
+    if scripts is not None:
+        (root / "scripts").mkdir()
+        for name, text in scripts.items():
+            write(root / "scripts" / name, text).chmod(0o755)
+    if rules is not None:
+        write(root / ".sealedcfg.yaml", rules)
+    return root
+
+
 def sealed(path: Path, text: str, **options: Any) -> str:
     """Write `text` to `path` and seal it with a new key (options go to encrypt_file);
     return the key, as SEALEDCFG_KEY takes it."""

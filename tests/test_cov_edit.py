@@ -17,7 +17,7 @@ from sealedcfg.cli import edit as cli_edit
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
 
-from .conftest import visible, write
+from .conftest import rules_repo, visible, write
 from .subproc import assert_one_error, invoke
 
 SECRET = "Edit-Secret value_9!"
@@ -246,11 +246,9 @@ def test_recipients_add_an_age_public_key(profile: Path, keys: KeySource) -> Non
 def test_updatekeys_without_a_terminal_needs_yes(
     tmp_path: Path, keys: KeySource, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
-    (repo / "config").mkdir()
+    repo = rules_repo(tmp_path / "repo", None)
     target = write(repo / "config" / "prod.yaml", f"pw: {SECRET}\n")
-    api.encrypt_file(target, keys)
+    api.encrypt_file(target, keys)  # sealed before the rules exist: updatekeys has work
     (repo / ".sealedcfg.yaml").write_text(
         "creation_rules:\n  - path: 'config/*.yaml'\n    recipients:\n"
         f"      - key_id: {api.key_id_of(key)}\n        label: ci\n"

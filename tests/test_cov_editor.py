@@ -17,7 +17,7 @@ from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import InputError, Terminated
 from sealedcfg.ops import editor
 
-from .conftest import write
+from .conftest import rules_repo, write
 
 SECRET = "Editor-Secret value_5!"
 # An editor's lines that SIGTERM sealedcfg (its parent) once it waits for the editor
@@ -147,13 +147,11 @@ def test_an_editor_that_ignores_sigterm_is_killed(
 def test_a_new_file_left_empty_is_not_created(
     tmp_path: Path, keys: KeySource, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
-    (repo / "config").mkdir()
-    (repo / ".sealedcfg.yaml").write_text(
+    rules = (
         "creation_rules:\n  - path: 'config/*.yaml'\n    recipients:\n"
         f"      - key_id: {api.key_id_of(key)}\n"
     )
+    repo = rules_repo(tmp_path / "repo", rules)
     monkeypatch.setenv("EDITOR", str(program(tmp_path / "bin", "ed", "exit 0")))
     target = repo / "config" / "new.yaml"
     assert not editor.edit_file(target, keys, interactive=False, warn=lambda _: None)

@@ -15,7 +15,7 @@ from sealedcfg.engine import profiles, rules
 from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode, InputError, NoKeyError
 
-from .conftest import write
+from .conftest import sealed, write
 from .subproc import assert_one_error, cli, invoke
 
 SECRET = "pass-word_with spaces!"
@@ -64,37 +64,41 @@ def test_key_file_in_a_worktree_is_refused(tmp_path: Path, key: str) -> None:
         keys_mod.key_from_file(outside)
 
 
-def _dir_keys_env(monkeypatch: pytest.MonkeyPatch, config: Path) -> Path:
+def _sealed_and_key_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Path
+) -> tuple[Path, str, Path]:
+    """p.yaml sealed with a new key (target, key), and the empty key directory of
+    XDG_CONFIG_HOME=`config`, where decrypting with no key given looks."""
+    target = tmp_path / "p.yaml"
+    key = sealed(target, f"a: {SECRET}\n")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     directory = config / "sealedcfg" / "keys"
     directory.mkdir(parents=True)
-    return directory
+    return target, key, directory
+
+
+def _decrypt_from_key_dir(target: Path) -> None:
+    api.decrypt_file(target, KeySource(env={}), output=target.with_name("out.yaml"))
 
 
 def test_key_found_in_the_key_directory_by_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = api.keygen()
-    target = write(tmp_path / "p.yaml", f"a: {SECRET}\n")
-    api.encrypt_file(target, KeySource(key=key, env={}))
-    directory = _dir_keys_env(monkeypatch, tmp_path / "cfg")
+    target, key, directory = _sealed_and_key_dir(tmp_path, monkeypatch, tmp_path / "cfg")
     write(directory / "aaa-junk.key", "not a key\n")  # skipped in the scan
     write(directory / "prod.key", key + "\n")  # found by its id, not its name
-    out = tmp_path / "out.yaml"
-    api.decrypt_file(target, KeySource(env={}), output=out)
-    assert out.read_text() == f"a: {SECRET}\n"
+    _decrypt_from_key_dir(target)
+    assert (tmp_path / "out.yaml").read_text() == f"a: {SECRET}\n"
 
 
 def test_key_named_after_another_id_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key, other = api.keygen(), api.keygen()
-    target = write(tmp_path / "p.yaml", f"a: {SECRET}\n")
-    api.encrypt_file(target, KeySource(key=key, env={}))
-    directory = _dir_keys_env(monkeypatch, tmp_path / "cfg")
+    target, key, directory = _sealed_and_key_dir(tmp_path, monkeypatch, tmp_path / "cfg")
+    other = api.keygen()
     named = write(directory / f"{api.key_id_of(key)}.key", other)
     with pytest.raises(InputError) as info:
-        api.decrypt_file(target, KeySource(env={}), output=tmp_path / "out.yaml")
+        _decrypt_from_key_dir(target)
     assert str(info.value) == f"key file {str(named)!r} does not hold the key it is named after"
     assert not (tmp_path / "out.yaml").exists()
 
@@ -102,31 +106,25 @@ def test_key_named_after_another_id_is_refused(
 def test_key_directory_in_a_worktree_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = api.keygen()
-    target = write(tmp_path / "p.yaml", f"a: {SECRET}\n")
-    api.encrypt_file(target, KeySource(key=key, env={}))
     repo = _git(tmp_path / "repo")
-    directory = _dir_keys_env(monkeypatch, repo / "cfg")
+    target, key, directory = _sealed_and_key_dir(tmp_path, monkeypatch, repo / "cfg")
     write(directory / f"{api.key_id_of(key)}.key", key)
     with pytest.raises(InputError, match=r"^the key directory .* is inside the git working") as i:
-        api.decrypt_file(target, KeySource(env={}), output=tmp_path / "out.yaml")
+        _decrypt_from_key_dir(target)
     assert i.value.hints[1] == "set XDG_CONFIG_HOME to a directory outside every repository"
 
 
 def test_key_directory_skips_a_link_into_a_worktree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = api.keygen()
-    target = write(tmp_path / "p.yaml", f"a: {SECRET}\n")
-    api.encrypt_file(target, KeySource(key=key, env={}))
+    target, key, directory = _sealed_and_key_dir(tmp_path, monkeypatch, tmp_path / "cfg")
     planted = write(_git(tmp_path / "repo") / "x.key", key)
-    directory = _dir_keys_env(monkeypatch, tmp_path / "cfg")
     (directory / "prod.key").symlink_to(planted)
     with pytest.raises(NoKeyError):
-        api.decrypt_file(target, KeySource(env={}), output=tmp_path / "out.yaml")
+        _decrypt_from_key_dir(target)
     (directory / f"{api.key_id_of(key)}.key").symlink_to(planted)
     with pytest.raises(InputError, match=r"^key file .* is inside the git working tree"):
-        api.decrypt_file(target, KeySource(env={}), output=tmp_path / "out.yaml")
+        _decrypt_from_key_dir(target)
 
 
 def test_key_file_read_refusals(tmp_path: Path) -> None:

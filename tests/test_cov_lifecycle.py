@@ -21,7 +21,7 @@ from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.lifecycle import commands, providers, rotate_secret, store
 from sealedcfg.lifecycle.providers import Request
 
-from .conftest import write
+from .conftest import rules_repo, write
 
 runner = CliRunner()
 OLD = "sk_live_OLD-secret_0001"
@@ -52,13 +52,8 @@ RULES = """providers:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: KeySource) -> Path:
-    root = tmp_path / "repo"
-    (root / ".git").mkdir(parents=True)  # the rules file search stops here
-    (root / "config").mkdir()
-    (root / "scripts").mkdir()
-    for name, body in SCRIPTS.items():
-        write(root / "scripts" / name, "#!/bin/sh\n" + body).chmod(0o755)
-    write(root / ".sealedcfg.yaml", RULES)
+    scripts = {name: "#!/bin/sh\n" + body for name, body in SCRIPTS.items()}
+    root = rules_repo(tmp_path / "repo", RULES, scripts)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "userconfig"))
     monkeypatch.chdir(root)
     target = write(root / "config" / "prod.yaml", f"stripe:\n  api_key: {OLD}\nother: x1\n")

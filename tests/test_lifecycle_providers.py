@@ -15,7 +15,7 @@ from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
 from sealedcfg.lifecycle import store
 
-from .conftest import write
+from .conftest import rules_repo, write
 from .subproc import assert_one_error, cli
 
 OLD = "sk_live_OLDsecret0001"
@@ -55,14 +55,8 @@ on_rotate:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> Path:
-    root = tmp_path / "repo"
-    (root / ".git").mkdir(parents=True)  # the rules file search stops here
-    (root / "config").mkdir()
-    (root / "scripts").mkdir()
-    for name, text in (("mint.sh", MINT), ("revoke.sh", REVOKE), ("notify.sh", NOTIFY)):
-        script = write(root / "scripts" / name, text)
-        script.chmod(0o755)
-    write(root / ".sealedcfg.yaml", RULES)
+    scripts = {"mint.sh": MINT, "revoke.sh": REVOKE, "notify.sh": NOTIFY}
+    root = rules_repo(tmp_path / "repo", RULES, scripts)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "userconfig"))
     monkeypatch.setenv("SEALEDCFG_TODAY", TODAY)
     target = write(root / "config" / "prod.yaml", f"stripe:\n  api_key: {OLD}\nother: x1\n")
