@@ -68,6 +68,16 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
+# The stripe provider of the rotate-secret tests: scripts/mint.sh reads the old
+# value, scripts/revoke.sh is a list of one.
+STRIPE_PROVIDER = """  stripe:
+    mint: ./scripts/mint.sh
+    revoke: [./scripts/revoke.sh]
+    old_value: true
+    expires: 90d
+"""
+
+
 def rules_repo(root: Path, rules: str | None, scripts: dict[str, str] | None = None) -> Path:
     """A repository at `root` as the rules file search sees it (a `.git` where the
     search stops), with config/ and, if given, the rules file and executable scripts/."""

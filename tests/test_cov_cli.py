@@ -220,24 +220,28 @@ def test_run_registers_the_group_of_the_command(
     assert "No such command" in capsys.readouterr().err
 
 
-def test_completion_to_a_closed_pipe_ends_quietly(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def completing_rot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell asks bash completion for the word `sealedcfg rot`."""
     monkeypatch.setenv("_SEALEDCFG_COMPLETE", "complete_bash")
     monkeypatch.setenv("COMP_WORDS", "sealedcfg rot")
     monkeypatch.setenv("COMP_CWORD", "1")
+
+
+@pytest.mark.usefixtures("completing_rot")
+def test_completion_to_a_closed_pipe_ends_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with closed_stdout(monkeypatch) as stdout:
         assert cli_main.run(["rotate"]) == util.CLOSED_PIPE
         assert points_at_devnull(stdout)
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.usefixtures("completing_rot")
 def test_completion_lists_commands_of_every_group(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("_SEALEDCFG_COMPLETE", "complete_bash")
-    monkeypatch.setenv("COMP_WORDS", "sealedcfg rot")
-    monkeypatch.setenv("COMP_CWORD", "1")
     assert cli_main.run(["keygen"]) == 0
     words = capsys.readouterr().out.split()
     assert {"rotate", "rotate-secret"} <= set(words)  # the editing and lifecycle groups

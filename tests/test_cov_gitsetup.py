@@ -12,7 +12,7 @@ import pytest
 from sealedcfg.errors import InputError
 from sealedcfg.ops import gitsetup
 
-from .test_git_setup import ODD, PROD, SET, _attrs, _seal
+from .test_git_setup import ODD, PROD, SET, _attrs, _glob_rules, _seal
 from .test_git_support import Repo, repo_fixture  # noqa: F401
 
 TEXTCONV = "diff.sealedcfg.textconv"
@@ -33,16 +33,7 @@ def test_odd_names_rules_and_patterns(here: Repo) -> None:
     for rel in ODD:
         _seal(here, rel)
     (here.root / "link.yaml").symlink_to(here.root / PROD)  # a link is not a sealed file
-    (here.root / ".sealedcfg.yaml").write_text(
-        "creation_rules:\n"
-        "  - path: 'secrets/**/*.yaml'\n"
-        "  - path: 'team a/*.yaml'\n"
-        "  - path: '**/*.sealed.yaml'\n"
-        "  - path: 'x/a**b.yaml'\n"
-        "  - path_regex: '^regex/.*[.]yaml$'\n"
-    )
-    (here.root / "svc").mkdir()
-    (here.root / "svc" / ".sealedcfg.yaml").write_text("creation_rules:\n  - path: 'env/*.yml'\n")
+    _glob_rules(here.root, "  - path: '**/*.sealed.yaml'\n", "  - path: 'x/a**b.yaml'\n")
     (here.root / "bad").mkdir()
     (here.root / "bad" / ".sealedcfg.yaml").write_text("creation_rules: [\n")
     here.commit("odd names and rules")

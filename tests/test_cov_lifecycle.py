@@ -21,7 +21,7 @@ from sealedcfg.errors import ExitCode, InputError
 from sealedcfg.lifecycle import commands, providers, rotate_secret, store
 from sealedcfg.lifecycle.providers import Request
 
-from .conftest import rules_repo, write
+from .conftest import STRIPE_PROVIDER, rules_repo, write
 
 runner = CliRunner()
 OLD = "sk_live_OLD-secret_0001"
@@ -38,13 +38,8 @@ SCRIPTS = {
     "big.sh": "head -c 70000 /dev/zero | tr '\\0' x\n",
     "slow.sh": "sleep 30\n",
 }
-RULES = """providers:
-  stripe:
-    mint: ./scripts/mint.sh
-    revoke: [./scripts/revoke.sh]
-    old_value: true
-    expires: 90d
-  lost:
+RULES = f"""providers:
+{STRIPE_PROVIDER}  lost:
     mint: ./scripts/fail.sh
     revoke: ./scripts/fail.sh
 """

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -83,17 +84,20 @@ def test_bad_lock_timeout_is_an_input_error(tmp_path: Path, value: str) -> None:
     assert path.read_bytes() == before
 
 
+def _start(args: list[str], cwd: Path, env: dict[str, str], **kw: Any) -> subprocess.Popen[bytes]:
+    """`python -m sealedcfg ARGS` started with stdout and stderr piped, in this
+    environment without its SEALEDCFG_* variables, plus `env`."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")} | env
+    cli = [sys.executable, "-m", "sealedcfg", *args]
+    return subprocess.Popen(
+        cli, cwd=cwd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw
+    )
+
+
 def _piped_to_head(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     """Run the CLI into `head -1`; the CLI's exit status and stderr."""
 
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")} | env
-    cli_proc = subprocess.Popen(
-        [sys.executable, "-m", "sealedcfg", *args],
-        cwd=cwd,
-        env=full,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    cli_proc = _start(args, cwd, env)
     assert cli_proc.stdout is not None
     head = subprocess.run(["head", "-1"], stdin=cli_proc.stdout, capture_output=True, check=True)
     cli_proc.stdout.close()
@@ -186,17 +190,9 @@ def test_a_reader_leaving_midway_is_141(
 ) -> None:
     """The reader takes a few bytes and goes (`| head -c 10`).  Under PYTHONUNBUFFERED=1
     the rest of a short write was dropped unseen: exit 0 with the output cut."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALEDCFG_")}
-    env |= {**big, "PYTHONUNBUFFERED": unbuffered}
+    env = {**big, "PYTHONUNBUFFERED": unbuffered}
     for args in (["decrypt", "p.yaml"], ["ls", "--json", "p.yaml"], ["export", "p.yaml"]):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sealedcfg", *args],
-            cwd=tmp_path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        proc = _start(args, tmp_path, env, stdin=subprocess.DEVNULL)
         assert proc.stdout is not None
         assert len(proc.stdout.read(10)) == 10
         proc.stdout.close()

@@ -199,15 +199,22 @@ def test_an_override_in_a_subdirectory_is_reported(repo: Repo) -> None:
     assert repo.sc("git", "setup", "--check").returncode == 1
 
 
+def _glob_rules(root: Path, *more: str) -> None:
+    """Rules with a recursive glob, a space in a name, the rules `more` and a regex,
+    and a nested rules file in svc/ whose paths are relative to svc/."""
+    rules = [
+        "  - path: 'secrets/**/*.yaml'\n",
+        "  - path: 'team a/*.yaml'\n",
+        *more,
+        "  - path_regex: '^regex/.*[.]yaml$'\n",
+    ]
+    (root / ".sealedcfg.yaml").write_text("creation_rules:\n" + "".join(rules))
+    (root / "svc").mkdir()
+    (root / "svc" / ".sealedcfg.yaml").write_text("creation_rules:\n  - path: 'env/*.yml'\n")
+
+
 def test_rule_globs_regexes_and_nested_rules_files(repo: Repo) -> None:
-    (repo.root / ".sealedcfg.yaml").write_text(
-        "creation_rules:\n"
-        "  - path: 'secrets/**/*.yaml'\n"
-        "  - path: 'team a/*.yaml'\n"
-        "  - path_regex: '^regex/.*[.]yaml$'\n"
-    )
-    (repo.root / "svc").mkdir()
-    (repo.root / "svc" / ".sealedcfg.yaml").write_text("creation_rules:\n  - path: 'env/*.yml'\n")
+    _glob_rules(repo.root)
     repo.commit("rules")
     proc = repo.sc("git", "setup")
     assert proc.returncode == 0, proc.stderr

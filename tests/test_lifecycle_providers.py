@@ -15,7 +15,7 @@ from sealedcfg.engine.keys import KeySource
 from sealedcfg.errors import ExitCode
 from sealedcfg.lifecycle import store
 
-from .conftest import rules_repo, write
+from .conftest import STRIPE_PROVIDER, rules_repo, write
 from .subproc import assert_one_error, cli
 
 OLD = "sk_live_OLDsecret0001"
@@ -37,13 +37,8 @@ NOTIFY = """#!/bin/sh
 n=$(cat | wc -c)
 echo "notify $SEALEDCFG_EVENT $SEALEDCFG_PATH $SEALEDCFG_META_PROVIDER stdin=$n" >> calls.log
 """
-RULES = """providers:
-  stripe:
-    mint: ./scripts/mint.sh
-    revoke: [./scripts/revoke.sh]
-    old_value: true
-    expires: 90d
-    timeout: 5
+RULES = f"""providers:
+{STRIPE_PROVIDER}    timeout: 5
   broken:
     mint: ./scripts/broken.sh
     revoke: ./scripts/revoke.sh
