@@ -134,3 +134,57 @@ def test_hostile_rules_file_is_one_clean_error(tmp_path: Path, key: str) -> None
         made = cli("set", "new.yaml", "a", "1", cwd=tmp_path, env={"SEALEDCFG_KEY": key})
         assert what in one_error_line(made, ExitCode.INPUT)
         assert not target.exists()
+
+
+def test_check_reads_each_mapping_of_data_keys_once(tmp_path: Path) -> None:
+    """Each `data:` line read up to 400 lines around it for its mapping's `kind:`:
+    a Secret followed by 170,000 `data:` lines (1 MiB) took 94 s of CPU."""
+    head = "kind: Secret\ndata:\n  tls.key: 'c2VjcmV0LXZhbHVlIQ=='\n"
+    write(tmp_path / "s.yaml", head + "data:\n" * 170_000)
+    proc = cli("check", "s.yaml", cwd=tmp_path, timeout=30)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("s.yaml:3:13: kubernetes-secret-data: "), proc.stdout
+
+
+def test_check_of_a_json_manifest_is_bounded_and_never_crashes(tmp_path: Path) -> None:
+    """A JSON Secret was searched once per value (twice for one written with escapes,
+    which no search finds: 44,000 of them took 44 s) and its line counted from the
+    start for each; 200,000 nested lists ended in a RecursionError (exit 70)."""
+    import itertools
+    import string
+
+    names = (
+        "".join(p) for n in (1, 2, 3) for p in itertools.product(string.ascii_letters, repeat=n)
+    )
+    escaped = ",".join(f'"{k}":"\\u0051UJDREVG"' for k in itertools.islice(names, 44_000))
+    text = '{"kind":"Secret","data":{' + escaped + "}}"
+    write(tmp_path / "esc.json", text)
+    proc = cli("check", "esc.json", cwd=tmp_path, timeout=20)
+    assert "kubernetes-secret-data" not in proc.stdout  # escaped: no place to point at
+    write(tmp_path / "deep.json", '{"kind": "Secret", "x": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    assert cli("check", "deep.json", cwd=tmp_path).returncode == 0
+    # Each value at its own place, a key of the same text passed over.
+    write(
+        tmp_path / "s.json",
+        '{"kind": "Secret",\n "data": {\n  "QUJDREVGR0g=": "QUJDREVGR0g=",\n'
+        '  "b": "QUJDREVGR0g="}}\n',
+    )
+    proc = cli("check", "s.json", cwd=tmp_path)
+    found = [line.split(": ")[0] for line in proc.stdout.splitlines() if line.startswith("s.json:")]
+    assert found == ["s.json:3:20", "s.json:4:9"], proc.stdout
+
+
+def test_check_of_a_jwt_with_deeply_nested_claims_reports_it(tmp_path: Path) -> None:
+    """The claims of a JWT are parsed to tell tutorial tokens: 1,400 nested lists in a
+    2 KB payload ended in a RecursionError (exit 70)."""
+    import base64
+    import json
+
+    def b64(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+    claims = b64('{"a":' + "[" * 1400 + "]}")
+    write(tmp_path / "t.txt", f"token = {b64(json.dumps({'alg': 'HS256'}))}.{claims}.{'A' * 43}\n")
+    proc = cli("check", "t.txt", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert ": jwt: " in proc.stdout
