@@ -132,8 +132,9 @@ _AUTH_HEADER_RE = re.compile(
 )
 # SQL: IDENTIFIED BY 'x', CREATE ROLE r WITH LOGIN PASSWORD 'x', CREATE LOGIN l WITH PASSWORD = 'x'
 _SQL_CTX_RE = re.compile(r"(?i)\b(?:create|alter)\s+(?:user|role|login)\b|\bidentified\b")
+# Possessive: `\s*=?\s*` split a run of spaces every way (quadratic).
 _SQL_PW_RE = re.compile(
-    r"""(?i)\b(?:identified(?:\s+with\s+\w+)?\s+by|password)\s*=?\s*"""
+    r"""(?i)\b(?:identified(?:\s+with\s+\w+)?\s+by|password)\s*+(?:=\s*+)?"""
     r"""(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)"""
 )
 # requests HTTPBasicAuth("u", "p"), Go SetBasicAuth("u", "p"), auth=("u", "p")
