@@ -188,3 +188,29 @@ def test_check_of_a_jwt_with_deeply_nested_claims_reports_it(tmp_path: Path) -> 
     proc = cli("check", "t.txt", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert ": jwt: " in proc.stdout
+
+
+def test_check_reads_a_run_of_spaces_after_a_name_once(tmp_path: Path) -> None:
+    """After a name, the assignment pattern split a run of spaces between the space
+    before an operator and the one before a type (`name string =`, `name <-`) every
+    way: one line `password: a` + 1 MB of spaces never finished (20 KB took 6 s)."""
+    write(tmp_path / "a.py", "password: a" + " " * 1_000_000 + "x\n")
+    proc = cli("check", "a.py", cwd=tmp_path, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    write(tmp_path / "a.R", "password" + " " * 100_000 + '<- "q8Vz3LmX7rT2wYp9Kd4N"\n')
+    proc = cli("check", "a.R", cwd=tmp_path, timeout=30)
+    assert proc.stdout.startswith("a.R:1:100013: generic-secret-assignment: "), proc.stdout
+
+
+def test_check_reads_a_run_of_spaces_after_identified_by_once(tmp_path: Path) -> None:
+    """`IDENTIFIED BY \\s*=?\\s*` split a run of spaces between its two `\\s*` every way:
+    5,000 spaces took 0.4 s, 1 MB never finished."""
+    write(tmp_path / "u.sql", "CREATE USER u IDENTIFIED BY" + " " * 1_000_000 + "x\n")
+    proc = cli("check", "u.sql", cwd=tmp_path, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    write(
+        tmp_path / "u.sql",
+        "CREATE USER u IDENTIFIED BY" + " " * 100_000 + "'q8Vz3LmX7rT2wYp9Kd4N'\n",
+    )
+    proc = cli("check", "u.sql", cwd=tmp_path, timeout=30)
+    assert proc.stdout.startswith("u.sql:1:100029: generic-secret-assignment: "), proc.stdout

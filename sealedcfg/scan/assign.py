@@ -29,12 +29,14 @@ Hit = tuple[int, int, str, str]  # (line index, column 0-based, rule id, secret)
 
 GENERIC = "generic-secret-assignment"
 
+# Possessive where a run could be split two ways: backtracking over a run of spaces
+# after a name (or in a type) tried every split, quadratic (20,000 spaces: 6 s).
 _ASSIGN_RE = re.compile(
     r"""(?<![\w.\-])(?P<q>["'`]?)(?P<name>[A-Za-z_][\w.\-]*+)(?P=q)(?:\s*\])?
-    (?P<op>\s*(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
-        |:[ \t]+&?(?:'\w+[ \t]+)?[A-Za-z_](?:[\w\[\].,|?* ]|::)*?\s*=(?![=>~])
-        |[ \t]<-(?=[ \t])
-        |[ \t]+(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
+    (?P<op>\s*+(?::{1,3}=|=>|\|\|=|\?\?=|[?+.]=|(?<![=!<>:])=(?![=>~])
+        |:[ \t]+&?(?:'\w+[ \t]+)?[A-Za-z_](?:[\w\[\].,|?* ]|::)*+\s*=(?![=>~])
+        |(?<=[ \t])<-(?=[ \t])
+        |(?<=[ \t])(?:string|String|str|int|\[\]byte)[ \t]*=(?![=>~])
         |:(?=\s|$|["'`])))[ \t]*""",
     re.VERBOSE,
 )
@@ -130,8 +132,9 @@ _AUTH_HEADER_RE = re.compile(
 )
 # SQL: IDENTIFIED BY 'x', CREATE ROLE r WITH LOGIN PASSWORD 'x', CREATE LOGIN l WITH PASSWORD = 'x'
 _SQL_CTX_RE = re.compile(r"(?i)\b(?:create|alter)\s+(?:user|role|login)\b|\bidentified\b")
+# Possessive: `\s*=?\s*` split a run of spaces every way (quadratic).
 _SQL_PW_RE = re.compile(
-    r"""(?i)\b(?:identified(?:\s+with\s+\w+)?\s+by|password)\s*=?\s*"""
+    r"""(?i)\b(?:identified(?:\s+with\s+\w+)?\s+by|password)\s*+(?:=\s*+)?"""
     r"""(?P<q>['"])(?P<v>[^'"\n]+)(?P=q)"""
 )
 # requests HTTPBasicAuth("u", "p"), Go SetBasicAuth("u", "p"), auth=("u", "p")
